@@ -1,0 +1,73 @@
+//! One way to show a loaded list: a header with a Refresh button, then loading,
+//! error, empty state or the table.
+
+use crate::models::Page;
+use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// The result of a list server function, as a resource.
+pub type ListResource<T> = Resource<Result<Page<T>, ServerFnError>>;
+
+/// The page title and a Refresh button that refetches `resource` in place.
+#[component]
+pub fn PageHeader<T>(title: &'static str, resource: ListResource<T>) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    let refreshed = RwSignal::new(false);
+    view! {
+        <div class="page-header">
+            <h1>{title}</h1>
+            <div class="page-actions">
+                <span class="refresh-status" role="status" aria-live="polite">
+                    {move || refreshed.get().then_some("Refreshed")}
+                </span>
+                <button
+                    type="button"
+                    class="button secondary"
+                    on:click=move |_| {
+                        resource.refetch();
+                        refreshed.set(true);
+                    }
+                >
+                    "Refresh"
+                </button>
+            </div>
+        </div>
+    }
+}
+
+/// Renders `resource`: the page from `table` when there are items, `empty` when none.
+pub fn listing<T, V, E, EV>(resource: ListResource<T>, empty: E, table: V) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: Fn(Page<T>) -> AnyView + Clone + Send + Sync + 'static,
+    E: Fn() -> EV + Clone + Send + Sync + 'static,
+    EV: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let empty = empty.clone();
+                let table = table.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(page) if page.items.is_empty() => {
+                            view! { <section class="empty-state">{empty()}</section> }.into_any()
+                        }
+                        Ok(page) => table(page),
+                        Err(err) => {
+                            view! {
+                                <div class="error-box" role="alert">
+                                    <strong>"Could not load this page: "</strong>
+                                    {err.to_string()}
+                                </div>
+                            }
+                                .into_any()
+                        }
+                    }
+                })
+            }}
+        </Transition>
+    }
+}

@@ -1,0 +1,6 @@
+//! Pieces shared by the pages.
+
+pub mod format;
+pub mod layout;
+pub mod listing;
+pub mod sync_now;

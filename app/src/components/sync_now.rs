@@ -1,0 +1,195 @@
+//! "Sync now": queues a `trades.sync` and shows that job live (queued → running →
+//! completed with its metrics, or failed with the error and a Retry button). Live updates
+//! come by Server-Sent Events (`/api/v1/jobs/{id}/events`), falling back to polling; when
+//! the job completes, `on_completed` runs so the page refreshes its table in place.
+//! Without JavaScript both forms post normally and the page shows the latest job.
+
+use crate::models::JobDto;
+use crate::server_fns::{latest_job, EnqueueTradesSync, RetryJob, TRADES_SYNC};
+use leptos::prelude::*;
+
+/// Whether a job will change no more.
+pub fn is_final(state: &str) -> bool {
+    matches!(state, "completed" | "discarded" | "cancelled")
+}
+
+/// One sentence about a job, for operators.
+pub fn describe(job: &JobDto) -> String {
+    let metric = |key: &str| {
+        job.result
+            .as_ref()
+            .and_then(|r| r.get(key))
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0)
+    };
+    let error = job.error.clone().unwrap_or_default();
+    match job.state.as_str() {
+        "available" => format!("Sync #{} queued", job.id),
+        "scheduled" => format!("Sync #{} scheduled", job.id),
+        "running" => format!("Sync #{} running (attempt {})", job.id, job.attempt),
+        "retryable" => format!(
+            "Sync #{} failed (attempt {} of {}): {error} — it will be retried",
+            job.id, job.attempt, job.max_attempts
+        ),
+        "completed" => format!(
+            "Sync #{} completed: {} new fills, {} corrections, {} trades updated",
+            job.id,
+            metric("inserted_executions_count"),
+            metric("canonical_changes_count"),
+            metric("touched_trades_count")
+        ),
+        "discarded" => format!("Sync #{} failed: {error}", job.id),
+        "cancelled" => format!("Sync #{} cancelled", job.id),
+        other => format!("Sync #{} {other}", job.id),
+    }
+}
+
+#[component]
+pub fn SyncNow(
+    /// Runs once each time the watched job completes.
+    #[prop(into)]
+    on_completed: Callback<()>,
+) -> impl IntoView {
+    let enqueue = ServerAction::<EnqueueTradesSync>::new();
+    let retry = ServerAction::<RetryJob>::new();
+    let latest = Resource::new(|| (), |_| latest_job(TRADES_SYNC.to_string()));
+    let job = RwSignal::new(None::<JobDto>);
+    let error = RwSignal::new(None::<String>);
+
+    // A job handed back by either button becomes the one we watch.
+    for action_value in [enqueue.value(), retry.value()] {
+        Effect::new(move |_| match action_value.get() {
+            Some(Ok(j)) => {
+                error.set(None);
+                job.set(Some(j));
+            }
+            Some(Err(e)) => error.set(Some(e.to_string())),
+            None => {}
+        });
+    }
+    // Watch the current job until it is final.
+    Effect::new(move |previous: Option<Option<i32>>| {
+        let current = job.with(|j| j.as_ref().filter(|j| !is_final(&j.state)).map(|j| j.id));
+        if current.is_some() && previous.flatten() != current {
+            if let Some(id) = current {
+                watch_job(id, job, on_completed);
+            }
+        }
+        current
+    });
+
+    view! {
+        <div class="sync-now">
+            <ActionForm action=enqueue>
+                <button
+                    type="submit"
+                    class="button"
+                    disabled=move || {
+                        enqueue.pending().get()
+                            || job.with(|j| j.as_ref().is_some_and(|j| !is_final(&j.state)))
+                    }
+                >
+                    "Sync now"
+                </button>
+            </ActionForm>
+            <div class="job-status" role="status" aria-live="polite" data-testid="sync-status">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let initial = latest.await.ok().flatten();
+                        let shown = move || job.get().or_else(|| initial.clone());
+                        view! {
+                            {move || error.get().map(|e| view! { <span class="error-text">{e}</span> })}
+                            {move || shown().map(|j| {
+                                let failed = matches!(j.state.as_str(), "retryable" | "discarded");
+                                view! {
+                                    <span class=format!("job-line state-{}", j.state)>{describe(&j)}</span>
+                                    {failed.then(|| view! {
+                                        <ActionForm action=retry attr:class="inline-form">
+                                            <input type="hidden" name="id" value=j.id />
+                                            <button type="submit" class="button secondary small">"Retry"</button>
+                                        </ActionForm>
+                                    })}
+                                }
+                            })}
+                        }
+                    })}
+                </Transition>
+            </div>
+        </div>
+    }
+}
+
+/// Follows job `id` by SSE, falling back to polling, updating `job` until it is final.
+#[cfg(feature = "hydrate")]
+fn watch_job(id: i32, job: RwSignal<Option<JobDto>>, on_completed: Callback<()>) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+
+    let apply = move |next: JobDto| {
+        let done = is_final(&next.state);
+        let completed = next.state == "completed";
+        job.set(Some(next));
+        if completed {
+            on_completed.run(());
+        }
+        done
+    };
+    let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/jobs/{id}/events")) else {
+        poll_job(id, apply);
+        return;
+    };
+    let on_message = {
+        let source = source.clone();
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let Some(text) = event.data().as_string() else {
+                return;
+            };
+            if let Ok(next) = serde_json::from_str::<JobDto>(&text) {
+                if apply(next) {
+                    source.close();
+                }
+            }
+        })
+    };
+    let on_error = {
+        let source = source.clone();
+        Closure::<dyn FnMut()>::new(move || {
+            // The stream ends after a final state; anything else falls back to polling.
+            if job.with_untracked(|j| j.as_ref().is_some_and(|j| !is_final(&j.state))) {
+                poll_job(id, apply);
+            }
+            source.close();
+        })
+    };
+    source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_message.forget();
+    on_error.forget();
+}
+
+#[cfg(feature = "hydrate")]
+fn poll_job(id: i32, apply: impl Fn(JobDto) -> bool + Copy + 'static) {
+    leptos::task::spawn_local(async move {
+        loop {
+            sleep_ms(1000).await;
+            if let Ok(next) = crate::server_fns::get_job(id).await {
+                if apply(next) {
+                    break;
+                }
+            }
+        }
+    });
+}
+
+#[cfg(feature = "hydrate")]
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn watch_job(_id: i32, _job: RwSignal<Option<JobDto>>, _on_completed: Callback<()>) {}

@@ -1,0 +1,297 @@
+//! Serde DTOs: the one vocabulary of the JSON API, the server functions and the pages.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What the UI shows about this server: which gateway it talks to, and whether that is
+/// the built-in demo simulator.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ServerInfoDto {
+    pub gateway: String,
+    pub demo_gateway: bool,
+    pub version: String,
+}
+
+/// A page of a list, newest first, with the keyset cursor of the next page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// An IB account known to Fillbook.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccountDto {
+    pub id: i32,
+    pub code: String,
+    pub alias: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An order placed through Fillbook.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrderDto {
+    pub id: i32,
+    pub account_id: i32,
+    pub account_code: String,
+    pub symbol: String,
+    pub sec_type: String,
+    pub exchange: String,
+    pub currency: String,
+    pub side: String,
+    pub order_type: String,
+    pub quantity: f64,
+    pub limit_price: Option<f64>,
+    pub tif: String,
+    pub order_ref: Option<String>,
+    pub ib_order_id: Option<i64>,
+    pub ib_perm_id: Option<i64>,
+    pub status: String,
+    pub filled_quantity: f64,
+    pub avg_fill_price: Option<f64>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A position per account and contract, as last fetched from the gateway.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PositionDto {
+    pub id: i32,
+    pub account_id: i32,
+    pub account_code: String,
+    pub con_id: i64,
+    pub symbol: String,
+    pub sec_type: String,
+    pub currency: String,
+    pub quantity: f64,
+    pub avg_cost: Option<f64>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A background job (`trades.sync`, `positions.sync`, …).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct JobDto {
+    pub id: i32,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub state: String,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub payload: serde_json::Value,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub result: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub scheduled_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A parent trade: the aggregate of its canonical executions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TradeDto {
+    pub id: i32,
+    pub account_id: i32,
+    pub account_code: String,
+    pub match_key: String,
+    pub ib_perm_id: Option<i64>,
+    pub order_ref: Option<String>,
+    pub ib_order_id: Option<i64>,
+    pub client_id: Option<i32>,
+    pub symbol: Option<String>,
+    pub sec_type: Option<String>,
+    pub side: Option<String>,
+    pub exchange: Option<String>,
+    pub currency: Option<String>,
+    pub status: String,
+    pub total_quantity: f64,
+    pub avg_price: Option<f64>,
+    pub first_executed_at: Option<DateTime<Utc>>,
+    pub last_executed_at: Option<DateTime<Utc>>,
+    pub fills_count: i64,
+    pub commission_total: Option<f64>,
+    pub fetched_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TradeDto {
+    /// How the fills were grouped into this trade, from the match key's prefix.
+    pub fn grouped_by(&self) -> &'static str {
+        match self.match_key.split(':').next() {
+            Some("perm") => "perm id",
+            Some("ref") => "order ref",
+            _ => "composite",
+        }
+    }
+}
+
+/// Filters of the trades list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema, utoipa::IntoParams, schemars::JsonSchema)
+)]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct TradeQuery {
+    /// Numeric account id.
+    pub account_id: Option<i32>,
+    /// IB account code (e.g. `DU1234567`), an alternative to `account_id`.
+    pub account: Option<String>,
+    /// One of `partial`, `filled`, `cancelled`, `unknown`.
+    pub status: Option<String>,
+    /// Contract symbol (case-insensitive).
+    pub symbol: Option<String>,
+    /// Only trades whose last fill is at or after this RFC 3339 time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only trades whose last fill is before this RFC 3339 time.
+    pub until: Option<DateTime<Utc>>,
+    /// Page size, 1..=500 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// `desc` (newest last fill first, the default) or `asc`.
+    pub order: Option<String>,
+}
+
+/// Filters of the jobs list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+pub struct JobQuery {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Filters of the orders list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+pub struct OrderQuery {
+    pub account_id: Option<i32>,
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// One execution row: a fill or one revision of a corrected fill.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ExecutionDto {
+    pub id: i32,
+    pub trade_id: i32,
+    pub account_id: i32,
+    pub ib_exec_id: String,
+    pub exec_id_base: String,
+    pub exec_revision: i32,
+    pub is_canonical: bool,
+    /// For a superseded revision: the `ib_exec_id` of the canonical revision that replaced it.
+    pub superseded_by: Option<String>,
+    pub ib_perm_id: Option<i64>,
+    pub ib_order_id: Option<i64>,
+    pub order_ref: Option<String>,
+    pub client_id: Option<i32>,
+    pub executed_at: DateTime<Utc>,
+    pub quantity: f64,
+    pub price: f64,
+    pub side: Option<String>,
+    pub symbol: Option<String>,
+    pub exchange: Option<String>,
+    pub currency: Option<String>,
+    pub liquidity: Option<String>,
+    pub commission: Option<f64>,
+    /// The broker record as received; present when asked for with `include=raw`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub raw: Option<serde_json::Value>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// An order request (`POST /api/v1/orders`, the `prepare_order` tool, the order form).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewOrderDto {
+    /// Numeric account id (see `GET /api/v1/accounts`).
+    pub account_id: i32,
+    /// Stock symbol, e.g. `AAPL`.
+    pub symbol: String,
+    /// Only `STK` is supported.
+    #[serde(default)]
+    pub sec_type: Option<String>,
+    /// Only `SMART` is supported.
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// Only `USD` is supported.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// `BUY` or `SELL`.
+    pub side: String,
+    /// `MKT` or `LMT`.
+    pub order_type: String,
+    /// Greater than 0.
+    pub quantity: f64,
+    /// Required for `LMT`, forbidden for `MKT`.
+    #[serde(default)]
+    pub limit_price: Option<f64>,
+    /// `DAY` (default), `GTC` or `IOC`.
+    #[serde(default)]
+    pub tif: Option<String>,
+    /// Free text (≤ 64 characters) the gateway carries on the order and its fills.
+    #[serde(default)]
+    pub order_ref: Option<String>,
+}
+
+/// A validated order awaiting confirmation, with its single-use token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrderCreatedDto {
+    pub order: OrderDto,
+    /// Confirm with `POST /api/v1/orders/{id}/confirm` before `expires_at`; works once.
+    pub confirmation_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Body of the confirmation call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmOrderDto {
+    pub confirmation_token: String,
+}
+
+/// One entry of an order's status history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrderEventDto {
+    pub id: i32,
+    pub status: String,
+    pub message: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub payload: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An order with its status timeline and the jobs queued after it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrderDetailDto {
+    pub order: OrderDto,
+    pub events: Vec<OrderEventDto>,
+    /// `orders.submit`, `positions.sync` and `trades.sync` jobs created since the order.
+    pub jobs: Vec<JobDto>,
+}

@@ -1,0 +1,10 @@
+//! One module per page.
+
+pub mod accounts;
+pub mod jobs;
+pub mod not_found;
+pub mod order_detail;
+pub mod orders;
+pub mod positions;
+pub mod trade_detail;
+pub mod trades;

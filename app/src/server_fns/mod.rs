@@ -1,0 +1,221 @@
+//! Server functions: thin wrappers that call the [`crate::backend::Backend`] port.
+// The form server functions take one argument per HTML form field, so that a plain form
+// post (no JavaScript) maps onto them; the generated client stubs repeat that arity.
+#![allow(clippy::too_many_arguments)]
+
+use crate::models::*;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+fn to_sfn(err: crate::errors::AppError) -> ServerFnError {
+    ServerFnError::ServerError(err.message)
+}
+
+#[server(prefix = "/_sfn", endpoint = "server_info", input = Json)]
+pub async fn server_info() -> Result<ServerInfoDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .server_info()
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "list_trades", input = Json)]
+pub async fn list_trades(query: TradeQuery) -> Result<Page<TradeDto>, ServerFnError> {
+    crate::backend::use_backend()?
+        .list_trades(query)
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "get_trade", input = Json)]
+pub async fn get_trade(id: i32) -> Result<TradeDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .trade(id)
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "list_executions", input = Json)]
+pub async fn list_executions(trade_id: i32) -> Result<Vec<ExecutionDto>, ServerFnError> {
+    crate::backend::use_backend()?
+        .executions(trade_id)
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "list_orders", input = Json)]
+pub async fn list_orders(query: OrderQuery) -> Result<Page<OrderDto>, ServerFnError> {
+    crate::backend::use_backend()?
+        .list_orders(query)
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "list_positions", input = Json)]
+pub async fn list_positions() -> Result<Page<PositionDto>, ServerFnError> {
+    crate::backend::use_backend()?
+        .list_positions()
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "list_jobs", input = Json)]
+pub async fn list_jobs(query: JobQuery) -> Result<Page<JobDto>, ServerFnError> {
+    crate::backend::use_backend()?
+        .list_jobs(query)
+        .await
+        .map_err(to_sfn)
+}
+
+/// The job kind of a trades sync.
+pub const TRADES_SYNC: &str = "trades.sync";
+
+/// Queues a `trades.sync` (or returns the one already waiting).
+#[server(prefix = "/_sfn", endpoint = "enqueue_trades_sync")]
+pub async fn enqueue_trades_sync() -> Result<JobDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .enqueue_job(TRADES_SYNC.to_string(), serde_json::json!({}))
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "get_job", input = Json)]
+pub async fn get_job(id: i32) -> Result<JobDto, ServerFnError> {
+    crate::backend::use_backend()?.job(id).await.map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "latest_job", input = Json)]
+pub async fn latest_job(kind: String) -> Result<Option<JobDto>, ServerFnError> {
+    crate::backend::use_backend()?
+        .latest_job(kind)
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "retry_job")]
+pub async fn retry_job(id: i32) -> Result<JobDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .retry_job(id)
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "cancel_job")]
+pub async fn cancel_job(id: i32) -> Result<JobDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .cancel_job(id)
+        .await
+        .map_err(to_sfn)
+}
+
+/// The order form (all text, so a plain HTML form posts it): on success it redirects to
+/// the order's confirmation step; on a validation error back to the form with the error
+/// and the values in the URL.
+#[server(prefix = "/_sfn", endpoint = "create_order_form")]
+pub async fn create_order_form(
+    account_id: String,
+    symbol: String,
+    side: String,
+    quantity: String,
+    order_type: String,
+    limit_price: String,
+    tif: String,
+    order_ref: String,
+) -> Result<(), ServerFnError> {
+    use crate::errors::AppError;
+    use crate::url::with_query;
+    let back = |field: &str, error: &str| {
+        with_query(
+            "/orders",
+            &[
+                ("field", field),
+                ("error", error),
+                ("account_id", &account_id),
+                ("symbol", &symbol),
+                ("side", &side),
+                ("quantity", &quantity),
+                ("order_type", &order_type),
+                ("limit_price", &limit_price),
+                ("tif", &tif),
+                ("order_ref", &order_ref),
+            ],
+        )
+    };
+    let number = |field: &str, text: &str| -> Result<Option<f64>, AppError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse::<f64>().map(Some).map_err(|_| AppError {
+            code: "validation_failed".into(),
+            message: format!("{field} must be a number, got `{text}`"),
+            field: Some(field.into()),
+        })
+    };
+    let request = (|| -> Result<NewOrderDto, AppError> {
+        Ok(NewOrderDto {
+            account_id: account_id.trim().parse().map_err(|_| AppError {
+                code: "validation_failed".into(),
+                message: "choose an account".into(),
+                field: Some("account_id".into()),
+            })?,
+            symbol: symbol.clone(),
+            sec_type: None,
+            exchange: None,
+            currency: None,
+            side: side.clone(),
+            order_type: order_type.clone(),
+            quantity: number("quantity", &quantity)?.unwrap_or(0.0),
+            limit_price: number("limit_price", &limit_price)?,
+            tif: Some(tif.clone()).filter(|t| !t.is_empty()),
+            order_ref: Some(order_ref.clone()).filter(|r| !r.trim().is_empty()),
+        })
+    })();
+    let outcome = match request {
+        Ok(request) => crate::backend::use_backend()?.create_order(request).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(created) => leptos_axum::redirect(&with_query(
+            &format!("/orders/{}", created.order.id),
+            &[("token", &created.confirmation_token)],
+        )),
+        Err(e) => leptos_axum::redirect(&back(e.field.as_deref().unwrap_or(""), &e.message)),
+    }
+    Ok(())
+}
+
+/// The confirmation step: queues the order; errors come back in the URL.
+#[server(prefix = "/_sfn", endpoint = "confirm_order_form")]
+pub async fn confirm_order_form(id: i32, token: String) -> Result<(), ServerFnError> {
+    use crate::url::with_query;
+    let path = format!("/orders/{id}");
+    match crate::backend::use_backend()?
+        .confirm_order(id, token.clone())
+        .await
+    {
+        Ok(_) => leptos_axum::redirect(&path),
+        Err(e) => leptos_axum::redirect(&with_query(
+            &path,
+            &[("token", &token), ("error", &e.message)],
+        )),
+    }
+    Ok(())
+}
+
+#[server(prefix = "/_sfn", endpoint = "get_order", input = Json)]
+pub async fn get_order(id: i32) -> Result<OrderDetailDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .order(id)
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "list_accounts", input = Json)]
+pub async fn list_accounts() -> Result<Page<AccountDto>, ServerFnError> {
+    crate::backend::use_backend()?
+        .list_accounts()
+        .await
+        .map_err(to_sfn)
+}

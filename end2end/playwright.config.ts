@@ -1,0 +1,41 @@
+// Playwright runs Debian's chromium (never a downloaded browser) against the real
+// `fillbook` binary, started on a fresh SQLite database on a free port.
+import { defineConfig } from '@playwright/test';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const port = Number(process.env.E2E_PORT || 3900);
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fillbook-e2e-'));
+const root = path.resolve(__dirname, '..');
+const binary = path.join(root, 'target', 'debug', 'fillbook');
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './test-results/artifacts',
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      args: [
+        '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command: `${binary} serve --demo --bind 127.0.0.1:${port} --site-root ${path.join(root, 'target', 'site')} --database-url sqlite://${dataDir}/e2e.db`,
+    url: `http://127.0.0.1:${port}/readyz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,76 @@
+// Smoke tests of the app shell: every page renders and hydrates without errors, the
+// interaction works without a reload, JavaScript-less rendering works, 404 is a 404.
+import { test, expect, Page } from '@playwright/test';
+
+const PAGES: Array<[string, string]> = [
+  ['/trades', 'Trades'],
+  ['/orders', 'Orders'],
+  ['/positions', 'Positions'],
+  ['/jobs', 'Jobs'],
+  ['/accounts', 'Accounts'],
+];
+
+/** Collects console errors, page errors, failed requests and HTTP errors. */
+function watchProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`); });
+  return problems;
+}
+
+for (const [path, title] of PAGES) {
+  test(`${path} renders, hydrates and logs no errors`, async ({ page }) => {
+    const problems = watchProblems(page);
+    const response = await page.goto(path);
+    expect(response?.status()).toBe(200);
+    await expect(page.getByRole('heading', { level: 1, name: title })).toBeVisible();
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    await expect(page.getByRole('navigation', { name: 'Primary' })).toBeVisible();
+    await page.screenshot({ path: `test-results/page${path.replace(/\//g, '-')}.png`, fullPage: true });
+    expect(problems).toEqual([]);
+  });
+}
+
+test('hydrated: Refresh updates the page in place, without a reload', async ({ page }) => {
+  const problems = watchProblems(page);
+  await page.goto('/accounts');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.evaluate(() => { (window as any).__sameDocument = 42; });
+  await expect(page.getByRole('status')).toHaveText('');
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await expect(page.getByRole('status')).toHaveText('Refreshed');
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(42);
+  expect(problems).toEqual([]);
+});
+
+test('hydrated: navigation is client-side', async ({ page }) => {
+  await page.goto('/trades');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await page.evaluate(() => { (window as any).__sameDocument = 7; });
+  await page.getByRole('link', { name: 'Jobs' }).click();
+  await expect(page).toHaveURL(/\/jobs$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Jobs' })).toBeVisible();
+  await expect(page.locator('.empty-state, table.data').first()).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(7);
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+  for (const [path, title] of PAGES) {
+    test(`${path} still shows its content`, async ({ page }) => {
+      await page.goto(path);
+      await expect(page.getByRole('heading', { level: 1, name: title })).toBeVisible();
+      await expect(page.locator('.empty-state, table.data')).toBeVisible();
+      await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+    });
+  }
+});
+
+test('an unknown address answers 404 with a helpful page', async ({ page }) => {
+  const response = await page.goto('/no/such/page');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Go to the trades' })).toBeVisible();
+});

@@ -1,0 +1,24 @@
+//! Database migrations for Fillbook: one for the base tables, one for trades.
+//!
+//! Migrations are written as SQL with a tiny dialect layer ([`dialect::render`]) so that
+//! PostgreSQL gets its native types (`timestamptz`, `jsonb`, identity keys) and SQLite
+//! gets the portable equivalents, while both share one text and one set of partial indexes.
+
+pub use sea_orm_migration::prelude::*;
+
+mod dialect;
+mod m0001_base_tables;
+mod m0002_trades;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_base_tables::Migration),
+            Box::new(m0002_trades::Migration),
+        ]
+    }
+}

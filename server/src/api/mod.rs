@@ -1,0 +1,108 @@
+//! JSON API v1 (`/api/v1`): handlers, request parsing with field-named errors, and the
+//! OpenAPI 3.1 document generated from the handler and DTO types (utoipa).
+
+pub mod docs;
+pub mod extract;
+pub mod jobs;
+pub mod orders;
+pub mod params;
+pub mod read;
+
+use crate::web::AppState;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    servers((url = "/api/v1", description = "This server")),
+    info(
+        title = "Fillbook API",
+        description = "An exact ledger of Interactive Brokers fills: trades, executions (with correction revisions), accounts, positions, orders and jobs. Errors are RFC 9457 problem+json with a stable `code`.",
+    ),
+    tags(
+        (name = "trades", description = "Parent trades and their executions"),
+        (name = "accounts", description = "IB accounts"),
+        (name = "positions", description = "Positions as last fetched"),
+        (name = "orders", description = "Orders placed through Fillbook"),
+        (name = "jobs", description = "Background jobs such as trades.sync"),
+        (name = "tools", description = "Tradebot tools (also served over MCP at /mcp)"),
+    )
+)]
+struct ApiDoc;
+
+/// Documents the error answers every operation can give, in one place: 422 for invalid
+/// input (query, path or body), and for operations with a body also 400 (malformed JSON)
+/// and 415 (not JSON).
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let responses = &mut op.responses.responses;
+                responses
+                    .entry("422".into())
+                    .or_insert_with(|| problem("Invalid input; `field` names it").into());
+                if op.request_body.is_some() {
+                    responses
+                        .entry("400".into())
+                        .or_insert_with(|| problem("The body is not valid JSON").into());
+                    responses
+                        .entry("415".into())
+                        .or_insert_with(|| problem("The body is not `application/json`").into());
+                }
+            }
+        }
+    }
+}
+
+/// The `/api/v1` routes and their finished OpenAPI document.
+pub fn router_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::Modify;
+    let (routes, mut document) = router().split_for_parts();
+    ProblemResponses.modify(&mut document);
+    (routes, document)
+}
+
+/// The `/api/v1` routes together with their OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(read::list_trades))
+        .routes(routes!(read::get_trade))
+        .routes(routes!(read::list_trade_executions))
+        .routes(routes!(read::list_accounts))
+        .routes(routes!(read::list_positions))
+        .routes(routes!(read::list_orders))
+        .routes(routes!(read::list_jobs))
+        .routes(routes!(read::get_job))
+        .routes(routes!(orders::create_order))
+        .routes(routes!(orders::confirm_order))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(jobs::create_job))
+        .routes(routes!(jobs::retry_job))
+        .routes(routes!(jobs::cancel_job))
+        .routes(routes!(crate::tools::http::list_tools))
+        .routes(routes!(crate::tools::http::call_tool))
+}

@@ -1,0 +1,203 @@
+//! Read endpoints: trades, a trade, its executions, accounts, positions, orders, jobs.
+
+use super::params::Params;
+use crate::db::read as q;
+use crate::error::{Error, Result};
+use crate::web::AppState;
+use app::models::*;
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+
+const TRADE_STATUSES: [&str; 4] = ["partial", "filled", "cancelled", "unknown"];
+const JOB_STATES: [&str; 7] = [
+    "available",
+    "scheduled",
+    "running",
+    "retryable",
+    "completed",
+    "discarded",
+    "cancelled",
+];
+
+/// The problem+json error shape, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    r#type: String,
+    title: String,
+    status: u16,
+    code: String,
+    detail: String,
+    field: Option<String>,
+}
+
+fn limit(p: &Params) -> Result<Option<u32>> {
+    p.parsed("limit", "a whole number from 1 to 500")
+}
+
+/// Parses the trades-list query string.
+pub fn trade_query(raw: Option<&str>) -> Result<TradeQuery> {
+    let p = Params::parse(
+        raw,
+        &[
+            "account_id",
+            "account",
+            "status",
+            "symbol",
+            "since",
+            "until",
+            "limit",
+            "cursor",
+            "order",
+        ],
+    )?;
+    Ok(TradeQuery {
+        account_id: p.parsed("account_id", "a numeric account id")?,
+        account: p.text("account")?,
+        status: p.one_of("status", &TRADE_STATUSES)?,
+        symbol: p.text("symbol")?,
+        since: p.time("since")?,
+        until: p.time("until")?,
+        limit: limit(&p)?,
+        cursor: p.text("cursor")?,
+        order: p.one_of("order", &["asc", "desc"])?,
+    })
+}
+
+/// List trades, newest last fill first.
+#[utoipa::path(get, path = "/trades", tag = "trades", params(TradeQuery),
+    responses(
+        (status = 200, description = "A page of trades", body = Page<TradeDto>),
+        (status = 422, description = "An invalid filter, limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_trades(
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<TradeDto>>> {
+    let query = trade_query(raw.as_deref())?;
+    Ok(Json(q::list_trades(&s.db, query).await?))
+}
+
+/// One trade with its aggregates, match key, fills count and commission total.
+#[utoipa::path(get, path = "/trades/{trade_id}", tag = "trades",
+    params(("trade_id" = i32, Path, description = "Trade id")),
+    responses(
+        (status = 200, description = "The trade", body = TradeDto),
+        (status = 404, description = "No such trade", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_trade(
+    State(s): State<AppState>,
+    Path(trade_id): Path<String>,
+) -> Result<Json<TradeDto>> {
+    let id = path_id(&trade_id, "trade")?;
+    Ok(Json(q::get_trade(&s.db, id).await?))
+}
+
+/// Every execution of a trade: canonical and superseded revisions, in time order.
+#[utoipa::path(get, path = "/trades/{trade_id}/executions", tag = "trades",
+    params(
+        ("trade_id" = i32, Path, description = "Trade id"),
+        ("include" = Option<String>, Query, description = "`raw` to include each broker record"),
+    ),
+    responses(
+        (status = 200, description = "The executions", body = Page<ExecutionDto>),
+        (status = 404, description = "No such trade", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_trade_executions(
+    State(s): State<AppState>,
+    Path(trade_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<ExecutionDto>>> {
+    let id = path_id(&trade_id, "trade")?;
+    let p = Params::parse(raw.as_deref(), &["include"])?;
+    let include_raw = p.one_of("include", &["raw"])?.is_some();
+    Ok(Json(Page {
+        items: q::list_executions(&s.db, id, include_raw).await?,
+        next_cursor: None,
+    }))
+}
+
+/// All accounts.
+#[utoipa::path(get, path = "/accounts", tag = "accounts",
+    responses((status = 200, description = "The accounts", body = Page<AccountDto>)))]
+pub async fn list_accounts(
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<AccountDto>>> {
+    Params::parse(raw.as_deref(), &[])?;
+    Ok(Json(q::list_accounts(&s.db).await?))
+}
+
+/// All positions, per account and contract.
+#[utoipa::path(get, path = "/positions", tag = "positions",
+    responses((status = 200, description = "The positions", body = Page<PositionDto>)))]
+pub async fn list_positions(
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<PositionDto>>> {
+    Params::parse(raw.as_deref(), &[])?;
+    Ok(Json(q::list_positions(&s.db).await?))
+}
+
+/// Orders, newest first.
+#[utoipa::path(get, path = "/orders", tag = "orders", params(OrderQuery),
+    responses(
+        (status = 200, description = "A page of orders", body = Page<OrderDto>),
+        (status = 422, description = "An invalid filter", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_orders(
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<OrderDto>>> {
+    let p = Params::parse(raw.as_deref(), &["account_id", "status", "limit", "cursor"])?;
+    let query = OrderQuery {
+        account_id: p.parsed("account_id", "a numeric account id")?,
+        status: p.text("status")?,
+        limit: limit(&p)?,
+        cursor: p.text("cursor")?,
+    };
+    Ok(Json(q::list_orders(&s.db, query).await?))
+}
+
+/// Jobs, newest first.
+#[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobQuery),
+    responses(
+        (status = 200, description = "A page of jobs", body = Page<JobDto>),
+        (status = 422, description = "An invalid filter", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_jobs(
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<JobDto>>> {
+    let p = Params::parse(raw.as_deref(), &["type", "state", "limit", "cursor"])?;
+    let query = JobQuery {
+        kind: p.text("type")?,
+        state: p.one_of("state", &JOB_STATES)?,
+        limit: limit(&p)?,
+        cursor: p.text("cursor")?,
+    };
+    Ok(Json(q::list_jobs(&s.db, query).await?))
+}
+
+/// One job.
+#[utoipa::path(get, path = "/jobs/{job_id}", tag = "jobs",
+    params(("job_id" = i32, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job", body = JobDto),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_job(
+    State(s): State<AppState>,
+    Path(job_id): Path<String>,
+) -> Result<Json<JobDto>> {
+    let id = path_id(&job_id, "job")?;
+    Ok(Json(q::get_job(&s.db, id).await?))
+}
+
+/// An id from the path: a malformed one is a 404 (no such resource), never a 500.
+pub fn path_id(raw: &str, what: &str) -> Result<i32> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Error::NotFound(format!("{what} {raw}")))
+}

@@ -1,0 +1,375 @@
+//! Subcommand dispatch: parse the one config struct, run, and turn any error into one
+//! clear sentence on stderr with a non-zero exit status.
+
+use crate::config::{
+    BenchCommand, Cli, Command, IbArgs, IbSimArgs, JobsCommand, MigrateArgs, OrdersCommand,
+    ServeArgs, WorkerArgs, WorkerCommandArgs,
+};
+use crate::error::{Error, Result};
+use crate::jobs::kinds::{self, SyncSettings};
+use crate::sim::{self, Faults, Scenario};
+use crate::{db, jobs, orders, web};
+use clap::Parser;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Entry point of the `fillbook` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.global.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let url = cli.global.database_url.clone();
+    match cli.command {
+        Command::Serve(args) => serve(&url, args).await,
+        Command::Migrate(args) => migrate(&url, args).await,
+        Command::Bench(BenchCommand::Api(args)) => crate::bench::api::run(args).await,
+        Command::Bench(BenchCommand::Sync(args)) => crate::bench::sync::run(args).await,
+        Command::Mcp => {
+            let db = db::connect(&url).await?;
+            db::migrate(&db).await?;
+            crate::tools::mcp::serve_stdio(crate::tools::ToolContext { db }).await
+        }
+        Command::IbSim(args) => ib_sim(args).await,
+        Command::Worker(args) => worker(&url, args).await,
+        Command::Sync(cmd) => sync_command(&url, cmd).await,
+        Command::Jobs(cmd) => jobs_command(&url, cmd).await,
+        Command::Orders(cmd) => orders_command(&url, cmd).await,
+        Command::Bench(BenchCommand::Jobs {
+            jobs,
+            samples,
+            workers,
+        }) => crate::bench::jobs::run(&url, jobs, samples, workers).await,
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Internal(format!("cannot print JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// The gateway defaults sync jobs start from.
+fn sync_settings(ib: &IbArgs) -> SyncSettings {
+    SyncSettings {
+        host: ib.ib_host.clone(),
+        port: ib.ib_port,
+        client_id: ib.ib_client_id,
+        connect_timeout: kinds::DEFAULT_CONNECT_TIMEOUT,
+        lookback_days: kinds::DEFAULT_LOOKBACK_DAYS,
+    }
+}
+
+/// The job worker of this process, configured from `args`.
+fn job_worker(db: &sea_orm::DatabaseConnection, args: &WorkerArgs, ib: &IbArgs) -> jobs::Worker {
+    jobs::Worker::new(
+        db.clone(),
+        jobs::handlers::registry(sync_settings(ib)),
+        jobs::worker_config(args),
+    )
+}
+
+async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
+    let db = db::connect(url).await?;
+    if db::pending_migrations(&db).await? > 0 {
+        return Err(Error::Config(
+            "the database has pending migrations; run `fillbook migrate` first".into(),
+        ));
+    }
+    let worker = job_worker(&db, &args.worker, &args.ib);
+    println!("job worker {} running", worker.id());
+    worker.run(shutdown_signal()).await
+}
+
+async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
+    let db = db::connect(url).await?;
+    let queue = jobs::Queue::default();
+    match cmd {
+        JobsCommand::Enqueue { kind, payload } => {
+            let payload = match payload {
+                Some(text) => serde_json::from_str(&text).map_err(|e| {
+                    Error::invalid("payload", format!("--payload is not valid JSON: {e}"))
+                })?,
+                None => serde_json::Value::Null,
+            };
+            let enqueued = queue.enqueue(&db, kinds::new_job(&kind, payload)?).await?;
+            let mut out = jobs::describe(&enqueued.job);
+            out["inserted"] = enqueued.inserted.into();
+            print_json(&out)
+        }
+        JobsCommand::List { kind, state, limit } => {
+            let page = db::read::list_jobs(
+                &db,
+                app::models::JobQuery {
+                    kind,
+                    state,
+                    limit,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            print_json(&page)
+        }
+        JobsCommand::Show { id } => print_json(&jobs::describe(&jobs::queue::get(&db, id).await?)),
+        JobsCommand::Cancel { id } => print_json(&jobs::describe(&queue.cancel(&db, id).await?)),
+        JobsCommand::Retry { id } => print_json(&jobs::describe(&queue.retry(&db, id).await?)),
+    }
+}
+
+async fn orders_command(url: &str, cmd: OrdersCommand) -> Result<()> {
+    let db = db::connect(url).await?;
+    match cmd {
+        OrdersCommand::Create(args) => {
+            let created = orders::create_order(
+                &db,
+                &jobs::SystemClock,
+                orders::NewOrder {
+                    account_code: args.account,
+                    symbol: args.symbol,
+                    side: args.side,
+                    quantity: args.quantity,
+                    order_type: args.order_type,
+                    limit_price: args.limit_price,
+                    tif: args.tif,
+                    order_ref: args.order_ref,
+                },
+            )
+            .await?;
+            print_json(&created)
+        }
+        OrdersCommand::Confirm { id, token } => {
+            print_json(&orders::confirm_order(&db, &jobs::SystemClock, id, &token).await?)
+        }
+        OrdersCommand::List { status, limit } => {
+            let page = db::read::list_orders(
+                &db,
+                app::models::OrderQuery {
+                    status,
+                    limit,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            print_json(&page)
+        }
+    }
+}
+
+async fn ib_sim(args: IbSimArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let scenario = match args.generate {
+        Some(n) => Scenario::generate(n, args.seed),
+        None if args.scenario == "demo" => Scenario::demo(),
+        None => Scenario::from_json_file(&args.scenario)?,
+    };
+    let faults = sim_faults(&args, scenario.faults.clone());
+    let summary = format!(
+        "{} executions, {} open and {} completed orders, accounts {}",
+        scenario.executions.len(),
+        scenario.open_orders.len(),
+        scenario.completed_orders.len(),
+        scenario.accounts.join(",")
+    );
+    let shown = match faults == Faults::default() {
+        true => String::new(),
+        false => format!(
+            "; faults {}",
+            serde_json::to_string(&faults).unwrap_or_default()
+        ),
+    };
+    let handle = sim::start_on(scenario, faults, args.port).await?;
+    println!(
+        "IB Gateway simulator listening on {} ({summary}; ready in {:.2} s{shown})",
+        handle.addr(),
+        started.elapsed().as_secs_f64()
+    );
+    shutdown_signal().await;
+    handle.stop();
+    Ok(())
+}
+
+/// Starts the simulator with the demo scenario and points `ib` at it; the gateway runs
+/// as long as the returned handle lives.
+async fn start_demo_gateway(ib: &mut IbArgs) -> Result<sim::SimHandle> {
+    let handle = sim::start(Scenario::demo(), Faults::default()).await?;
+    ib.ib_host = "127.0.0.1".to_string();
+    ib.ib_port = handle.port();
+    tracing::info!("demo gateway: simulated IB Gateway on {}", handle.addr());
+    println!("demo gateway: simulated IB Gateway on {}", handle.addr());
+    Ok(handle)
+}
+
+/// The scenario's faults with the command-line flags laid over them.
+fn sim_faults(args: &IbSimArgs, mut faults: Faults) -> Faults {
+    faults.drop_after = args.drop_after.or(faults.drop_after);
+    faults.delay_ms = args.delay_ms.unwrap_or(faults.delay_ms);
+    faults.refuse_handshake |= args.refuse_handshake;
+    faults.malformed_after = args.malformed_after.or(faults.malformed_after);
+    faults.server_version = args.server_version.or(faults.server_version);
+    faults
+}
+
+async fn migrate(url: &str, args: MigrateArgs) -> Result<()> {
+    let db = db::connect(url).await?;
+    match args.down {
+        Some(steps) => {
+            db::migrate_down(&db, steps).await?;
+            println!("rolled back {steps} migration(s)");
+        }
+        None => {
+            let pending = db::pending_migrations(&db).await?;
+            db::migrate(&db).await?;
+            println!("applied {pending} migration(s); the database is current");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
+    let _demo_gateway = match args.demo {
+        true => Some(start_demo_gateway(&mut args.ib).await?),
+        false => None,
+    };
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| Error::Bind {
+            addr: args.bind.to_string(),
+            reason: e.to_string(),
+        })?;
+    let db = db::connect(url).await?;
+    if !args.no_migrate {
+        db::migrate(&db).await?;
+    }
+    let pkg = args
+        .site_root
+        .join("pkg")
+        .join(format!("{}.js", app::OUTPUT_NAME));
+    if !pkg.exists() {
+        tracing::warn!(
+            "the browser bundle {} is missing: pages render but do not hydrate (build it with `make site`)",
+            pkg.display()
+        );
+    }
+    let local = listener.local_addr().map_err(|e| Error::Bind {
+        addr: args.bind.to_string(),
+        reason: e.to_string(),
+    })?;
+    let worker = (args.worker.workers > 0)
+        .then(|| tokio::spawn(job_worker(&db, &args.worker, &args.ib).run(shutdown_signal())));
+    let options = web::leptos_options(&args.site_root, local);
+    let info = web::server_info(&args.ib.ib_host, args.ib.ib_port, args.demo);
+    let state = web::AppState::with_gateway(db, options, info);
+    let app = web::router(state, Duration::from_secs(args.request_timeout_seconds));
+    tracing::info!("Fillbook listening on http://{local}");
+    println!("Fillbook listening on http://{local}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal(format!("server error: {e}")))?;
+    if let Some(worker) = worker {
+        worker
+            .await
+            .map_err(|e| Error::Internal(format!("job worker task failed: {e}")))??;
+    }
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+/// `fillbook sync trades|positions`: migrates if needed, syncs once, prints a summary or JSON.
+async fn sync_command(url: &str, cmd: crate::config::SyncCommand) -> Result<()> {
+    use crate::config::SyncCommand;
+    let db = db::connect(url).await?;
+    db::migrate(&db).await?;
+    let (args, what) = match &cmd {
+        SyncCommand::Trades { args, .. } => (args, "trades"),
+        SyncCommand::Positions { args } => (args, "positions"),
+    };
+    let ib = crate::ib::IbConnectOptions {
+        host: args.host.clone().unwrap_or_else(|| args.ib.ib_host.clone()),
+        port: args.port.unwrap_or(args.ib.ib_port),
+        client_id: args.client_id.unwrap_or(args.ib.ib_client_id),
+        connect_timeout: Duration::from_secs(args.connect_timeout_seconds.max(1)),
+    };
+    let (value, summary) = match cmd {
+        SyncCommand::Trades { lookback_days, .. } => {
+            let m = crate::sync::trades::sync_trades_once(&db, &ib, lookback_days).await?;
+            let summary = format!(
+                "trades sync: {} fetched, {} new, {} updated, {} canonical changes, {} trades touched, {} skipped ({} → {})",
+                m.fetched_executions_count,
+                m.inserted_executions_count,
+                m.updated_executions_count,
+                m.canonical_changes_count,
+                m.touched_trades_count,
+                m.skipped_executions_count,
+                m.window_start.format("%Y-%m-%d %H:%M"),
+                m.window_end.format("%Y-%m-%d %H:%M UTC"),
+            );
+            (serde_json::to_value(&m), summary)
+        }
+        SyncCommand::Positions { .. } => {
+            let m = crate::sync::positions::sync_positions_once(&db, &ib).await?;
+            let summary = format!(
+                "positions sync: {} accounts, {} positions, {} closed",
+                m.accounts_count, m.fetched_positions_count, m.zeroed_positions_count
+            );
+            (serde_json::to_value(&m), summary)
+        }
+    };
+    let value = value.map_err(|e| Error::Internal(format!("cannot print {what} metrics: {e}")))?;
+    if args.json {
+        print_json(&value)
+    } else {
+        println!("{summary}");
+        Ok(())
+    }
+}

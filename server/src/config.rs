@@ -1,0 +1,295 @@
+//! The one configuration struct: every option a flag with an environment fallback.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Default database: an SQLite file under `./data/`, created on first run.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/fillbook.db";
+
+/// Fillbook keeps an exact ledger of Interactive Brokers fills.
+#[derive(Debug, Parser)]
+#[command(name = "fillbook", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Database URL: `sqlite://path/to/file.db` or `postgres://user@host:port/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    /// Log filter in `tracing` syntax, e.g. `info` or `fillbook=debug,sqlx=warn`.
+    #[arg(
+        long = "log",
+        env = "RUST_LOG",
+        default_value = "info,sqlx=warn,sea_orm_migration=warn,ibapi=warn",
+        global = true
+    )]
+    pub log: String,
+}
+
+/// Where the IB Gateway (or TWS) listens, and who we are to it.
+#[derive(Debug, Clone, Args)]
+pub struct IbArgs {
+    /// Gateway host.
+    #[arg(long = "ib-host", env = "IB_HOST", default_value = "127.0.0.1")]
+    pub ib_host: String,
+    /// Gateway API port (4002 = IB Gateway paper, 4001 live, 7497/7496 TWS).
+    #[arg(long = "ib-port", env = "IB_PORT", default_value_t = 4002)]
+    pub ib_port: u16,
+    /// API client id used for Fillbook's connections.
+    #[arg(long = "ib-client-id", env = "IB_CLIENT_ID", default_value_t = 100)]
+    pub ib_client_id: i32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web app (UI, JSON API) on FILLBOOK_BIND.
+    Serve(ServeArgs),
+    /// Apply pending database migrations (or roll back with --down) and exit.
+    Migrate(MigrateArgs),
+    /// Serve the tradebot tools as an MCP server over stdin/stdout.
+    Mcp,
+    /// Benchmarks that print figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Run a simulated IB Gateway on 127.0.0.1 (demos, tests, benchmarks).
+    IbSim(IbSimArgs),
+    /// Run a standalone job worker (any number, on any hosts sharing one PostgreSQL).
+    Worker(WorkerCommandArgs),
+    /// Enqueue, list, show, cancel or retry background jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Run one sync against the gateway now (cron-friendly).
+    #[command(subcommand)]
+    Sync(SyncCommand),
+    /// Create, confirm and list orders (behind the confirmation guard).
+    #[command(subcommand)]
+    Orders(OrdersCommand),
+}
+
+/// How job workers run (in `serve` and in `worker`).
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Jobs run at once by this process's worker; 0 runs no worker inside `serve`.
+    #[arg(long = "workers", env = "FILLBOOK_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// Milliseconds between polls when no wake-up arrives.
+    #[arg(long, env = "FILLBOOK_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub poll_interval_ms: u64,
+    /// Seconds a claimed job's lease lasts (renewed by heartbeats every third of it).
+    #[arg(long, env = "FILLBOOK_JOB_LEASE_SECONDS", default_value_t = 60)]
+    pub lease_seconds: u64,
+    /// Days finished jobs are kept; 0 keeps them forever.
+    #[arg(long, env = "FILLBOOK_JOB_RETENTION_DAYS", default_value_t = 14)]
+    pub job_retention_days: u64,
+    /// This worker's id (default `<host>:<pid>:<random>`).
+    #[arg(long, env = "FILLBOOK_WORKER_ID")]
+    pub worker_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerCommandArgs {
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub ib: IbArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum JobsCommand {
+    /// Enqueue a job (`trades.sync`, `positions.sync`); prints it as JSON.
+    Enqueue {
+        /// Job type.
+        #[arg(value_name = "TYPE")]
+        kind: String,
+        /// JSON object of payload overrides, e.g. '{"lookback_days": 3}'.
+        #[arg(long)]
+        payload: Option<String>,
+    },
+    /// List jobs, newest first, as JSON.
+    List {
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Show one job as JSON (with its error history).
+    Show { id: i32 },
+    /// Cancel a waiting or running job.
+    Cancel { id: i32 },
+    /// Put a completed, discarded or cancelled job back in the queue.
+    Retry { id: i32 },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum OrdersCommand {
+    /// Validate an order and print its summary with a single-use confirmation token.
+    Create(CreateOrderArgs),
+    /// Confirm an order with its token: only then is it queued for submission.
+    Confirm {
+        id: i32,
+        #[arg(long)]
+        token: String,
+    },
+    /// List orders, newest first, as JSON.
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateOrderArgs {
+    /// IB account code (must be known to Fillbook).
+    #[arg(long)]
+    pub account: String,
+    #[arg(long)]
+    pub symbol: String,
+    /// BUY or SELL.
+    #[arg(long)]
+    pub side: String,
+    #[arg(long)]
+    pub quantity: f64,
+    /// MKT or LMT.
+    #[arg(long, default_value = "MKT")]
+    pub order_type: String,
+    /// Required for LMT, refused for MKT.
+    #[arg(long)]
+    pub limit_price: Option<f64>,
+    /// DAY, GTC or IOC.
+    #[arg(long, default_value = "DAY")]
+    pub tif: String,
+    #[arg(long)]
+    pub order_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum BenchCommand {
+    /// Load the JSON API and the /trades page on a seeded PostgreSQL database.
+    Api(crate::bench::api::BenchApiArgs),
+    /// Protocol-only drain, write floor, first sync and re-sync of generated executions.
+    Sync(crate::bench::sync::BenchSyncArgs),
+    /// Enqueue→start latency and no-op throughput of the job queue on this database.
+    Jobs {
+        /// Jobs in the throughput run.
+        #[arg(long, default_value_t = 2000)]
+        jobs: usize,
+        /// Latency samples (one job at a time, idle queue).
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        /// Concurrent workers in the throughput run.
+        #[arg(long, default_value_t = 4)]
+        workers: usize,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FILLBOOK_BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+    /// Do not apply pending migrations on start (then `/readyz` reports them).
+    #[arg(long, env = "FILLBOOK_NO_MIGRATE")]
+    pub no_migrate: bool,
+    /// Directory with the built browser bundle (`pkg/`) and public assets.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Seconds a request may take before it is answered with 408.
+    #[arg(long, env = "FILLBOOK_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+    /// Start a simulated IB Gateway (the `demo` scenario) on a free loopback port and use
+    /// it instead of --ib-host/--ib-port.
+    #[arg(long, env = "FILLBOOK_DEMO")]
+    pub demo: bool,
+    #[command(flatten)]
+    pub ib: IbArgs,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// Roll back this many migrations instead of applying.
+    #[arg(long, value_name = "STEPS")]
+    pub down: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IbSimArgs {
+    /// Scenario to serve: `demo` or the path of a scenario JSON file.
+    #[arg(long, default_value = "demo")]
+    pub scenario: String,
+    /// Serve N generated executions across thousands of orders instead (benchmarks).
+    #[arg(long, value_name = "N", conflicts_with = "scenario")]
+    pub generate: Option<usize>,
+    /// Seed for --generate.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, env = "IB_SIM_PORT", default_value_t = 4002)]
+    pub port: u16,
+    /// Fault: close each connection after sending N reply frames.
+    #[arg(long, value_name = "N")]
+    pub drop_after: Option<u64>,
+    /// Fault: wait this many milliseconds before each reply frame.
+    #[arg(long, value_name = "MS")]
+    pub delay_ms: Option<u64>,
+    /// Fault: close every connection during the handshake.
+    #[arg(long)]
+    pub refuse_handshake: bool,
+    /// Fault: corrupt the first data frame after N reply frames.
+    #[arg(long, value_name = "N")]
+    pub malformed_after: Option<u64>,
+    /// Fault: announce this server version (below 213 the client refuses it).
+    #[arg(long, value_name = "V")]
+    pub server_version: Option<i32>,
+}
+
+/// Gateway options of a one-off sync; unset ones fall back to IB_HOST / IB_PORT / IB_CLIENT_ID.
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub ib: IbArgs,
+    /// Gateway host (overrides --ib-host).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Gateway port (overrides --ib-port).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// API client id (overrides --ib-client-id).
+    #[arg(long)]
+    pub client_id: Option<i32>,
+    /// Seconds to wait for the gateway's handshake.
+    #[arg(long, default_value_t = 10)]
+    pub connect_timeout_seconds: u64,
+    /// Print the metrics as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SyncCommand {
+    /// Pull executions and update trades (`trades.sync`, once).
+    Trades {
+        #[command(flatten)]
+        args: SyncArgs,
+        /// Days of executions to fetch (the gateway keeps at most 7).
+        #[arg(long, default_value_t = 7)]
+        lookback_days: u32,
+    },
+    /// Pull positions of every managed account (`positions.sync`, once).
+    Positions {
+        #[command(flatten)]
+        args: SyncArgs,
+    },
+}

@@ -1,0 +1,38 @@
+//! `trade_executions`: every fill and every correction revision; the source of truth.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "trade_executions")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub trade_id: i32,
+    pub account_id: i32,
+    pub ib_exec_id: String,
+    pub exec_id_base: String,
+    pub exec_revision: i32,
+    pub ib_perm_id: Option<i64>,
+    pub ib_order_id: Option<i64>,
+    pub order_ref: Option<String>,
+    pub client_id: Option<i32>,
+    pub executed_at: DateTimeUtc,
+    pub quantity: f64,
+    pub price: f64,
+    pub side: Option<String>,
+    pub symbol: Option<String>,
+    pub exchange: Option<String>,
+    pub currency: Option<String>,
+    pub liquidity: Option<String>,
+    pub commission: Option<f64>,
+    pub is_canonical: bool,
+    pub raw: Json,
+    pub fetched_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

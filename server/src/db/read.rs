@@ -1,0 +1,459 @@
+//! Read queries that return the UI/API DTOs. Lists are keyset-paginated, newest first.
+
+use crate::db::entities::{accounts, jobs, orders, positions};
+use crate::error::{Error, Result};
+use app::models::*;
+use sea_orm::{
+    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryOrder, QuerySelect, Statement,
+};
+use std::collections::HashMap;
+
+/// Default and maximum page sizes of every list.
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 500;
+
+/// Validates a requested page size.
+pub fn page_limit(limit: Option<u32>) -> Result<u64> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        0 => Err(Error::invalid("limit", "limit must be at least 1")),
+        n if n > MAX_LIMIT => Err(Error::invalid(
+            "limit",
+            format!("limit must be at most {MAX_LIMIT}"),
+        )),
+        n => Ok(u64::from(n)),
+    }
+}
+
+/// Account codes by id, for labelling rows.
+async fn account_codes(db: &impl ConnectionTrait) -> Result<HashMap<i32, String>> {
+    Ok(accounts::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.code))
+        .collect())
+}
+
+fn code_of(codes: &HashMap<i32, String>, id: i32) -> String {
+    codes.get(&id).cloned().unwrap_or_else(|| id.to_string())
+}
+
+pub async fn list_accounts(db: &impl ConnectionTrait) -> Result<Page<AccountDto>> {
+    let items = accounts::Entity::find()
+        .order_by_asc(accounts::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| AccountDto {
+            id: a.id,
+            code: a.code,
+            alias: a.alias,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        })
+        .collect();
+    Ok(Page {
+        items,
+        next_cursor: None,
+    })
+}
+
+pub async fn list_positions(db: &impl ConnectionTrait) -> Result<Page<PositionDto>> {
+    let codes = account_codes(db).await?;
+    let items = positions::Entity::find()
+        .order_by_asc(positions::Column::AccountId)
+        .order_by_asc(positions::Column::Symbol)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| PositionDto {
+            id: p.id,
+            account_id: p.account_id,
+            account_code: code_of(&codes, p.account_id),
+            con_id: p.con_id,
+            symbol: p.symbol,
+            sec_type: p.sec_type,
+            currency: p.currency,
+            quantity: p.quantity,
+            avg_cost: p.avg_cost,
+            fetched_at: p.fetched_at,
+        })
+        .collect();
+    Ok(Page {
+        items,
+        next_cursor: None,
+    })
+}
+
+pub fn job_dto(j: jobs::Model) -> JobDto {
+    JobDto {
+        id: j.id,
+        kind: j.kind,
+        state: j.state,
+        attempt: j.attempt,
+        max_attempts: j.max_attempts,
+        payload: j.payload,
+        result: j.result,
+        error: j.error,
+        created_at: j.created_at,
+        scheduled_at: j.scheduled_at,
+        started_at: j.started_at,
+        finished_at: j.finished_at,
+    }
+}
+
+pub async fn list_jobs(db: &impl ConnectionTrait, query: JobQuery) -> Result<Page<JobDto>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let limit = page_limit(query.limit)?;
+    let mut select = jobs::Entity::find().order_by_desc(jobs::Column::Id);
+    if let Some(kind) = query.kind {
+        select = select.filter(jobs::Column::Kind.eq(kind));
+    }
+    if let Some(state) = query.state {
+        select = select.filter(jobs::Column::State.eq(state));
+    }
+    if let Some(cursor) = query.cursor {
+        let before: i32 = cursor
+            .parse()
+            .map_err(|_| Error::invalid("cursor", "cursor is not one this server issued"))?;
+        select = select.filter(jobs::Column::Id.lt(before));
+    }
+    let mut rows = select.limit(limit + 1).all(db).await?;
+    let next_cursor = (rows.len() as u64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|j| j.id.to_string()).unwrap_or_default()
+    });
+    Ok(Page {
+        items: rows.into_iter().map(job_dto).collect(),
+        next_cursor,
+    })
+}
+
+/// An order row as the API shows it.
+pub fn order_dto(o: orders::Model, account_code: String) -> OrderDto {
+    OrderDto {
+        id: o.id,
+        account_code,
+        account_id: o.account_id,
+        symbol: o.symbol,
+        sec_type: o.sec_type,
+        exchange: o.exchange,
+        currency: o.currency,
+        side: o.side,
+        order_type: o.order_type,
+        quantity: o.quantity,
+        limit_price: o.limit_price,
+        tif: o.tif,
+        order_ref: o.order_ref,
+        ib_order_id: o.ib_order_id,
+        ib_perm_id: o.ib_perm_id,
+        status: o.status,
+        filled_quantity: o.filled_quantity,
+        avg_fill_price: o.avg_fill_price,
+        last_error: o.last_error,
+        created_at: o.created_at,
+        updated_at: o.updated_at,
+    }
+}
+
+pub async fn list_orders(db: &impl ConnectionTrait, query: OrderQuery) -> Result<Page<OrderDto>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let limit = page_limit(query.limit)?;
+    let codes = account_codes(db).await?;
+    let mut select = orders::Entity::find().order_by_desc(orders::Column::Id);
+    if let Some(account_id) = query.account_id {
+        select = select.filter(orders::Column::AccountId.eq(account_id));
+    }
+    if let Some(status) = query.status {
+        select = select.filter(orders::Column::Status.eq(status));
+    }
+    if let Some(cursor) = query.cursor {
+        let before: i32 = cursor
+            .parse()
+            .map_err(|_| Error::invalid("cursor", "cursor is not one this server issued"))?;
+        select = select.filter(orders::Column::Id.lt(before));
+    }
+    let mut rows = select.limit(limit + 1).all(db).await?;
+    let next_cursor = (rows.len() as u64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|o| o.id.to_string()).unwrap_or_default()
+    });
+    let items = rows
+        .into_iter()
+        .map(|o| {
+            let code = code_of(&codes, o.account_id);
+            order_dto(o, code)
+        })
+        .collect();
+    Ok(Page { items, next_cursor })
+}
+
+/// One row of the trades list: the trade plus its fill count and commission total.
+#[derive(Debug, FromQueryResult)]
+struct TradeRow {
+    id: i32,
+    account_id: i32,
+    account_code: String,
+    match_key: String,
+    ib_perm_id: Option<i64>,
+    order_ref: Option<String>,
+    ib_order_id: Option<i64>,
+    client_id: Option<i32>,
+    symbol: Option<String>,
+    sec_type: Option<String>,
+    side: Option<String>,
+    exchange: Option<String>,
+    currency: Option<String>,
+    status: String,
+    total_quantity: f64,
+    avg_price: Option<f64>,
+    first_executed_at: Option<chrono::DateTime<chrono::Utc>>,
+    last_executed_at: Option<chrono::DateTime<chrono::Utc>>,
+    fills_count: i64,
+    commission_total: Option<f64>,
+    fetched_at: chrono::DateTime<chrono::Utc>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<TradeRow> for TradeDto {
+    fn from(r: TradeRow) -> Self {
+        TradeDto {
+            id: r.id,
+            account_id: r.account_id,
+            account_code: r.account_code,
+            match_key: r.match_key,
+            ib_perm_id: r.ib_perm_id,
+            order_ref: r.order_ref,
+            ib_order_id: r.ib_order_id,
+            client_id: r.client_id,
+            symbol: r.symbol,
+            sec_type: r.sec_type,
+            side: r.side,
+            exchange: r.exchange,
+            currency: r.currency,
+            status: r.status,
+            total_quantity: r.total_quantity,
+            avg_price: r.avg_price,
+            first_executed_at: r.first_executed_at,
+            last_executed_at: r.last_executed_at,
+            fills_count: r.fills_count,
+            commission_total: r.commission_total,
+            fetched_at: r.fetched_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// The trade columns plus fill count and commission total (canonical executions only).
+const TRADE_SELECT: &str = "SELECT t.id, t.account_id, a.code AS account_code, t.match_key, \
+     t.ib_perm_id, t.order_ref, t.ib_order_id, t.client_id, t.symbol, t.sec_type, t.side, \
+     t.exchange, t.currency, t.status, t.total_quantity, t.avg_price, t.first_executed_at, \
+     t.last_executed_at, \
+     (SELECT COUNT(*) FROM trade_executions e WHERE e.trade_id = t.id AND e.is_canonical) AS fills_count, \
+     (SELECT SUM(e.commission) FROM trade_executions e WHERE e.trade_id = t.id AND e.is_canonical) AS commission_total, \
+     t.fetched_at, t.created_at, t.updated_at \
+     FROM trades t JOIN accounts a ON a.id = t.account_id";
+
+/// One trade by id.
+pub async fn get_trade(db: &impl ConnectionTrait, id: i32) -> Result<TradeDto> {
+    let backend = db.get_database_backend();
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    TradeRow::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        format!("{TRADE_SELECT} WHERE t.id = {placeholder}"),
+        [id.into()],
+    ))
+    .one(db)
+    .await?
+    .map(TradeDto::from)
+    .ok_or_else(|| Error::NotFound(format!("trade {id}")))
+}
+
+/// Every execution of a trade, canonical and superseded, in time order; each superseded
+/// revision names the canonical revision that replaced it.
+pub async fn list_executions(
+    db: &impl ConnectionTrait,
+    trade_id: i32,
+    include_raw: bool,
+) -> Result<Vec<ExecutionDto>> {
+    use crate::db::entities::trade_executions as te;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    get_trade(db, trade_id).await?;
+    let rows = te::Entity::find()
+        .filter(te::Column::TradeId.eq(trade_id))
+        .order_by_asc(te::Column::ExecutedAt)
+        .order_by_asc(te::Column::ExecIdBase)
+        .order_by_asc(te::Column::ExecRevision)
+        .all(db)
+        .await?;
+    let canonical: HashMap<(i32, String), String> = rows
+        .iter()
+        .filter(|r| r.is_canonical)
+        .map(|r| ((r.account_id, r.exec_id_base.clone()), r.ib_exec_id.clone()))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| ExecutionDto {
+            superseded_by: if r.is_canonical {
+                None
+            } else {
+                canonical
+                    .get(&(r.account_id, r.exec_id_base.clone()))
+                    .cloned()
+            },
+            id: r.id,
+            trade_id: r.trade_id,
+            account_id: r.account_id,
+            ib_exec_id: r.ib_exec_id,
+            exec_id_base: r.exec_id_base,
+            exec_revision: r.exec_revision,
+            is_canonical: r.is_canonical,
+            ib_perm_id: r.ib_perm_id,
+            ib_order_id: r.ib_order_id,
+            order_ref: r.order_ref,
+            client_id: r.client_id,
+            executed_at: r.executed_at,
+            quantity: r.quantity,
+            price: r.price,
+            side: r.side,
+            symbol: r.symbol,
+            exchange: r.exchange,
+            currency: r.currency,
+            liquidity: r.liquidity,
+            commission: r.commission,
+            raw: include_raw.then_some(r.raw),
+            fetched_at: r.fetched_at,
+        })
+        .collect())
+}
+
+/// The most recent job of `kind`.
+pub async fn latest_job(db: &impl ConnectionTrait, kind: &str) -> Result<Option<JobDto>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(jobs::Entity::find()
+        .filter(jobs::Column::Kind.eq(kind))
+        .order_by_desc(jobs::Column::Id)
+        .one(db)
+        .await?
+        .map(job_dto))
+}
+
+/// One job by id.
+pub async fn get_job(db: &impl ConnectionTrait, id: i32) -> Result<JobDto> {
+    jobs::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(job_dto)
+        .ok_or_else(|| Error::NotFound(format!("job {id}")))
+}
+
+/// The trades list: newest last fill first, keyset on `(last_executed_at, id)`.
+pub async fn list_trades(db: &impl ConnectionTrait, query: TradeQuery) -> Result<Page<TradeDto>> {
+    let limit = page_limit(query.limit)?;
+    let statement = trades_statement(db.get_database_backend(), &query, limit + 1)?;
+    let mut rows = TradeRow::find_by_statement(statement).all(db).await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| encode_trade_cursor(r.last_executed_at, r.id))
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows.into_iter().map(TradeDto::from).collect(),
+        next_cursor,
+    })
+}
+
+/// The statement behind [`list_trades`], fetching at most `fetch` rows (also used to
+/// `EXPLAIN` the query in `fillbook bench api`).
+pub fn trades_statement(backend: DbBackend, query: &TradeQuery, fetch: u64) -> Result<Statement> {
+    let query = query.clone();
+    let mut conditions: Vec<String> = Vec::new();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let bind = |values: &mut Vec<sea_orm::Value>, v: sea_orm::Value| -> String {
+        values.push(v);
+        match backend {
+            DbBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_string(),
+        }
+    };
+    if let Some(id) = query.account_id {
+        let p = bind(&mut values, id.into());
+        conditions.push(format!("t.account_id = {p}"));
+    }
+    if let Some(code) = query.account {
+        let p = bind(&mut values, code.into());
+        conditions.push(format!("a.code = {p}"));
+    }
+    if let Some(status) = query.status {
+        if !["partial", "filled", "cancelled", "unknown"].contains(&status.as_str()) {
+            return Err(Error::invalid(
+                "status",
+                "status must be one of partial, filled, cancelled, unknown",
+            ));
+        }
+        let p = bind(&mut values, status.into());
+        conditions.push(format!("t.status = {p}"));
+    }
+    if let Some(symbol) = query.symbol {
+        let p = bind(&mut values, symbol.to_uppercase().into());
+        conditions.push(format!("t.symbol = {p}"));
+    }
+    if let Some(since) = query.since {
+        let p = bind(&mut values, since.into());
+        conditions.push(format!("t.last_executed_at >= {p}"));
+    }
+    if let Some(until) = query.until {
+        let p = bind(&mut values, until.into());
+        conditions.push(format!("t.last_executed_at < {p}"));
+    }
+    let ascending = match query.order.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(_) => return Err(Error::invalid("order", "order must be asc or desc")),
+    };
+    let (cmp, dir) = if ascending {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
+    if let Some(cursor) = &query.cursor {
+        let (at, id) = decode_trade_cursor(cursor)?;
+        let p1 = bind(&mut values, at.into());
+        let p2 = bind(&mut values, at.into());
+        let p3 = bind(&mut values, id.into());
+        conditions.push(format!(
+            "(t.last_executed_at {cmp} {p1} OR (t.last_executed_at = {p2} AND t.id {cmp} {p3}))"
+        ));
+    }
+    let where_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "{TRADE_SELECT} {where_sql} ORDER BY t.last_executed_at {dir}, t.id {dir} LIMIT {fetch}"
+    );
+    Ok(Statement::from_sql_and_values(backend, sql, values))
+}
+
+/// Cursor text: `<unix micros>_<id>` of the last row of the previous page.
+pub fn encode_trade_cursor(at: Option<chrono::DateTime<chrono::Utc>>, id: i32) -> String {
+    format!("{}_{}", at.map_or(0, |t| t.timestamp_micros()), id)
+}
+
+fn decode_trade_cursor(cursor: &str) -> Result<(chrono::DateTime<chrono::Utc>, i32)> {
+    let bad = || Error::invalid("cursor", "cursor is not one this server issued");
+    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let id: i32 = id.parse().map_err(|_| bad())?;
+    let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    Ok((at, id))
+}

@@ -1,0 +1,127 @@
+//! The server's one error type and its HTTP mapping (RFC 9457 problem+json).
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration value that cannot work (bad URL, unusable path …).
+    #[error("{0}")]
+    Config(String),
+    /// The database could not be reached at all.
+    #[error("could not connect to the database at {url}: {reason}")]
+    DbConnect { url: String, reason: String },
+    /// A database statement failed.
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// The listening socket could not be opened.
+    #[error("could not listen on {addr}: {reason}")]
+    Bind { addr: String, reason: String },
+    /// Input that fails validation; `field` names the offending input.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// A request that cannot be read at all (e.g. malformed JSON).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A request body in a media type the endpoint does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A request that conflicts with the resource's current state (e.g. retrying a running
+    /// job, confirming an order twice).
+    #[error("{0}")]
+    Conflict(String),
+    /// A resource that does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// IB Gateway could not be reached or failed a request.
+    #[error(transparent)]
+    Ib(#[from] crate::ib::IbError),
+    /// Anything else that went wrong inside the server.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A validation error naming `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status and stable machine code of this error.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Error::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "malformed_request"),
+            Error::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Error::DbConnect { .. } => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Error::Ib(_) => (StatusCode::BAD_GATEWAY, "gateway_error"),
+            Error::Config(_) | Error::Db(_) | Error::Bind { .. } | Error::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            }
+        }
+    }
+
+    /// The error as the UI port's [`app::errors::AppError`].
+    pub fn to_app_error(&self) -> app::errors::AppError {
+        let (_, code) = self.status_and_code();
+        let mut err = app::errors::AppError::new(code, self.public_message());
+        if let Error::Invalid { field, .. } = self {
+            err.field = Some(field.clone());
+        }
+        err
+    }
+
+    /// The message safe to show a client: internal details stay in the log.
+    fn public_message(&self) -> String {
+        match self {
+            Error::Db(_) | Error::Internal(_) | Error::Config(_) | Error::Bind { .. } => {
+                "the server could not complete the request; see the server log".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<Error> for app::errors::AppError {
+    fn from(err: Error) -> Self {
+        if matches!(err.status_and_code().0, StatusCode::INTERNAL_SERVER_ERROR) {
+            tracing::error!(error = %err, "request failed");
+        }
+        err.to_app_error()
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut body = json!({
+            "type": format!("https://fillbook.dev/problems/{code}"),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "code": code,
+            "detail": self.public_message(),
+        });
+        if let Error::Invalid { field, .. } = &self {
+            body["field"] = json!(field);
+        }
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,12 @@
+//! The gateway client adapter: a thin layer over the `ibapi` async client with the
+//! requests Fillbook makes (accounts, executions, positions, orders) and typed,
+//! operator-actionable errors. The simulator in `crate::sim` speaks the same protocol.
+
+mod client;
+mod error;
+
+pub use client::{
+    ExecutionBatch, Gateway, IbConnectOptions, OrderNotice, OrderUpdates, PlaceOrderOutcome,
+    PositionContract, PositionRow, ORDER_QUIET, ORDER_WAIT, REQUEST_TIMEOUT,
+};
+pub use error::IbError;

@@ -1,0 +1,78 @@
+//! Background jobs (DESIGN §5): a queue on the `jobs` table with River/Oban semantics, the
+//! worker that runs it, the job kinds and their handlers.
+//!
+//! * [`queue`] — enqueue (unique, transactional), claim, heartbeat, complete/fail, rescue,
+//!   cancel, retry, retention;
+//! * [`worker`] — [`Worker`], [`HandlerRegistry`], [`JobContext`];
+//! * [`kinds`] — the job kinds and the validation of their payloads;
+//! * [`handlers`] — which function runs each kind;
+//! * [`clock`] — the injectable clock behind every timestamp the queue writes;
+//! * [`wake`] — in-process notify and PostgreSQL LISTEN/NOTIFY wake-ups.
+
+pub mod clock;
+pub mod handlers;
+pub mod kinds;
+pub mod queue;
+pub mod wake;
+pub mod worker;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use queue::{Backoff, ClaimRequest, Enqueued, NewJob, Outcome, Queue};
+pub use worker::{HandlerRegistry, JobContext, Worker, WorkerConfig};
+
+use crate::config::WorkerArgs;
+use crate::db::entities::jobs as job_rows;
+use crate::error::Result;
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Enqueues a job of a known kind after validating its payload (sync kinds are unique).
+pub async fn enqueue_kind(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    payload: Value,
+) -> Result<Enqueued> {
+    Queue::default()
+        .enqueue(db, kinds::new_job(kind, payload)?)
+        .await
+}
+
+/// The worker configuration the command-line options describe.
+pub fn worker_config(args: &WorkerArgs) -> WorkerConfig {
+    let mut config = WorkerConfig::new(args.workers);
+    if let Some(id) = &args.worker_id {
+        config.id = id.clone();
+    }
+    config.poll_interval = Duration::from_millis(args.poll_interval_ms.max(1));
+    config.lease = Duration::from_secs(args.lease_seconds.max(1));
+    config.retention = (args.job_retention_days > 0)
+        .then(|| Duration::from_secs(args.job_retention_days * 24 * 3600));
+    config
+}
+
+/// Everything stored on a job, for `jobs show` and operators' eyes (the API's `JobDto` plus
+/// the lease, the unique key and the error history).
+pub fn describe(job: &job_rows::Model) -> Value {
+    json!({
+        "id": job.id,
+        "type": job.kind,
+        "queue": job.queue,
+        "state": job.state,
+        "attempt": job.attempt,
+        "max_attempts": job.max_attempts,
+        "priority": job.priority,
+        "unique_key": job.unique_key,
+        "payload": job.payload,
+        "result": job.result,
+        "error": job.error,
+        "errors": job.errors,
+        "attempted_by": job.attempted_by,
+        "lease_expires_at": job.lease_expires_at,
+        "created_at": job.created_at,
+        "scheduled_at": job.scheduled_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "updated_at": job.updated_at,
+    })
+}

@@ -1,0 +1,23 @@
+//! Fillbook's server: the `fillbook` binary and everything that touches I/O.
+//!
+//! `config` (the one clap struct), `cli` (subcommand dispatch), `db` (connection,
+//! entities, queries), `web` (axum router, health, Leptos SSR), `backend` (the UI port), `ib` (the IB Gateway
+//! client adapter), `sim` (the IB Gateway simulator).
+
+pub mod api;
+pub mod backend;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod ib;
+pub mod jobs;
+pub mod normalize;
+pub mod orders;
+pub mod sim;
+pub mod sync;
+pub mod tools;
+pub mod web;
+
+pub use error::{Error, Result};

@@ -1,0 +1,5 @@
+//! The `fillbook` command.
+
+fn main() -> std::process::ExitCode {
+    fillbook::cli::main()
+}

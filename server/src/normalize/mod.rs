@@ -1,0 +1,389 @@
+//! Normalisation of gateway execution records into [`NormalizedExecution`] rows: pure
+//! functions, no I/O (DESIGN §2: `ib` normalisation never touches the database).
+//!
+//! One execution's path: `ExecutionData` + its `CommissionReport` (joined by exec id) →
+//! [`normalize_batch`] → a row the sync upserts, or a [`SkippedExecution`] with the raw record
+//! and the reason (empty exec id or account, unparseable time, unknown side, bad quantity or
+//! price). The raw record keeps every broker field except the per-request `request_id`, so
+//! re-fetching an unchanged execution yields an identical row.
+
+pub mod exec_id;
+pub mod fields;
+pub mod time;
+
+pub use exec_id::parse_exec_id;
+pub use fields::{normalize_commission, normalize_side};
+pub use time::{parse_execution_time, resolve_zone};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use ibapi::orders::{CommissionReport, Execution, ExecutionData, Liquidity};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// One fill as Fillbook stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormalizedExecution {
+    pub account_code: String,
+    pub ib_exec_id: String,
+    pub exec_id_base: String,
+    pub exec_revision: i32,
+    pub perm_id: i64,
+    pub order_id: i64,
+    pub order_ref: Option<String>,
+    pub client_id: i32,
+    pub executed_at: DateTime<Utc>,
+    /// Always positive; the direction is `side`.
+    pub quantity: f64,
+    pub price: f64,
+    /// `BUY` or `SELL`.
+    pub side: String,
+    pub symbol: Option<String>,
+    pub sec_type: Option<String>,
+    pub exchange: Option<String>,
+    pub currency: Option<String>,
+    pub liquidity: Option<String>,
+    pub commission: Option<f64>,
+    /// The broker record: execution fields, contract and matched commission report.
+    pub raw: Value,
+}
+
+/// A record that could not be normalised, kept for the operator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedExecution {
+    pub raw: Value,
+    pub reason: String,
+}
+
+/// The outcome of normalising one fetched batch.
+#[derive(Debug, Clone, Default)]
+pub struct NormalizedBatch {
+    pub executions: Vec<NormalizedExecution>,
+    pub skipped: Vec<SkippedExecution>,
+}
+
+/// Normalises every execution, joining commission reports by exec id (a real figure wins
+/// over a placeholder; otherwise the last report wins). `gateway_zone` reads legacy zoneless
+/// times.
+pub fn normalize_batch(
+    executions: &[ExecutionData],
+    commissions: &[CommissionReport],
+    gateway_zone: Tz,
+) -> NormalizedBatch {
+    let mut reports: HashMap<&str, &CommissionReport> = HashMap::new();
+    for report in commissions {
+        let keep_existing = reports
+            .get(report.execution_id.as_str())
+            .is_some_and(|old| {
+                normalize_commission(old.commission).is_some()
+                    && normalize_commission(report.commission).is_none()
+            });
+        if !keep_existing {
+            reports.insert(report.execution_id.as_str(), report);
+        }
+    }
+    let mut batch = NormalizedBatch::default();
+    for data in executions {
+        let report = reports.get(data.execution.execution_id.as_str()).copied();
+        match normalize_execution(data, report, gateway_zone) {
+            Ok(row) => batch.executions.push(row),
+            Err(skipped) => batch.skipped.push(skipped),
+        }
+    }
+    batch
+}
+
+/// Normalises one execution with its commission report, if any.
+pub fn normalize_execution(
+    data: &ExecutionData,
+    report: Option<&CommissionReport>,
+    gateway_zone: Tz,
+) -> Result<NormalizedExecution, SkippedExecution> {
+    let raw = raw_record(data, report);
+    let skip = |reason: String| SkippedExecution {
+        raw: raw.clone(),
+        reason,
+    };
+    let e = &data.execution;
+    let ib_exec_id = e.execution_id.trim().to_string();
+    if ib_exec_id.is_empty() {
+        return Err(skip("empty execution id".into()));
+    }
+    let account_code = e.account_number.trim().to_string();
+    if account_code.is_empty() {
+        return Err(skip(format!("execution {ib_exec_id} has no account")));
+    }
+    let executed_at = parse_execution_time(&e.time, gateway_zone)
+        .map_err(|why| skip(format!("execution {ib_exec_id}: {why}")))?;
+    if !(e.shares.is_finite() && e.shares > 0.0) {
+        return Err(skip(format!(
+            "execution {ib_exec_id}: quantity {} is not a positive number",
+            e.shares
+        )));
+    }
+    if !(e.price.is_finite() && e.price >= 0.0) {
+        return Err(skip(format!(
+            "execution {ib_exec_id}: price {} is not a usable number",
+            e.price
+        )));
+    }
+    let side = normalize_side(e.side.as_str())
+        .ok_or_else(|| skip(format!("execution {ib_exec_id}: unknown side")))?;
+    let (exec_id_base, exec_revision) = parse_exec_id(&ib_exec_id);
+    let contract = &data.contract;
+    Ok(NormalizedExecution {
+        account_code,
+        exec_id_base,
+        exec_revision,
+        perm_id: e.perm_id,
+        order_id: i64::from(e.order_id),
+        order_ref: non_empty(&e.order_reference),
+        client_id: e.client_id,
+        executed_at,
+        quantity: e.shares,
+        price: e.price,
+        side: side.to_string(),
+        symbol: non_empty(&contract.symbol.0),
+        sec_type: non_empty(&contract.security_type.to_string()),
+        exchange: non_empty(&e.exchange).or_else(|| non_empty(&contract.exchange.0)),
+        currency: non_empty(&contract.currency.0),
+        liquidity: liquidity_code(&e.last_liquidity),
+        commission: report.and_then(|r| normalize_commission(r.commission)),
+        ib_exec_id,
+        raw,
+    })
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// `added`, `removed`, `routed_out`, `code:<n>` for codes this crate does not model; `None`
+/// when the gateway sent none.
+pub fn liquidity_code(l: &Liquidity) -> Option<String> {
+    match l {
+        Liquidity::None => None,
+        Liquidity::AddedLiquidity => Some("added".into()),
+        Liquidity::RemovedLiquidity => Some("removed".into()),
+        Liquidity::LiquidityRoutedOut => Some("routed_out".into()),
+        Liquidity::Unknown(code) => Some(format!("code:{code}")),
+    }
+}
+
+/// A JSON number, or the value's text when JSON cannot hold it (NaN, infinities).
+fn num(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or_else(|| Value::String(v.to_string()), Value::Number)
+}
+
+fn opt_num(v: Option<f64>) -> Value {
+    v.map_or(Value::Null, num)
+}
+
+fn execution_json(e: &Execution) -> Value {
+    json!({
+        "order_id": e.order_id,
+        "client_id": e.client_id,
+        "execution_id": e.execution_id,
+        "time": e.time,
+        "account_number": e.account_number,
+        "exchange": e.exchange,
+        "side": e.side.as_str(),
+        "shares": num(e.shares),
+        "price": num(e.price),
+        "perm_id": e.perm_id,
+        "liquidation": e.liquidation,
+        "cumulative_quantity": num(e.cumulative_quantity),
+        "average_price": num(e.average_price),
+        "order_reference": e.order_reference,
+        "ev_rule": e.ev_rule,
+        "ev_multiplier": opt_num(e.ev_multiplier),
+        "model_code": e.model_code,
+        "last_liquidity": match &e.last_liquidity {
+            Liquidity::None => 0,
+            Liquidity::AddedLiquidity => 1,
+            Liquidity::RemovedLiquidity => 2,
+            Liquidity::LiquidityRoutedOut => 3,
+            Liquidity::Unknown(code) => *code,
+        },
+        "pending_price_revision": e.pending_price_revision,
+        "submitter": e.submitter,
+    })
+}
+
+fn commission_json(r: &CommissionReport) -> Value {
+    json!({
+        "execution_id": r.execution_id,
+        "commission": num(r.commission),
+        "currency": r.currency,
+        "realized_pnl": opt_num(r.realized_pnl),
+        "yields": opt_num(r.yields),
+        "yield_redemption_date": r.yield_redemption_date,
+    })
+}
+
+/// The broker record as stored in `raw`: `{execution, contract, commission_report}`.
+pub fn raw_record(data: &ExecutionData, report: Option<&CommissionReport>) -> Value {
+    json!({
+        "execution": execution_json(&data.execution),
+        "contract": serde_json::to_value(&data.contract).unwrap_or(Value::Null),
+        "commission_report": report.map_or(Value::Null, commission_json),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ibapi::contracts::Contract;
+    use ibapi::orders::ExecutionSide;
+
+    pub(crate) fn data(exec_id: &str, time: &str) -> ExecutionData {
+        ExecutionData {
+            request_id: 1_500_000_000,
+            contract: Contract::stock("AAPL").build(),
+            execution: Execution {
+                order_id: 12,
+                client_id: 100,
+                execution_id: exec_id.into(),
+                time: time.into(),
+                account_number: "DU1234567".into(),
+                exchange: "ISLAND".into(),
+                side: ExecutionSide::Sold,
+                shares: 100.0,
+                price: 189.25,
+                perm_id: 1_750_000_123,
+                order_reference: "bot-7".into(),
+                last_liquidity: Liquidity::AddedLiquidity,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn report(exec_id: &str, commission: f64) -> CommissionReport {
+        CommissionReport {
+            execution_id: exec_id.into(),
+            commission,
+            currency: "USD".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_full_record_normalises() {
+        let d = data("0000e0d5.6576ba1b.01.02", "20231215 10:30:00 US/Eastern");
+        let r = report("0000e0d5.6576ba1b.01.02", 1.05);
+        let n = normalize_execution(&d, Some(&r), Tz::UTC).unwrap();
+        assert_eq!(n.account_code, "DU1234567");
+        assert_eq!(n.exec_id_base, "0000e0d5.6576ba1b.01");
+        assert_eq!(n.exec_revision, 2);
+        assert_eq!(n.side, "SELL");
+        assert_eq!(n.symbol.as_deref(), Some("AAPL"));
+        assert_eq!(n.sec_type.as_deref(), Some("STK"));
+        assert_eq!(n.exchange.as_deref(), Some("ISLAND"));
+        assert_eq!(n.currency.as_deref(), Some("USD"));
+        assert_eq!(n.liquidity.as_deref(), Some("added"));
+        assert_eq!(n.order_ref.as_deref(), Some("bot-7"));
+        assert_eq!(n.commission, Some(1.05));
+        assert_eq!(n.executed_at.to_rfc3339(), "2023-12-15T15:30:00+00:00");
+        assert_eq!(n.raw["execution"]["side"], "SLD");
+        assert_eq!(n.raw["commission_report"]["commission"], 1.05);
+        assert_eq!(n.raw["contract"]["symbol"], "AAPL");
+        assert!(n.raw["execution"].get("request_id").is_none());
+    }
+
+    #[test]
+    fn malformed_records_are_skipped_with_reasons() {
+        let cases = [
+            (data("", "20231214-20:57:37"), "empty execution id"),
+            (data("x.01", "yesterday"), "unparseable execution time"),
+            (
+                data("x.01", "20231215 10:30:00 Mars/Olympus"),
+                "unknown time zone",
+            ),
+        ];
+        for (d, why) in cases {
+            let err = normalize_execution(&d, None, Tz::UTC).unwrap_err();
+            assert!(err.reason.contains(why), "{} vs {why}", err.reason);
+            assert_eq!(
+                err.raw["execution"]["execution_id"],
+                d.execution.execution_id
+            );
+        }
+        let mut d = data("x.01", "20231214-20:57:37");
+        d.execution.shares = 0.0;
+        assert!(normalize_execution(&d, None, Tz::UTC).is_err());
+        d.execution.shares = f64::NAN;
+        assert!(normalize_execution(&d, None, Tz::UTC).is_err());
+        let mut d = data("x.01", "20231214-20:57:37");
+        d.execution.account_number = " ".into();
+        assert!(normalize_execution(&d, None, Tz::UTC).is_err());
+    }
+
+    #[test]
+    fn batch_joins_commissions_and_prefers_real_figures() {
+        let execs = [
+            data("a.01", "20231214-20:57:37"),
+            data("b.01", "20231214-20:57:38"),
+            data("", "20231214-20:57:38"),
+        ];
+        let reports = [
+            report("a.01", 1.0),
+            report("a.01", f64::MAX),
+            report("b.01", -1.0),
+        ];
+        let batch = normalize_batch(&execs, &reports, Tz::UTC);
+        assert_eq!(batch.executions.len(), 2);
+        assert_eq!(batch.skipped.len(), 1);
+        assert_eq!(batch.executions[0].commission, Some(1.0));
+        assert_eq!(batch.executions[1].commission, None);
+        assert_eq!(
+            batch.executions[1].raw["commission_report"]["commission"],
+            -1.0
+        );
+        let sentinel =
+            normalize_execution(&execs[0], Some(&report("a.01", f64::MAX)), Tz::UTC).unwrap();
+        assert_eq!(sentinel.commission, None);
+        assert!(
+            sentinel.raw["commission_report"]["commission"]
+                .as_f64()
+                .unwrap()
+                > 1e300
+        );
+    }
+}
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn time_parser_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_execution_time(&s, Tz::UTC);
+        }
+
+        #[test]
+        fn time_parser_never_panics_near_valid_shapes(
+            d in "[0-9]{6,9}", sep in "[ -]{1,3}", t in "[0-9:]{5,9}", z in "[A-Za-z/_+0-9-]{0,20}"
+        ) {
+            let _ = parse_execution_time(&format!("{d}{sep}{t} {z}"), Tz::America__New_York);
+        }
+
+        #[test]
+        fn exec_id_parser_never_panics_and_round_trips(s in "\\PC{0,40}") {
+            let (base, rev) = parse_exec_id(&s);
+            let default = rev == 0 && base == s;
+            let split = rev >= 0 && s.len() > base.len() + 1 && s.starts_with(&base);
+            prop_assert!(default || split);
+        }
+
+        #[test]
+        fn commission_is_none_or_a_real_figure(v in proptest::num::f64::ANY) {
+            if let Some(c) = normalize_commission(v) {
+                prop_assert!((0.0..1e300).contains(&c));
+            }
+        }
+    }
+}

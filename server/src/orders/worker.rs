@@ -1,0 +1,238 @@
+//! The orders worker ("worker:orders"), run as the `orders.submit` job: claims every
+//! queued order in one statement (so no order is handed to two workers), submits each
+//! through the gateway with the gateway's next valid order id, records what the gateway
+//! said as order events, and after the batch enqueues `positions.sync` and `trades.sync`
+//! (unique enqueue). A gateway that cannot be reached puts the claimed orders back in the
+//! queue with a visible error and fails the job, which retries with backoff. An order whose
+//! submission outcome is unknown (the connection broke while placing it) stays
+//! `submitting` with the error: it is never placed a second time automatically.
+
+use super::{record_event, status};
+use crate::db::entities::{accounts, orders};
+use crate::error::Result;
+use crate::ib::{Gateway, IbConnectOptions, PlaceOrderOutcome};
+use crate::jobs::{clock::SystemClock, kinds, Clock};
+use chrono::Utc;
+use ibapi::contracts::Contract;
+use ibapi::orders::{Action, Order, TimeInForce};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Statement};
+use serde_json::{json, Value};
+
+/// Submits every queued order; the job's result counts what happened.
+pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Result<Value> {
+    let clock = SystemClock;
+    let claimed = orders::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE orders SET status = $1, updated_at = $2 WHERE status = $3 RETURNING *",
+            [
+                status::SUBMITTING.into(),
+                clock.now().into(),
+                status::QUEUED.into(),
+            ],
+        ))
+        .all(db)
+        .await?;
+    if claimed.is_empty() {
+        return Ok(json!({ "claimed": 0 }));
+    }
+    let gateway = match Gateway::connect(ib).await {
+        Ok(g) => g,
+        Err(e) => {
+            let message = e.to_string();
+            for order in &claimed {
+                requeue(db, order.id, &message).await?;
+            }
+            return Err(e.into());
+        }
+    };
+    let mut tally = json!({ "claimed": claimed.len(), "submitted": 0, "filled": 0,
+                            "partially_filled": 0, "rejected": 0, "unknown": 0 });
+    for order in claimed {
+        let account = accounts::Entity::find_by_id(order.account_id)
+            .one(db)
+            .await?
+            .map(|a| a.code)
+            .unwrap_or_default();
+        let outcome = submit_one(db, &gateway, ib.client_id, &order, &account).await;
+        let key = match &outcome {
+            Ok(s) => *s,
+            Err(_) => "unknown",
+        };
+        tally[key] = json!(tally[key].as_u64().unwrap_or(0) + 1);
+    }
+    gateway.disconnect().await;
+    for kind in [kinds::POSITIONS_SYNC, kinds::TRADES_SYNC] {
+        crate::jobs::enqueue_kind(db, kind, json!({})).await?;
+    }
+    Ok(tally)
+}
+
+async fn requeue(db: &DatabaseConnection, id: i32, message: &str) -> Result<()> {
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE orders SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4",
+        [
+            status::QUEUED.into(),
+            message.into(),
+            Utc::now().into(),
+            id.into(),
+        ],
+    ))
+    .await?;
+    record_event(
+        db,
+        &SystemClock,
+        id,
+        status::ERROR,
+        Some(format!("not submitted, will retry: {message}")),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+fn ib_order(order: &orders::Model, account: &str) -> Order {
+    Order {
+        action: if order.side == "SELL" {
+            Action::Sell
+        } else {
+            Action::Buy
+        },
+        total_quantity: order.quantity,
+        order_type: order.order_type.clone(),
+        limit_price: order.limit_price,
+        tif: match order.tif.as_str() {
+            "GTC" => TimeInForce::GoodTillCanceled,
+            "IOC" => TimeInForce::ImmediateOrCancel,
+            _ => TimeInForce::Day,
+        },
+        order_ref: order.order_ref.clone().unwrap_or_default(),
+        account: account.to_string(),
+        transmit: true,
+        ..Order::default()
+    }
+}
+
+/// The order status an outcome means.
+fn status_of(outcome: &PlaceOrderOutcome, quantity: f64) -> &'static str {
+    if outcome.rejection.is_some() || outcome.status.as_deref() == Some("Inactive") {
+        status::REJECTED
+    } else if outcome.filled >= quantity && quantity > 0.0 {
+        status::FILLED
+    } else if matches!(
+        outcome.status.as_deref(),
+        Some("Cancelled" | "ApiCancelled")
+    ) {
+        status::CANCELLED
+    } else if outcome.filled > 0.0 {
+        status::PARTIALLY_FILLED
+    } else {
+        status::SUBMITTED
+    }
+}
+
+async fn submit_one(
+    db: &DatabaseConnection,
+    gateway: &Gateway,
+    client_id: i32,
+    order: &orders::Model,
+    account: &str,
+) -> Result<&'static str> {
+    let backend = db.get_database_backend();
+    let result = async {
+        let ib_order_id = gateway.next_order_id().await?;
+        // Record the id before placing: a crash after this leaves a visible trace.
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "UPDATE orders SET ib_order_id = $1, client_id = $2, updated_at = $3 WHERE id = $4",
+            [
+                i64::from(ib_order_id).into(),
+                client_id.into(),
+                Utc::now().into(),
+                order.id.into(),
+            ],
+        ))
+        .await?;
+        let contract = Contract::stock(order.symbol.as_str())
+            .on_exchange(order.exchange.as_str())
+            .in_currency(order.currency.as_str())
+            .build();
+        Ok::<_, crate::Error>(
+            gateway
+                .place_order(ib_order_id, &contract, &ib_order(order, account))
+                .await?,
+        )
+    }
+    .await;
+    let now = Utc::now();
+    match result {
+        Ok(outcome) => {
+            let new_status = status_of(&outcome, order.quantity);
+            let message = match &outcome.rejection {
+                Some(r) => format!("rejected by the gateway: {} (code {})", r.message, r.code),
+                None => format!(
+                    "gateway status {}; filled {} of {}",
+                    outcome.status.as_deref().unwrap_or("none"),
+                    outcome.filled,
+                    order.quantity
+                ),
+            };
+            db.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "UPDATE orders SET status = $1, ib_perm_id = $2, filled_quantity = $3, \
+                 avg_fill_price = $4, submitted_at = $5, updated_at = $5, last_error = $6 \
+                 WHERE id = $7",
+                [
+                    new_status.into(),
+                    Some(outcome.perm_id).filter(|p| *p > 0).into(),
+                    outcome.filled.into(),
+                    outcome.avg_fill_price.into(),
+                    now.into(),
+                    outcome.rejection.as_ref().map(|_| message.clone()).into(),
+                    order.id.into(),
+                ],
+            ))
+            .await?;
+            let payload = json!({
+                "ib_order_id": outcome.order_id,
+                "perm_id": outcome.perm_id,
+                "gateway_status": outcome.status,
+                "filled": outcome.filled,
+                "remaining": outcome.remaining,
+                "avg_fill_price": outcome.avg_fill_price,
+                "fills": outcome.executions.iter().map(|e| &e.execution.execution_id).collect::<Vec<_>>(),
+            });
+            record_event(
+                db,
+                &SystemClock,
+                order.id,
+                new_status,
+                Some(message),
+                Some(payload),
+            )
+            .await?;
+            Ok(new_status)
+        }
+        Err(e) => {
+            let message =
+                format!("submission outcome unknown, not retried automatically (check TWS): {e}");
+            db.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "UPDATE orders SET last_error = $1, updated_at = $2 WHERE id = $3",
+                [message.clone().into(), now.into(), order.id.into()],
+            ))
+            .await?;
+            record_event(
+                db,
+                &SystemClock,
+                order.id,
+                status::ERROR,
+                Some(message),
+                None,
+            )
+            .await?;
+            Err(e)
+        }
+    }
+}

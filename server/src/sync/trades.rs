@@ -1,0 +1,676 @@
+//! `trades.sync` (SPEC "Sync Service Plan", DESIGN §4): executions from the gateway are
+//! normalised, upserted on `(account_id, ib_exec_id)` (updated only when something changed,
+//! such as a late commission), grouped into parent trades by `match_key`, given canonical
+//! flags per `(account_id, exec_id_base)` (highest revision wins), and every touched trade's
+//! aggregates are recomputed from canonical rows only. One transaction per run: a gateway
+//! error or a stream that ends early commits nothing. Malformed records are skipped,
+//! counted and reported with their raw payload. Append/update only; never deletes.
+
+use crate::db::write::upsert_accounts;
+use crate::error::{Error, Result};
+use crate::ib::{Gateway, IbConnectOptions};
+use crate::normalize::{normalize_batch, NormalizedExecution, SkippedExecution};
+use chrono::{DateTime, Duration, Utc};
+use ibapi::orders::{ExecutionFilter, OrderData};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement, TransactionTrait,
+    Value as SqlValue,
+};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Rows per multi-row statement (well under SQLite's and PostgreSQL's parameter limits).
+const CHUNK: usize = 500;
+
+/// What one sync did (the `trades.sync` job's result).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SyncMetrics {
+    pub fetched_executions_count: usize,
+    pub inserted_executions_count: usize,
+    pub updated_executions_count: usize,
+    pub canonical_changes_count: usize,
+    pub touched_trades_count: usize,
+    pub skipped_executions_count: usize,
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    /// Each skipped record with its raw payload and the reason.
+    pub skipped: Vec<SkippedExecution>,
+}
+
+/// What the gateway knows about an order, for trade status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownOrder {
+    pub account: String,
+    pub perm_id: i64,
+    pub order_ref: Option<String>,
+    pub quantity: f64,
+    /// `Filled`, `Cancelled`, `Submitted`, … as the gateway spells it.
+    pub state: String,
+}
+
+impl KnownOrder {
+    fn from_gateway(o: &OrderData) -> Self {
+        KnownOrder {
+            account: o.order.account.clone(),
+            perm_id: o.order.perm_id,
+            order_ref: Some(o.order.order_ref.clone()).filter(|r| !r.is_empty()),
+            quantity: o.order.total_quantity,
+            state: o.order_state.status.to_string(),
+        }
+    }
+}
+
+/// Verifies that the tables the sync writes exist.
+pub async fn check_trades_tables_ready(db: &impl ConnectionTrait) -> Result<()> {
+    for table in ["accounts", "trades", "trade_executions"] {
+        db.execute_unprepared(&format!("SELECT 1 FROM {table} WHERE 1 = 0"))
+            .await
+            .map_err(|_| {
+                Error::Config(format!(
+                    "table `{table}` is missing: run `fillbook migrate` first"
+                ))
+            })?;
+    }
+    Ok(())
+}
+
+/// Connects, fetches the window's executions and the gateway's orders, and applies them.
+pub async fn sync_trades_once(
+    db: &DatabaseConnection,
+    ib: &IbConnectOptions,
+    lookback_days: u32,
+) -> Result<SyncMetrics> {
+    check_trades_tables_ready(db).await?;
+    let window_end = Utc::now();
+    let days = lookback_days.clamp(1, 7);
+    let window_start = window_end - Duration::days(i64::from(days));
+    let gateway = Gateway::connect(ib).await?;
+    let managed = gateway.managed_accounts().await?;
+    let batch = gateway
+        .executions(ExecutionFilter {
+            last_n_days: days as i32,
+            ..ExecutionFilter::default()
+        })
+        .await?;
+    let mut orders: Vec<KnownOrder> = gateway
+        .completed_orders()
+        .await?
+        .iter()
+        .map(KnownOrder::from_gateway)
+        .collect();
+    orders.extend(
+        gateway
+            .open_orders()
+            .await?
+            .iter()
+            .map(KnownOrder::from_gateway),
+    );
+    gateway.disconnect().await;
+
+    let normalized = normalize_batch(&batch.executions, &batch.commissions, chrono_tz::UTC);
+    let mut metrics =
+        apply_executions(db, &managed, normalized.executions, &orders, Utc::now()).await?;
+    metrics.fetched_executions_count = batch.executions.len();
+    metrics.skipped_executions_count = normalized.skipped.len();
+    metrics.skipped = normalized.skipped;
+    metrics.window_start = window_start;
+    metrics.window_end = window_end;
+    for s in &metrics.skipped {
+        tracing::warn!(reason = %s.reason, raw = %s.raw, "skipped a malformed execution");
+    }
+    Ok(metrics)
+}
+
+/// The parent trade key of an execution: `perm:<id>`, `ref:<order_ref>` or
+/// `ord:<client>:<order>:<symbol>:<side>:<UTC date>`.
+pub fn match_key(e: &NormalizedExecution) -> String {
+    if e.perm_id > 0 {
+        format!("perm:{}", e.perm_id)
+    } else if let Some(r) = e.order_ref.as_deref().filter(|r| !r.is_empty()) {
+        format!("ref:{r}")
+    } else {
+        format!(
+            "ord:{}:{}:{}:{}:{}",
+            e.client_id,
+            e.order_id,
+            e.symbol.as_deref().unwrap_or(""),
+            e.side,
+            e.executed_at.format("%Y-%m-%d")
+        )
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct IdKey {
+    id: i32,
+    account_id: i32,
+    match_key: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ExistingExec {
+    id: i32,
+    trade_id: i32,
+    account_id: i32,
+    ib_exec_id: String,
+    exec_id_base: String,
+    exec_revision: i32,
+    is_canonical: bool,
+    quantity: f64,
+    price: f64,
+    executed_at: DateTime<Utc>,
+    commission: Option<f64>,
+    liquidity: Option<String>,
+    exchange: Option<String>,
+    raw: serde_json::Value,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TradeState {
+    id: i32,
+    account_id: i32,
+    ib_perm_id: Option<i64>,
+    order_ref: Option<String>,
+    total_quantity: f64,
+    status: String,
+}
+
+/// `$start, …` — `count` numbered placeholders (they bind by number on both backends).
+fn placeholders(start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes normalised executions in one transaction and returns the counts.
+pub async fn apply_executions(
+    db: &DatabaseConnection,
+    managed: &[String],
+    rows: Vec<NormalizedExecution>,
+    orders: &[KnownOrder],
+    now: DateTime<Utc>,
+) -> Result<SyncMetrics> {
+    let mut metrics = SyncMetrics {
+        window_start: now,
+        window_end: now,
+        ..SyncMetrics::default()
+    };
+    // The same execution twice in one delivery: the last copy wins.
+    let mut unique: HashMap<(String, String), NormalizedExecution> = HashMap::new();
+    for row in rows {
+        let key = (row.account_code.clone(), row.ib_exec_id.clone());
+        let row = match unique.get(&key) {
+            Some(earlier) => with_known_commission(
+                row,
+                earlier.commission,
+                earlier.raw.get("commission_report"),
+            ),
+            None => row,
+        };
+        unique.insert(key, row);
+    }
+    let rows: Vec<NormalizedExecution> = unique.into_values().collect();
+
+    let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+    let codes: BTreeSet<String> = managed
+        .iter()
+        .cloned()
+        .chain(rows.iter().map(|r| r.account_code.clone()))
+        .collect();
+    // A write first: on SQLite this takes the single writer's lock for the whole run.
+    let account_ids = upsert_accounts(&txn, &codes, now).await?;
+    if backend == DbBackend::Postgres {
+        // One sync per account at a time; locks taken in a fixed order cannot deadlock.
+        let mut ids: Vec<i32> = account_ids.values().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_advisory_xact_lock(7243100, $1)",
+                [id.into()],
+            ))
+            .await?;
+        }
+    }
+    if rows.is_empty() {
+        txn.commit().await?;
+        return Ok(metrics);
+    }
+
+    // Parent trades: insert the missing ones, then read every referenced id.
+    let mut parents: HashMap<(i32, String), &NormalizedExecution> = HashMap::new();
+    for r in &rows {
+        parents
+            .entry((account_ids[&r.account_code], match_key(r)))
+            .or_insert(r);
+    }
+    let parent_list: Vec<(&(i32, String), &&NormalizedExecution)> = parents.iter().collect();
+    for chunk in parent_list.chunks(CHUNK) {
+        let mut values: Vec<SqlValue> = Vec::new();
+        let mut tuples = Vec::new();
+        for ((account_id, key), e) in chunk {
+            let n = values.len();
+            tuples.push(format!("({})", placeholders(n + 1, 15)));
+            let by_perm = e.perm_id > 0;
+            let by_ref = !by_perm && e.order_ref.is_some();
+            values.extend([
+                (*account_id).into(),
+                key.clone().into(),
+                Some(e.perm_id).filter(|p| *p > 0).into(),
+                if by_perm || by_ref {
+                    e.order_ref.clone()
+                } else {
+                    None
+                }
+                .into(),
+                Some(e.order_id).into(),
+                Some(e.client_id).into(),
+                e.symbol.clone().into(),
+                e.sec_type.clone().into(),
+                Some(e.side.clone()).into(),
+                e.exchange.clone().into(),
+                e.currency.clone().into(),
+                "unknown".into(),
+                now.into(),
+                now.into(),
+                now.into(),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO trades (account_id, match_key, ib_perm_id, order_ref, ib_order_id, \
+             client_id, symbol, sec_type, side, exchange, currency, status, fetched_at, created_at, \
+             updated_at) VALUES {} ON CONFLICT (account_id, match_key) DO NOTHING",
+            tuples.join(", ")
+        );
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+    }
+    let mut trade_ids: HashMap<(i32, String), i32> = HashMap::new();
+    for chunk in parent_list.chunks(CHUNK) {
+        let mut values: Vec<SqlValue> = Vec::new();
+        let mut conds = Vec::new();
+        for ((account_id, key), _) in chunk {
+            let n = values.len();
+            conds.push(format!(
+                "(account_id = ${} AND match_key = ${})",
+                n + 1,
+                n + 2
+            ));
+            values.push((*account_id).into());
+            values.push(key.clone().into());
+        }
+        let found = IdKey::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT id, account_id, match_key FROM trades WHERE {}",
+                conds.join(" OR ")
+            ),
+            values,
+        ))
+        .all(&txn)
+        .await?;
+        for f in found {
+            trade_ids.insert((f.account_id, f.match_key), f.id);
+        }
+    }
+
+    // Existing rows of these executions.
+    let existing = load_where(
+        &txn,
+        "ib_exec_id",
+        group(
+            rows.iter()
+                .map(|r| (account_ids[&r.account_code], r.ib_exec_id.clone())),
+        ),
+    )
+    .await?;
+    let by_key: HashMap<(i32, String), &ExistingExec> = existing
+        .iter()
+        .map(|e| ((e.account_id, e.ib_exec_id.clone()), e))
+        .collect();
+
+    let mut inserts: Vec<(&NormalizedExecution, i32, i32)> = Vec::new();
+    let mut touched_trades: HashSet<i32> = HashSet::new();
+    let mut touched_bases: HashSet<(i32, String)> = HashSet::new();
+    for r in &rows {
+        let account_id = account_ids[&r.account_code];
+        let trade_id = trade_ids[&(account_id, match_key(r))];
+        match by_key.get(&(account_id, r.ib_exec_id.clone())) {
+            None => {
+                inserts.push((r, account_id, trade_id));
+                touched_trades.insert(trade_id);
+                touched_bases.insert((account_id, r.exec_id_base.clone()));
+            }
+            Some(old) => {
+                // A delivery without the commission report (it came after the end marker
+                // this time) must not erase a commission already known.
+                let kept;
+                let r = if r.commission.is_none() && old.commission.is_some() {
+                    kept = with_known_commission(
+                        r.clone(),
+                        old.commission,
+                        old.raw.get("commission_report"),
+                    );
+                    &kept
+                } else {
+                    r
+                };
+                if !changed(old, r) {
+                    continue;
+                }
+                txn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    "UPDATE trade_executions SET quantity = $1, price = $2, executed_at = $3, \
+                     commission = $4, liquidity = $5, exchange = $6, raw = $7, fetched_at = $8, \
+                     updated_at = $8 WHERE id = $9",
+                    [
+                        r.quantity.into(),
+                        r.price.into(),
+                        r.executed_at.into(),
+                        r.commission.into(),
+                        r.liquidity.clone().into(),
+                        r.exchange.clone().into(),
+                        r.raw.clone().into(),
+                        now.into(),
+                        old.id.into(),
+                    ],
+                ))
+                .await?;
+                metrics.updated_executions_count += 1;
+                touched_trades.insert(old.trade_id);
+                touched_bases.insert((account_id, r.exec_id_base.clone()));
+            }
+        }
+    }
+    insert_executions(&txn, &inserts, now).await?;
+    metrics.inserted_executions_count = inserts.len();
+
+    // Canonical flags of every touched (account, exec_id_base): the highest revision wins.
+    let group_rows = load_where(&txn, "exec_id_base", group(touched_bases.into_iter())).await?;
+    let mut best: HashMap<(i32, String), (i32, i32)> = HashMap::new();
+    for e in &group_rows {
+        let key = (e.account_id, e.exec_id_base.clone());
+        let candidate = (e.exec_revision, e.id);
+        best.entry(key)
+            .and_modify(|b| {
+                if candidate > *b {
+                    *b = candidate
+                }
+            })
+            .or_insert(candidate);
+    }
+    let mut make_true = Vec::new();
+    let mut make_false = Vec::new();
+    for e in &group_rows {
+        let canonical = best[&(e.account_id, e.exec_id_base.clone())].1 == e.id;
+        if canonical != e.is_canonical {
+            if canonical {
+                make_true.push(e.id);
+            } else {
+                make_false.push(e.id);
+            }
+            touched_trades.insert(e.trade_id);
+        }
+    }
+    metrics.canonical_changes_count = make_true.len() + make_false.len();
+    for (flag, ids) in [(true, make_true), (false, make_false)] {
+        for chunk in ids.chunks(CHUNK) {
+            let list = placeholders(3, chunk.len());
+            let mut values: Vec<SqlValue> = vec![flag.into(), now.into()];
+            values.extend(chunk.iter().map(|id| SqlValue::from(*id)));
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE trade_executions SET is_canonical = $1, updated_at = $2 WHERE id IN ({list})"
+                ),
+                values,
+            ))
+            .await?;
+        }
+    }
+
+    // Aggregates of every touched trade, from canonical rows only.
+    let touched: Vec<i32> = touched_trades.iter().copied().collect();
+    for chunk in touched.chunks(CHUNK) {
+        let list = placeholders(2, chunk.len());
+        let mut values: Vec<SqlValue> = vec![now.into()];
+        values.extend(chunk.iter().map(|id| SqlValue::from(*id)));
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE trades SET \
+                 total_quantity = COALESCE((SELECT SUM(e.quantity) FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical), 0), \
+                 avg_price = (SELECT SUM(e.quantity * e.price) / NULLIF(SUM(e.quantity), 0) FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical), \
+                 first_executed_at = (SELECT MIN(e.executed_at) FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical), \
+                 last_executed_at = (SELECT MAX(e.executed_at) FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical), \
+                 fetched_at = $1, updated_at = $1 WHERE id IN ({list})"
+            ),
+            values,
+        ))
+        .await?;
+    }
+
+    // Status of every referenced trade from what is known about its order.
+    let referenced: Vec<i32> = trade_ids.values().copied().collect();
+    let mut status_changes: HashMap<&'static str, Vec<i32>> = HashMap::new();
+    let id_to_code: HashMap<i32, &String> = account_ids.iter().map(|(c, i)| (*i, c)).collect();
+    for chunk in referenced.chunks(CHUNK) {
+        let list = placeholders(1, chunk.len());
+        let states = TradeState::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT id, account_id, ib_perm_id, order_ref, total_quantity, status FROM trades WHERE id IN ({list})"
+            ),
+            chunk.iter().map(|id| SqlValue::from(*id)).collect::<Vec<_>>(),
+        ))
+        .all(&txn)
+        .await?;
+        for t in states {
+            let account = id_to_code
+                .get(&t.account_id)
+                .map(|c| c.as_str())
+                .unwrap_or("");
+            let known = known_order(&txn, orders, account, &t).await?;
+            let status = trade_status(t.total_quantity, known.as_ref());
+            if status != t.status {
+                status_changes.entry(status).or_default().push(t.id);
+                touched_trades.insert(t.id);
+            }
+        }
+    }
+    for (status, ids) in status_changes {
+        for chunk in ids.chunks(CHUNK) {
+            let list = placeholders(3, chunk.len());
+            let mut values: Vec<SqlValue> = vec![status.into(), now.into()];
+            values.extend(chunk.iter().map(|id| SqlValue::from(*id)));
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!("UPDATE trades SET status = $1, updated_at = $2 WHERE id IN ({list})"),
+                values,
+            ))
+            .await?;
+        }
+    }
+    metrics.touched_trades_count = touched_trades.len();
+    txn.commit().await?;
+    Ok(metrics)
+}
+
+/// Inserts new executions `(row, account_id, trade_id)` with multi-row statements; every
+/// row starts canonical (the caller recomputes the flags of its base).
+pub async fn insert_executions(
+    txn: &impl ConnectionTrait,
+    inserts: &[(&NormalizedExecution, i32, i32)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let backend = txn.get_database_backend();
+    for chunk in inserts.chunks(CHUNK) {
+        let mut values: Vec<SqlValue> = Vec::new();
+        let mut tuples = Vec::new();
+        for (r, account_id, trade_id) in chunk {
+            let n = values.len();
+            tuples.push(format!("({})", placeholders(n + 1, 23)));
+            values.extend([
+                (*trade_id).into(),
+                (*account_id).into(),
+                r.ib_exec_id.clone().into(),
+                r.exec_id_base.clone().into(),
+                r.exec_revision.into(),
+                Some(r.perm_id).into(),
+                Some(r.order_id).into(),
+                r.order_ref.clone().into(),
+                Some(r.client_id).into(),
+                r.executed_at.into(),
+                r.quantity.into(),
+                r.price.into(),
+                Some(r.side.clone()).into(),
+                r.symbol.clone().into(),
+                r.exchange.clone().into(),
+                r.currency.clone().into(),
+                r.liquidity.clone().into(),
+                r.commission.into(),
+                true.into(),
+                r.raw.clone().into(),
+                now.into(),
+                now.into(),
+                now.into(),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO trade_executions (trade_id, account_id, ib_exec_id, exec_id_base, \
+             exec_revision, ib_perm_id, ib_order_id, order_ref, client_id, executed_at, quantity, \
+             price, side, symbol, exchange, currency, liquidity, commission, is_canonical, raw, \
+             fetched_at, created_at, updated_at) VALUES {}",
+            tuples.join(", ")
+        );
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+    }
+    Ok(())
+}
+
+/// `row`, but when it lacks a commission and one is already `known`, with that commission
+/// and its commission report: a later delivery without the report never erases it.
+fn with_known_commission(
+    mut row: NormalizedExecution,
+    known: Option<f64>,
+    report: Option<&serde_json::Value>,
+) -> NormalizedExecution {
+    if row.commission.is_none() && known.is_some() {
+        row.commission = known;
+        if let (Some(raw), Some(report)) = (row.raw.as_object_mut(), report) {
+            raw.insert("commission_report".into(), report.clone());
+        }
+    }
+    row
+}
+
+/// Whether a stored execution differs from a fetched one in anything the broker may revise.
+fn changed(old: &ExistingExec, new: &NormalizedExecution) -> bool {
+    old.commission != new.commission
+        || old.quantity != new.quantity
+        || old.price != new.price
+        || old.executed_at != new.executed_at
+        || old.liquidity != new.liquidity
+        || old.exchange != new.exchange
+        || old.raw != new.raw
+}
+
+/// Stored executions whose `column` is one of the given values, per account.
+async fn load_where(
+    db: &impl ConnectionTrait,
+    column: &str,
+    keys: HashMap<i32, Vec<String>>,
+) -> Result<Vec<ExistingExec>> {
+    let backend = db.get_database_backend();
+    let mut out = Vec::new();
+    for (account_id, keys) in keys {
+        for chunk in keys.chunks(CHUNK) {
+            let list = placeholders(2, chunk.len());
+            let mut values: Vec<SqlValue> = vec![account_id.into()];
+            values.extend(chunk.iter().map(|k| SqlValue::from(k.clone())));
+            out.extend(
+                ExistingExec::find_by_statement(Statement::from_sql_and_values(
+                    backend,
+                    format!("{EXISTING_SELECT} WHERE account_id = $1 AND {column} IN ({list})"),
+                    values,
+                ))
+                .all(db)
+                .await?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+const EXISTING_SELECT: &str = "SELECT id, trade_id, account_id, ib_exec_id, exec_id_base, \
+     exec_revision, is_canonical, quantity, price, executed_at, commission, liquidity, exchange, \
+     raw FROM trade_executions";
+
+fn group(pairs: impl Iterator<Item = (i32, String)>) -> HashMap<i32, Vec<String>> {
+    let mut out: HashMap<i32, Vec<String>> = HashMap::new();
+    for (account_id, key) in pairs {
+        out.entry(account_id).or_default().push(key);
+    }
+    out
+}
+
+/// The order a trade belongs to: the gateway's orders first, then Fillbook's own.
+async fn known_order(
+    db: &impl ConnectionTrait,
+    gateway_orders: &[KnownOrder],
+    account: &str,
+    trade: &TradeState,
+) -> Result<Option<KnownOrder>> {
+    let perm = trade.ib_perm_id.filter(|p| *p > 0);
+    if let Some(found) = gateway_orders.iter().find(|o| {
+        (o.account.is_empty() || o.account == account)
+            && match perm {
+                Some(p) => o.perm_id == p,
+                None => trade.order_ref.is_some() && o.order_ref == trade.order_ref,
+            }
+    }) {
+        return Ok(Some(found.clone()));
+    }
+    let Some(p) = perm else { return Ok(None) };
+    #[derive(FromQueryResult)]
+    struct LocalOrder {
+        quantity: f64,
+        status: String,
+    }
+    let local = LocalOrder::find_by_statement(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT quantity, status FROM orders WHERE account_id = $1 AND ib_perm_id = $2 LIMIT 1",
+        [trade.account_id.into(), p.into()],
+    ))
+    .one(db)
+    .await?;
+    Ok(local.map(|o| KnownOrder {
+        account: account.to_string(),
+        perm_id: p,
+        order_ref: None,
+        quantity: o.quantity,
+        state: match o.status.as_str() {
+            "cancelled" => "Cancelled".into(),
+            "filled" => "Filled".into(),
+            _ => "Submitted".into(),
+        },
+    }))
+}
+
+/// Trade status from its canonical quantity and its order: `filled` when the quantity
+/// reaches the order's, `cancelled` when the order ended cancelled short of it, `partial`
+/// while short and working, `unknown` when nothing is known about the order.
+pub fn trade_status(quantity: f64, order: Option<&KnownOrder>) -> &'static str {
+    match order {
+        None => "unknown",
+        Some(o) if o.quantity > 0.0 && quantity + 1e-9 >= o.quantity => "filled",
+        Some(o) if matches!(o.state.as_str(), "Cancelled" | "ApiCancelled" | "Inactive") => {
+            "cancelled"
+        }
+        Some(o) if o.state == "Filled" => "filled",
+        Some(_) => "partial",
+    }
+}

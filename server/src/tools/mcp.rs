@@ -1,0 +1,108 @@
+//! The tools as an MCP server (the official Rust SDK, rmcp): streamable HTTP at `/mcp`
+//! and stdio for `fillbook mcp`.
+
+use super::{call, catalog, ToolContext};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use std::sync::Arc;
+
+/// The MCP face of the tool registry.
+#[derive(Clone)]
+pub struct McpTools {
+    ctx: ToolContext,
+}
+
+impl McpTools {
+    pub fn new(ctx: ToolContext) -> Self {
+        Self { ctx }
+    }
+}
+
+fn tools() -> Vec<Tool> {
+    catalog()
+        .into_iter()
+        .map(|t| {
+            let schema = match t.input_schema {
+                serde_json::Value::Object(map) => map,
+                _ => Default::default(),
+            };
+            Tool::new(t.name, t.description, Arc::new(schema)).with_annotations(
+                ToolAnnotations::new()
+                    .read_only(t.read_only)
+                    .destructive(false),
+            )
+        })
+        .collect()
+}
+
+impl ServerHandler for McpTools {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("fillbook", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Fillbook: an exact ledger of Interactive Brokers fills. Read trades and executions; \
+                 enqueue a trades sync; orders need prepare_order then submit_order with its token.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let arguments = request
+            .arguments
+            .map(serde_json::Value::Object)
+            .unwrap_or(serde_json::Value::Null);
+        let result = match call(&self.ctx, &request.name, arguments).await {
+            Ok(value) => CallToolResult::success(vec![ContentBlock::text(value.to_string())]),
+            Err(err) => CallToolResult::error(vec![ContentBlock::text(
+                serde_json::json!({ "error": err.to_app_error() }).to_string(),
+            )]),
+        };
+        Ok(result.into())
+    }
+}
+
+/// The streamable-HTTP MCP endpoint, to nest at `/mcp`.
+pub fn http_service(
+    ctx: ToolContext,
+) -> rmcp::transport::streamable_http_server::StreamableHttpService<
+    McpTools,
+    rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
+> {
+    use rmcp::transport::streamable_http_server::{
+        session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
+    };
+    StreamableHttpService::new(
+        move || Ok(McpTools::new(ctx.clone())),
+        LocalSessionManager::default().into(),
+        StreamableHttpServerConfig::default(),
+    )
+}
+
+/// Serves the tools over stdin/stdout until the client disconnects (`fillbook mcp`).
+pub async fn serve_stdio(ctx: ToolContext) -> crate::Result<()> {
+    use rmcp::ServiceExt;
+    let running = McpTools::new(ctx)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| crate::Error::Internal(format!("MCP stdio session failed to start: {e}")))?;
+    running.waiting().await.map_err(|e| {
+        crate::Error::Internal(format!("MCP stdio session ended with an error: {e}"))
+    })?;
+    Ok(())
+}

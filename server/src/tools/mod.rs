@@ -1,0 +1,238 @@
+//! Tradebot tools: one registry of JSON-Schema'd tools, each read-only or side-effect,
+//! served over HTTP (`/api/v1/tools`) and MCP (`/mcp`, `fillbook mcp`). Every tool calls
+//! the same service functions as the JSON API; order tools go through the confirmation guard.
+
+pub mod http;
+pub mod mcp;
+
+use crate::db::read;
+use crate::error::{Error, Result};
+use app::models::{NewOrderDto, TradeQuery};
+use schemars::JsonSchema;
+use sea_orm::DatabaseConnection;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What tools need to do their work.
+#[derive(Clone)]
+pub struct ToolContext {
+    pub db: DatabaseConnection,
+}
+
+/// A tool's public description.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// `true` for tools that only read; `false` for tools with side effects.
+    pub read_only: bool,
+    /// JSON Schema of the tool's arguments.
+    #[schema(value_type = Object)]
+    pub input_schema: Value,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TradeIdArgs {
+    /// The trade id (from list_trades).
+    trade_id: i32,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ExecutionsArgs {
+    /// The trade id (from list_trades).
+    trade_id: i32,
+    /// Include each execution's raw broker record (large).
+    #[serde(default)]
+    include_raw: bool,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct NoArgs {}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct JobIdArgs {
+    /// The job id (from enqueue_trades_sync_job).
+    job_id: i32,
+}
+
+/// Payload overrides of a sync job (absent ones use the server's gateway settings).
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct SyncArgs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Gateway host override.
+    host: Option<String>,
+    /// Gateway port override.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    /// API client id override.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<i32>,
+    /// Connect timeout override, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connect_timeout_seconds: Option<u64>,
+    /// Days of executions to fetch (the gateway keeps at most 7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lookback_days: Option<u32>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct SubmitArgs {
+    /// The order id from prepare_order.
+    order_id: i32,
+    /// The confirmation_token from prepare_order (single use, expires).
+    confirmation_token: String,
+}
+
+fn schema_of<T: JsonSchema>() -> Value {
+    serde_json::to_value(schemars::schema_for!(T)).unwrap_or_else(|_| serde_json::json!({}))
+}
+
+/// Every tool, in a stable order.
+pub fn catalog() -> Vec<ToolInfo> {
+    vec![
+        ToolInfo {
+            name: "list_trades",
+            description: "List parent trades (aggregates of canonical fills), newest last fill first. Filter by account_id or account (IB code), status (partial|filled|cancelled|unknown), symbol, since/until (RFC 3339, on the last fill); page with limit (1-500) and cursor (next_cursor of the previous page).",
+            read_only: true,
+            input_schema: schema_of::<TradeQuery>(),
+        },
+        ToolInfo {
+            name: "get_trade",
+            description: "One trade with its aggregates, match key, fills count and commission total.",
+            read_only: true,
+            input_schema: schema_of::<TradeIdArgs>(),
+        },
+        ToolInfo {
+            name: "list_executions",
+            description: "Every execution of a trade, canonical and superseded revisions, with is_canonical, ib_exec_id, exec_id_base, exec_revision, broker ids and commission.",
+            read_only: true,
+            input_schema: schema_of::<ExecutionsArgs>(),
+        },
+        ToolInfo {
+            name: "list_positions",
+            description: "Positions per account and contract, as last fetched from the gateway.",
+            read_only: true,
+            input_schema: schema_of::<NoArgs>(),
+        },
+        ToolInfo {
+            name: "get_job",
+            description: "One background job: type, state, attempts, payload, result (the sync metrics for trades.sync) or error.",
+            read_only: true,
+            input_schema: schema_of::<JobIdArgs>(),
+        },
+        ToolInfo {
+            name: "enqueue_trades_sync_job",
+            description: "Queue a trades.sync job (pull executions from IB and update trades). If one is already waiting, that job is returned instead of a new one. Poll get_job for its result metrics.",
+            read_only: false,
+            input_schema: schema_of::<SyncArgs>(),
+        },
+        ToolInfo {
+            name: "prepare_order",
+            description: "Validate an order and get its summary plus a single-use confirmation_token (expires in 10 minutes). Nothing is sent to the broker until submit_order is called with that token.",
+            read_only: false,
+            input_schema: schema_of::<NewOrderDto>(),
+        },
+        ToolInfo {
+            name: "submit_order",
+            description: "Submit an order prepared with prepare_order, using its confirmation_token (the order-submit confirmation guard). Refused for a wrong, expired or already used token.",
+            read_only: false,
+            input_schema: schema_of::<SubmitArgs>(),
+        },
+    ]
+}
+
+/// Decodes tool arguments, naming the offending field on failure.
+fn args<T: DeserializeOwned>(value: Value) -> Result<T> {
+    let value = if value.is_null() {
+        Value::Object(Default::default())
+    } else {
+        value
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let text = e.inner().to_string();
+        let field = if path != "." {
+            path
+        } else {
+            text.split('`').nth(1).unwrap_or("arguments").to_string()
+        };
+        Error::invalid(field, format!("invalid arguments: {text}"))
+    })
+}
+
+fn json<T: Serialize>(value: T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(format!("cannot encode result: {e}")))
+}
+
+/// Runs tool `name` with `arguments`.
+pub async fn call(ctx: &ToolContext, name: &str, arguments: Value) -> Result<Value> {
+    match name {
+        "list_trades" => {
+            let query: TradeQuery = args(arguments)?;
+            if let Some(status) = &query.status {
+                if !["partial", "filled", "cancelled", "unknown"].contains(&status.as_str()) {
+                    return Err(Error::invalid(
+                        "status",
+                        "status must be one of partial, filled, cancelled, unknown",
+                    ));
+                }
+            }
+            json(read::list_trades(&ctx.db, query).await?)
+        }
+        "get_trade" => {
+            let a: TradeIdArgs = args(arguments)?;
+            json(read::get_trade(&ctx.db, a.trade_id).await?)
+        }
+        "list_executions" => {
+            let a: ExecutionsArgs = args(arguments)?;
+            json(read::list_executions(&ctx.db, a.trade_id, a.include_raw).await?)
+        }
+        "list_positions" => {
+            let _: NoArgs = args(arguments)?;
+            json(read::list_positions(&ctx.db).await?)
+        }
+        "get_job" => {
+            let a: JobIdArgs = args(arguments)?;
+            json(read::get_job(&ctx.db, a.job_id).await?)
+        }
+        "enqueue_trades_sync_job" => {
+            let overrides: SyncArgs = args(arguments)?;
+            let payload = json(overrides)?;
+            let enqueued =
+                crate::jobs::enqueue_kind(&ctx.db, crate::jobs::kinds::TRADES_SYNC, payload)
+                    .await?;
+            json(read::job_dto(enqueued.job))
+        }
+        "prepare_order" => {
+            let request: NewOrderDto = args(arguments)?;
+            json(
+                crate::orders::service::create_from_request(
+                    &ctx.db,
+                    &crate::jobs::SystemClock,
+                    request,
+                )
+                .await?,
+            )
+        }
+        "submit_order" => {
+            let a: SubmitArgs = args(arguments)?;
+            json(
+                crate::orders::confirm_order(
+                    &ctx.db,
+                    &crate::jobs::SystemClock,
+                    a.order_id,
+                    &a.confirmation_token,
+                )
+                .await?,
+            )
+        }
+        other => Err(Error::NotFound(format!("tool `{other}`"))),
+    }
+}

@@ -1,0 +1,142 @@
+//! The HTTP surface: health probes, the Leptos pages and server functions, static
+//! files, and the tower-http stack (request ids, tracing, compression, timeouts).
+
+pub mod health;
+
+use app::backend::SharedBackend;
+use axum::extract::FromRef;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Shared state of every handler.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub leptos: LeptosOptions,
+    pub backend: SharedBackend,
+}
+
+impl AppState {
+    /// State for a server whose gateway is described by `gateway`.
+    pub fn with_gateway(
+        db: DatabaseConnection,
+        leptos: LeptosOptions,
+        gateway: app::models::ServerInfoDto,
+    ) -> Self {
+        let backend: SharedBackend = Arc::new(crate::backend::DbBackend {
+            db: db.clone(),
+            info: gateway,
+        });
+        Self {
+            db,
+            leptos,
+            backend,
+        }
+    }
+
+    /// State with the default gateway settings (tests, benchmarks).
+    pub fn new(db: DatabaseConnection, leptos: LeptosOptions) -> Self {
+        Self::with_gateway(db, leptos, server_info("127.0.0.1", 4002, false))
+    }
+}
+
+/// What the UI shows about the gateway.
+pub fn server_info(host: &str, port: u16, demo: bool) -> app::models::ServerInfoDto {
+    app::models::ServerInfoDto {
+        gateway: format!("{host}:{port}"),
+        demo_gateway: demo,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// Leptos options for a site root (where `pkg/` and the public assets live).
+pub fn leptos_options(site_root: &std::path::Path, addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(app::OUTPUT_NAME)
+        .site_root(site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+/// The whole application router.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let routes = generate_route_list(app::App);
+    let backend = state.backend.clone();
+    let leptos = state.leptos.clone();
+    let site_root = std::path::PathBuf::from(leptos.site_root.as_ref());
+    let request_id = HeaderName::from_static("x-request-id");
+
+    let (api, openapi) = crate::api::router_and_document();
+    let openapi = Arc::new(openapi);
+    let api = api
+        .route(
+            "/openapi.json",
+            get(crate::api::docs::openapi_handler(openapi)),
+        )
+        .fallback(|| async { crate::Error::NotFound("API endpoint".into()) });
+
+    // Long-lived streams (job events, MCP) are kept out of the request timeout.
+    let streaming = Router::new()
+        .route(
+            "/api/v1/jobs/{job_id}/events",
+            get(crate::api::jobs::job_events),
+        )
+        .nest_service(
+            "/mcp",
+            crate::tools::mcp::http_service(crate::tools::ToolContext {
+                db: state.db.clone(),
+            }),
+        )
+        .with_state(state.clone());
+
+    let timed = Router::new()
+        .nest("/api/v1", api)
+        .route("/api/docs", get(crate::api::docs::docs_page))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(backend.clone()),
+            move || app::shell(leptos.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ));
+
+    streaming.merge(timed).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("http", method = %req.method(), uri = %req.uri(), request_id = %id)
+                }),
+            )
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(CompressionLayer::new()),
+    )
+}

@@ -1,0 +1,197 @@
+//! Foundation: migrations forward and back, the health probes and the pages, on both databases,
+//! plus the CLI's one-sentence errors.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use fillbook::web::{leptos_options, router, AppState};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use std::time::Duration;
+use tower::ServiceExt;
+
+fn app(db: DatabaseConnection) -> axum::Router {
+    let options = leptos_options(
+        std::path::Path::new("target/site"),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    router(AppState::new(db, options), Duration::from_secs(10))
+}
+
+async fn get(db: &DatabaseConnection, uri: &str) -> (StatusCode, String) {
+    let response = app(db.clone())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+async fn table_names(db: &DatabaseConnection) -> Vec<String> {
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
+    };
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .collect()
+}
+
+support::db_test!(
+    migrations_go_down_and_up_again,
+    |t: support::TestDb| async move {
+        let mut tables = table_names(&t.db).await;
+        tables.retain(|n| n != "seaql_migrations");
+        assert_eq!(
+            tables,
+            [
+                "accounts",
+                "jobs",
+                "order_events",
+                "orders",
+                "positions",
+                "trade_executions",
+                "trades"
+            ]
+        );
+        fillbook::db::migrate_down(&t.db, 2).await.unwrap();
+        let mut after_down = table_names(&t.db).await;
+        after_down.retain(|n| n != "seaql_migrations");
+        assert!(after_down.is_empty(), "left behind: {after_down:?}");
+        assert_eq!(fillbook::db::pending_migrations(&t.db).await.unwrap(), 2);
+        fillbook::db::migrate(&t.db).await.unwrap();
+        assert_eq!(fillbook::db::pending_migrations(&t.db).await.unwrap(), 0);
+    }
+);
+
+support::db_test!(health_and_readiness, |t: support::TestDb| async move {
+    let (status, body) = get(&t.db, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("\"status\":\"ok\""), "{body}");
+
+    let (status, body) = get(&t.db, "/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("\"pending_migrations\":0"), "{body}");
+
+    fillbook::db::migrate_down(&t.db, 1).await.unwrap();
+    let (status, body) = get(&t.db, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("\"pending_migrations\":1"), "{body}");
+});
+
+support::db_test!(
+    pages_render_their_empty_states,
+    |t: support::TestDb| async move {
+        for (path, heading, empty) in [
+            ("/", "Trades", "No trades match"),
+            ("/trades", "Trades", "No trades match"),
+            ("/orders", "Orders", "No orders yet"),
+            ("/positions", "Positions", "No positions yet"),
+            ("/jobs", "Jobs", "No jobs yet"),
+            ("/accounts", "Accounts", "No accounts yet"),
+        ] {
+            let (status, body) = get(&t.db, path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert!(
+                body.contains(&format!("<h1>{heading}</h1>")),
+                "{path}: {body}"
+            );
+            assert!(body.contains(empty), "{path} lacks its empty state");
+            assert!(
+                body.contains("/pkg/fillbook.js"),
+                "{path} lacks hydration scripts"
+            );
+        }
+        let (status, body) = get(&t.db, "/no/such/page").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("Page not found"));
+    }
+);
+
+support::db_test!(pages_show_real_rows, |t: support::TestDb| async move {
+    let now = chrono::Utc::now();
+    t.db.execute_raw(Statement::from_sql_and_values(
+        t.backend(),
+        match t.backend() {
+            sea_orm::DbBackend::Postgres => {
+                "INSERT INTO accounts (code, alias, created_at, updated_at) VALUES ($1, $2, $3, $4)"
+            }
+            _ => "INSERT INTO accounts (code, alias, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        },
+        ["DU1234567".into(), "paper".into(), now.into(), now.into()],
+    ))
+    .await
+    .unwrap();
+    let (status, body) = get(&t.db, "/accounts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("DU1234567") && body.contains("paper"),
+        "{body}"
+    );
+    assert!(!body.contains("No accounts yet"));
+});
+
+fn fillbook_cmd() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fillbook"))
+}
+
+#[test]
+fn a_bad_database_url_is_one_clear_sentence() {
+    let out = fillbook_cmd()
+        .args(["migrate", "--database-url", "mysql://nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DATABASE_URL must start with sqlite:// or postgres://"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_sentence() {
+    let out = fillbook_cmd()
+        .args([
+            "migrate",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/none",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("could not connect to the database at postgres://postgres@127.0.0.1:1/none"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_sentence() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = std::env::temp_dir().join(format!("fillbook-port-{}", uuid::Uuid::new_v4()));
+    let url = format!("sqlite://{}/db.sqlite", dir.display());
+    let out = fillbook_cmd()
+        .args(["serve", "--bind", &addr, "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("could not listen on {addr}")),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
