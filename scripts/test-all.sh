@@ -81,15 +81,19 @@ unit() {
   cargo test --workspace --exclude frontend --no-fail-fast
 }
 
+# The server binary is built the way `cargo test` builds it (same feature set), so the
+# contract and e2e stages reuse the unit stage's artifacts instead of a second full build.
+build_server() { cargo test --workspace --exclude frontend --no-run; }
+
 contract() {
-  scripts/build-site.sh debug && cargo build -p server && scripts/api-contract.sh
+  scripts/build-site.sh debug && build_server && scripts/api-contract.sh
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 e2e() {
   command -v chromium >/dev/null 2>&1 || { echo "chromium is missing (scripts/bootstrap.sh test installs it)" >&2; return 1; }
-  scripts/build-site.sh debug && cargo build -p server &&
+  scripts/build-site.sh debug && build_server &&
     (cd end2end && E2E_PORT=$(free_port) npx playwright test)
 }
 
