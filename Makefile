@@ -25,10 +25,17 @@ site: bootstrap
 	scripts/build-site.sh debug
 
 ## Benchmarks (release build): figures for the README's performance section.
+BENCH_PG := postgres://postgres@127.0.0.1:5432/fillbook_bench
 bench: bootstrap
 	scripts/bootstrap.sh bench
 	scripts/build-site.sh release
 	cargo build --release -p server
+	target/release/fillbook bench sync --executions 100000
+	psql postgres://postgres@127.0.0.1:5432/postgres -tAc "select 1 from pg_database where datname = 'fillbook_bench'" | grep -q 1 || \
+	  psql postgres://postgres@127.0.0.1:5432/postgres -qc 'create database fillbook_bench'
+	target/release/fillbook --database-url $(BENCH_PG) bench jobs
+	mkdir -p target/bench
+	target/release/fillbook --database-url sqlite://target/bench/jobs.db bench jobs
 	target/release/fillbook bench api
 
 ## Everything: lint, unit + integration (both databases), e2e; ends with a summary line.

@@ -181,7 +181,7 @@ async fn ensure_database(url: &str) -> Result<()> {
     let cut = url.len() - url.rsplit('/').next().map_or(0, str::len);
     let admin = crate::db::connect(&format!("{}postgres", &url[..cut])).await?;
     let exists = admin
-        .query_one_raw(Statement::from_sql_and_values(
+        .query_one_raw(crate::db::statement(
             DbBackend::Postgres,
             "SELECT 1 AS one FROM pg_database WHERE datname = $1",
             [name.clone().into()],
@@ -296,7 +296,7 @@ async fn explain_all(db: &DatabaseConnection, deep: &str) -> Result<Vec<PlanChec
         let stmt = read::trades_statement(DbBackend::Postgres, &query, 51)?;
         out.push(explain(db, name, stmt).await?);
     }
-    let execs = Statement::from_sql_and_values(
+    let execs = crate::db::statement(
         DbBackend::Postgres,
         "SELECT * FROM trade_executions WHERE trade_id = $1 ORDER BY executed_at",
         [1i32.into()],
@@ -306,7 +306,7 @@ async fn explain_all(db: &DatabaseConnection, deep: &str) -> Result<Vec<PlanChec
 }
 
 async fn explain(db: &DatabaseConnection, name: &str, stmt: Statement) -> Result<PlanCheck> {
-    let explain = Statement::from_sql_and_values(
+    let explain = crate::db::statement(
         DbBackend::Postgres,
         format!("EXPLAIN {}", stmt.sql),
         stmt.values.map(|v| v.0).unwrap_or_default(),

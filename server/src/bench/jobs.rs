@@ -13,7 +13,7 @@ use crate::db;
 use crate::error::{Error, Result};
 use crate::jobs::kinds::{TEST_JOBS_ENV, TEST_NOOP};
 use crate::jobs::{HandlerRegistry, NewJob, Queue, Worker, WorkerConfig};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -50,7 +50,7 @@ fn bench_worker(db: &DatabaseConnection, registry: HandlerRegistry, listen: bool
 }
 
 async fn delete_bench_jobs(db: &DatabaseConnection) -> Result<()> {
-    db.execute_raw(Statement::from_sql_and_values(
+    db.execute_raw(crate::db::statement(
         db.get_database_backend(),
         "DELETE FROM jobs WHERE queue = $1 OR kind = $2",
         [BENCH_QUEUE.into(), TEST_NOOP.into()],
@@ -196,7 +196,7 @@ async fn throughput(db: &DatabaseConnection, jobs: usize, workers: usize) -> Res
     // Handlers have run; wait until every completion is written.
     loop {
         let row = db
-            .query_one_raw(Statement::from_sql_and_values(
+            .query_one_raw(crate::db::statement(
                 db.get_database_backend(),
                 "SELECT COUNT(*) AS n FROM jobs WHERE queue = $1 AND state <> 'completed'",
                 [BENCH_QUEUE.into()],

@@ -12,7 +12,7 @@ use crate::sim::{self, Faults, Scenario};
 use crate::sync::trades::{insert_executions, sync_trades_once};
 use chrono::Utc;
 use ibapi::orders::ExecutionFilter;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -245,7 +245,7 @@ async fn write_floor(
     let accounts = crate::db::write::upsert_accounts(db, &codes, now).await?;
     let mut trade_of = std::collections::HashMap::new();
     for (code, id) in &accounts {
-        db.execute_raw(Statement::from_sql_and_values(
+        db.execute_raw(crate::db::statement(
             db.get_database_backend(),
             "INSERT INTO trades (account_id, match_key, status, total_quantity, fetched_at, created_at, updated_at) \
              VALUES ($1, 'bench', 'unknown', 0, $2, $2, $2)",

@@ -3,7 +3,10 @@
 
 pub mod entities;
 pub mod read;
+mod statement;
 pub mod write;
+
+pub use statement::statement;
 
 use crate::error::{Error, Result};
 use migration::{Migrator, MigratorTrait};

@@ -258,15 +258,9 @@ const TRADE_SELECT: &str = "SELECT t.id, t.account_id, a.code AS account_code, t
 
 /// One trade by id.
 pub async fn get_trade(db: &impl ConnectionTrait, id: i32) -> Result<TradeDto> {
-    let backend = db.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    TradeRow::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        format!("{TRADE_SELECT} WHERE t.id = {placeholder}"),
+    TradeRow::find_by_statement(crate::db::statement(
+        db.get_database_backend(),
+        format!("{TRADE_SELECT} WHERE t.id = $1"),
         [id.into()],
     ))
     .one(db)
@@ -379,10 +373,7 @@ pub fn trades_statement(backend: DbBackend, query: &TradeQuery, fetch: u64) -> R
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let bind = |values: &mut Vec<sea_orm::Value>, v: sea_orm::Value| -> String {
         values.push(v);
-        match backend {
-            DbBackend::Postgres => format!("${}", values.len()),
-            _ => "?".to_string(),
-        }
+        format!("${}", values.len())
     };
     if let Some(id) = query.account_id {
         let p = bind(&mut values, id.into());
@@ -441,7 +432,7 @@ pub fn trades_statement(backend: DbBackend, query: &TradeQuery, fetch: u64) -> R
     let sql = format!(
         "{TRADE_SELECT} {where_sql} ORDER BY t.last_executed_at {dir}, t.id {dir} LIMIT {fetch}"
     );
-    Ok(Statement::from_sql_and_values(backend, sql, values))
+    Ok(crate::db::statement(backend, sql, values))
 }
 
 /// Cursor text: `<unix micros>_<id>` of the last row of the previous page.

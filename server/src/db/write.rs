@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use std::collections::{BTreeSet, HashMap};
 
 #[derive(FromQueryResult)]
@@ -21,14 +21,14 @@ pub async fn upsert_accounts(
     let backend = db.get_database_backend();
     let mut ids = HashMap::new();
     for code in codes {
-        db.execute_raw(Statement::from_sql_and_values(
+        db.execute_raw(crate::db::statement(
             backend,
             "INSERT INTO accounts (code, created_at, updated_at) VALUES ($1, $2, $2) \
              ON CONFLICT (code) DO NOTHING",
             [code.clone().into(), now.into()],
         ))
         .await?;
-        if let Some(row) = AccountRow::find_by_statement(Statement::from_sql_and_values(
+        if let Some(row) = AccountRow::find_by_statement(crate::db::statement(
             backend,
             "SELECT id, code FROM accounts WHERE code = $1",
             [code.clone().into()],

@@ -205,7 +205,7 @@ impl std::fmt::Debug for Queue {
 
 fn stmt<I: IntoIterator<Item = SqlValue>>(backend: DbBackend, sql: &str, values: I) -> Statement {
     // `$n` placeholders work on both backends (sqlx-sqlite binds `$n` by number).
-    Statement::from_sql_and_values(backend, sql, values)
+    crate::db::statement(backend, sql, values)
 }
 
 fn lease_delta(d: Duration) -> chrono::Duration {

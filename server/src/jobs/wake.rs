@@ -2,7 +2,7 @@
 //! PostgreSQL a `LISTEN` on [`CHANNEL`] (enqueue runs `pg_notify`, delivered at commit, so
 //! workers in other processes and hosts wake too). Workers also poll as a fallback.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -21,7 +21,7 @@ pub fn notifier() -> &'static Notify {
 /// PostgreSQL through `pg_notify` (delivered when the caller's transaction commits).
 pub async fn announce(db: &impl ConnectionTrait) -> Result<(), sea_orm::DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_raw(Statement::from_sql_and_values(
+        db.execute_raw(crate::db::statement(
             DbBackend::Postgres,
             "SELECT pg_notify($1, '')",
             [CHANNEL.into()],

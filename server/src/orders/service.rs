@@ -10,7 +10,7 @@ use app::models::OrderDto;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement, TransactionSession, TransactionTrait,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -127,7 +127,7 @@ pub async fn confirm_order(
     let now = clock.now();
     let txn = db.begin().await?;
     let confirmed = orders::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
+        .from_raw_sql(crate::db::statement(
             txn.get_database_backend(),
             "UPDATE orders SET status = $1, confirmed_at = $2, updated_at = $2 \
              WHERE id = $3 AND status = $4 AND confirmation_token_hash = $5 \

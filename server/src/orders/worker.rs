@@ -15,14 +15,14 @@ use crate::jobs::{clock::SystemClock, kinds, Clock};
 use chrono::Utc;
 use ibapi::contracts::Contract;
 use ibapi::orders::{Action, Order, TimeInForce};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use serde_json::{json, Value};
 
 /// Submits every queued order; the job's result counts what happened.
 pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Result<Value> {
     let clock = SystemClock;
     let claimed = orders::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
+        .from_raw_sql(crate::db::statement(
             db.get_database_backend(),
             "UPDATE orders SET status = $1, updated_at = $2 WHERE status = $3 RETURNING *",
             [
@@ -69,7 +69,7 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
 }
 
 async fn requeue(db: &DatabaseConnection, id: i32, message: &str) -> Result<()> {
-    db.execute_raw(Statement::from_sql_and_values(
+    db.execute_raw(crate::db::statement(
         db.get_database_backend(),
         "UPDATE orders SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4",
         [
@@ -143,7 +143,7 @@ async fn submit_one(
     let result = async {
         let ib_order_id = gateway.next_order_id().await?;
         // Record the id before placing: a crash after this leaves a visible trace.
-        db.execute_raw(Statement::from_sql_and_values(
+        db.execute_raw(crate::db::statement(
             backend,
             "UPDATE orders SET ib_order_id = $1, client_id = $2, updated_at = $3 WHERE id = $4",
             [
@@ -178,7 +178,7 @@ async fn submit_one(
                     order.quantity
                 ),
             };
-            db.execute_raw(Statement::from_sql_and_values(
+            db.execute_raw(crate::db::statement(
                 backend,
                 "UPDATE orders SET status = $1, ib_perm_id = $2, filled_quantity = $3, \
                  avg_fill_price = $4, submitted_at = $5, updated_at = $5, last_error = $6 \
@@ -217,7 +217,7 @@ async fn submit_one(
         Err(e) => {
             let message =
                 format!("submission outcome unknown, not retried automatically (check TWS): {e}");
-            db.execute_raw(Statement::from_sql_and_values(
+            db.execute_raw(crate::db::statement(
                 backend,
                 "UPDATE orders SET last_error = $1, updated_at = $2 WHERE id = $3",
                 [message.clone().into(), now.into(), order.id.into()],

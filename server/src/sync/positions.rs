@@ -6,7 +6,7 @@ use crate::db::write::upsert_accounts;
 use crate::error::Result;
 use crate::ib::{Gateway, IbConnectOptions};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -43,7 +43,7 @@ pub async fn sync_positions_once(
         let Some(account_id) = ids.get(&row.account) else {
             continue;
         };
-        txn.execute_raw(Statement::from_sql_and_values(
+        txn.execute_raw(crate::db::statement(
             backend,
             "INSERT INTO positions (account_id, con_id, symbol, sec_type, exchange, currency, \
              quantity, avg_cost, fetched_at, created_at, updated_at) \
@@ -74,7 +74,7 @@ pub async fn sync_positions_once(
     for code in &managed {
         if let Some(account_id) = ids.get(code) {
             zeroed += txn
-                .execute_raw(Statement::from_sql_and_values(
+                .execute_raw(crate::db::statement(
                     backend,
                     "UPDATE positions SET quantity = 0, fetched_at = $1, updated_at = $1 \
                      WHERE account_id = $2 AND fetched_at < $1",
