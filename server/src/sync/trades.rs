@@ -110,6 +110,8 @@ pub async fn sync_trades_once(
 
     let fetched = std::time::Instant::now();
     let normalized = normalize_batch(&batch.executions, &batch.commissions, chrono_tz::UTC);
+    let fetched_count = batch.executions.len();
+    drop(batch); // the normalised rows carry everything on; keep one copy in memory
     tracing::debug!(
         gateway_ms = (fetched - started).as_millis() as u64,
         normalize_ms = fetched.elapsed().as_millis() as u64,
@@ -117,7 +119,7 @@ pub async fn sync_trades_once(
     );
     let mut metrics =
         apply_executions(db, &managed, normalized.executions, &orders, Utc::now()).await?;
-    metrics.fetched_executions_count = batch.executions.len();
+    metrics.fetched_executions_count = fetched_count;
     metrics.skipped_executions_count = normalized.skipped.len();
     metrics.skipped = normalized.skipped;
     metrics.window_start = window_start;
@@ -160,9 +162,6 @@ struct ExistingExec {
     trade_id: i32,
     account_id: i32,
     ib_exec_id: String,
-    exec_id_base: String,
-    exec_revision: i32,
-    is_canonical: bool,
     quantity: f64,
     price: f64,
     executed_at: DateTime<Utc>,
@@ -170,6 +169,18 @@ struct ExistingExec {
     liquidity: Option<String>,
     exchange: Option<String>,
     raw: serde_json::Value,
+}
+
+/// What the canonical-flag pass needs of a stored execution (no raw record: that pass
+/// reads every revision of every touched base, up to the whole run).
+#[derive(Debug, FromQueryResult)]
+struct Revision {
+    id: i32,
+    trade_id: i32,
+    account_id: i32,
+    exec_id_base: String,
+    exec_revision: i32,
+    is_canonical: bool,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -329,71 +340,74 @@ pub async fn apply_executions(
     }
 
     phases.lap("parents");
-    // Existing rows of these executions.
-    let existing = load_where(
-        &txn,
-        "ib_exec_id",
-        group(
-            rows.iter()
-                .map(|r| (account_ids[&r.account_code], r.ib_exec_id.clone())),
-        ),
-    )
-    .await?;
-    let by_key: HashMap<(i32, String), &ExistingExec> = existing
-        .iter()
-        .map(|e| ((e.account_id, e.ib_exec_id.clone()), e))
-        .collect();
-
     let mut inserts: Vec<(&NormalizedExecution, i32, i32)> = Vec::new();
     let mut touched_trades: HashSet<i32> = HashSet::new();
     let mut touched_bases: HashSet<(i32, String)> = HashSet::new();
-    for r in &rows {
-        let account_id = account_ids[&r.account_code];
-        let trade_id = trade_ids[&(account_id, match_key(r))];
-        match by_key.get(&(account_id, r.ib_exec_id.clone())) {
-            None => {
-                inserts.push((r, account_id, trade_id));
-                touched_trades.insert(trade_id);
-                touched_bases.insert((account_id, r.exec_id_base.clone()));
-            }
-            Some(old) => {
-                // A delivery without the commission report (it came after the end marker
-                // this time) must not erase a commission already known.
-                let kept;
-                let r = if r.commission.is_none() && old.commission.is_some() {
-                    kept = with_known_commission(
-                        r.clone(),
-                        old.commission,
-                        old.raw.get("commission_report"),
-                    );
-                    &kept
-                } else {
-                    r
-                };
-                if !changed(old, r) {
-                    continue;
+    // Existing rows of these executions, a chunk at a time (memory stays bounded).
+    for slice in rows.chunks(CHUNK) {
+        let existing: Vec<ExistingExec> = load_where(
+            &txn,
+            EXISTING_SELECT,
+            "ib_exec_id",
+            group(
+                slice
+                    .iter()
+                    .map(|r| (account_ids[&r.account_code], r.ib_exec_id.clone())),
+            ),
+        )
+        .await?;
+        let by_key: HashMap<(i32, &str), &ExistingExec> = existing
+            .iter()
+            .map(|e| ((e.account_id, e.ib_exec_id.as_str()), e))
+            .collect();
+        for r in slice {
+            let account_id = account_ids[&r.account_code];
+            let trade_id = trade_ids[&(account_id, match_key(r))];
+            match by_key.get(&(account_id, r.ib_exec_id.as_str())) {
+                None => {
+                    inserts.push((r, account_id, trade_id));
+                    touched_trades.insert(trade_id);
+                    touched_bases.insert((account_id, r.exec_id_base.clone()));
                 }
-                txn.execute_raw(crate::db::statement(
-                    backend,
-                    "UPDATE trade_executions SET quantity = $1, price = $2, executed_at = $3, \
+                Some(old) => {
+                    // A delivery without the commission report (it came after the end marker
+                    // this time) must not erase a commission already known.
+                    let kept;
+                    let r = if r.commission.is_none() && old.commission.is_some() {
+                        kept = with_known_commission(
+                            r.clone(),
+                            old.commission,
+                            old.raw.get("commission_report"),
+                        );
+                        &kept
+                    } else {
+                        r
+                    };
+                    if !changed(old, r) {
+                        continue;
+                    }
+                    txn.execute_raw(crate::db::statement(
+                        backend,
+                        "UPDATE trade_executions SET quantity = $1, price = $2, executed_at = $3, \
                      commission = $4, liquidity = $5, exchange = $6, raw = $7, fetched_at = $8, \
                      updated_at = $8 WHERE id = $9",
-                    [
-                        r.quantity.into(),
-                        r.price.into(),
-                        r.executed_at.into(),
-                        r.commission.into(),
-                        r.liquidity.clone().into(),
-                        r.exchange.clone().into(),
-                        r.raw.clone().into(),
-                        now.into(),
-                        old.id.into(),
-                    ],
-                ))
-                .await?;
-                metrics.updated_executions_count += 1;
-                touched_trades.insert(old.trade_id);
-                touched_bases.insert((account_id, r.exec_id_base.clone()));
+                        [
+                            r.quantity.into(),
+                            r.price.into(),
+                            r.executed_at.into(),
+                            r.commission.into(),
+                            r.liquidity.clone().into(),
+                            r.exchange.clone().into(),
+                            r.raw.clone().into(),
+                            now.into(),
+                            old.id.into(),
+                        ],
+                    ))
+                    .await?;
+                    metrics.updated_executions_count += 1;
+                    touched_trades.insert(old.trade_id);
+                    touched_bases.insert((account_id, r.exec_id_base.clone()));
+                }
             }
         }
     }
@@ -403,7 +417,13 @@ pub async fn apply_executions(
 
     phases.lap("executions");
     // Canonical flags of every touched (account, exec_id_base): the highest revision wins.
-    let group_rows = load_where(&txn, "exec_id_base", group(touched_bases.into_iter())).await?;
+    let group_rows: Vec<Revision> = load_where(
+        &txn,
+        REVISION_SELECT,
+        "exec_id_base",
+        group(touched_bases.into_iter()),
+    )
+    .await?;
     let mut best: HashMap<(i32, String), (i32, i32)> = HashMap::new();
     for e in &group_rows {
         let key = (e.account_id, e.exec_id_base.clone());
@@ -647,12 +667,14 @@ fn changed(old: &ExistingExec, new: &NormalizedExecution) -> bool {
         || old.raw != new.raw
 }
 
-/// Stored executions whose `column` is one of the given values, per account.
-async fn load_where(
+/// Stored executions (as `select` reads them) whose `column` is one of the given values,
+/// per account.
+async fn load_where<T: FromQueryResult>(
     db: &impl ConnectionTrait,
+    select: &str,
     column: &str,
     keys: HashMap<i32, Vec<String>>,
-) -> Result<Vec<ExistingExec>> {
+) -> Result<Vec<T>> {
     let backend = db.get_database_backend();
     let mut out = Vec::new();
     for (account_id, keys) in keys {
@@ -661,9 +683,9 @@ async fn load_where(
             let mut values: Vec<SqlValue> = vec![account_id.into()];
             values.extend(chunk.iter().map(|k| SqlValue::from(k.clone())));
             out.extend(
-                ExistingExec::find_by_statement(crate::db::statement(
+                T::find_by_statement(crate::db::statement(
                     backend,
-                    format!("{EXISTING_SELECT} WHERE account_id = $1 AND {column} IN ({list})"),
+                    format!("{select} WHERE account_id = $1 AND {column} IN ({list})"),
                     values,
                 ))
                 .all(db)
@@ -674,9 +696,11 @@ async fn load_where(
     Ok(out)
 }
 
-const EXISTING_SELECT: &str = "SELECT id, trade_id, account_id, ib_exec_id, exec_id_base, \
-     exec_revision, is_canonical, quantity, price, executed_at, commission, liquidity, exchange, \
-     raw FROM trade_executions";
+const REVISION_SELECT: &str = "SELECT id, trade_id, account_id, exec_id_base, exec_revision, \
+     is_canonical FROM trade_executions";
+
+const EXISTING_SELECT: &str = "SELECT id, trade_id, account_id, ib_exec_id, quantity, price, \
+     executed_at, commission, liquidity, exchange, raw FROM trade_executions";
 
 fn group(pairs: impl Iterator<Item = (i32, String)>) -> HashMap<i32, Vec<String>> {
     let mut out: HashMap<i32, Vec<String>> = HashMap::new();
