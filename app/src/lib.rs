@@ -8,6 +8,7 @@ pub mod components;
 pub mod errors;
 pub mod models;
 pub mod routes;
+pub mod security;
 pub mod server_fns;
 pub mod url;
 
@@ -27,6 +28,8 @@ pub const OUTPUT_NAME: &str = "fillbook";
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    security::send_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

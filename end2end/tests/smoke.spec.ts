@@ -74,3 +74,22 @@ test('an unknown address answers 404 with a helpful page', async ({ page }) => {
   await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Go to the trades' })).toBeVisible();
 });
+
+test('the API reference renders under the Content-Security-Policy', async ({ page }) => {
+  const problems = watchProblems(page);
+  const response = await page.goto('/api/docs');
+  expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+  await expect(page.locator('section.op').first()).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Schemas' })).toBeVisible();
+  expect(problems).toEqual([]);
+});
+
+test('pages send a nonce policy and still hydrate (no violations logged)', async ({ page }) => {
+  const violations: string[] = [];
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  const response = await page.goto('/trades');
+  expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/);
+  expect(response?.headers()['x-frame-options']).toBe('DENY');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  expect(violations).toEqual([]);
+});

@@ -195,3 +195,74 @@ fn a_port_in_use_is_one_clear_sentence() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The headers of a GET, and its body.
+async fn get_with_headers(db: &DatabaseConnection, uri: &str) -> (axum::http::HeaderMap, String) {
+    let response = app(db.clone())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+support::db_test!(
+    every_response_carries_the_security_headers,
+    |t: support::TestDb| async move {
+        for uri in [
+            "/trades",
+            "/api/v1/trades",
+            "/healthz",
+            "/api/docs",
+            "/no-such-page",
+        ] {
+            let (headers, _) = get_with_headers(&t.db, uri).await;
+            assert_eq!(headers["x-frame-options"], "DENY", "{uri}");
+            assert_eq!(headers["x-content-type-options"], "nosniff", "{uri}");
+            assert_eq!(headers["referrer-policy"], "same-origin", "{uri}");
+            let csp = headers["content-security-policy"].to_str().unwrap();
+            assert!(csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
+            assert!(!csp.contains("unsafe-inline"), "{uri}: {csp}");
+        }
+        let (headers, _) = get_with_headers(&t.db, "/api/v1/trades").await;
+        assert_eq!(
+            headers["content-security-policy"],
+            app::security::DEFAULT_POLICY
+        );
+    }
+);
+
+support::db_test!(
+    a_page_admits_only_its_own_inline_scripts_by_nonce,
+    |t: support::TestDb| async move {
+        let (first, body) = get_with_headers(&t.db, "/trades").await;
+        let csp = first["content-security-policy"].to_str().unwrap();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce in the page policy");
+        assert!(nonce.len() >= 16, "nonce {nonce}");
+        assert!(csp.contains("'wasm-unsafe-eval'"));
+        let script_tags: Vec<&str> = body
+            .split("<script")
+            .skip(1)
+            .map(|rest| rest.split('>').next().unwrap_or(""))
+            .collect();
+        assert!(!script_tags.is_empty(), "the page has its hydration script");
+        for tag in &script_tags {
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "a script without this response's nonce: <script{tag}>"
+            );
+        }
+        let (second, _) = get_with_headers(&t.db, "/trades").await;
+        assert_ne!(
+            first["content-security-policy"], second["content-security-policy"],
+            "a fresh nonce per response"
+        );
+    }
+);

@@ -5,7 +5,7 @@ pub mod health;
 
 use app::backend::SharedBackend;
 use axum::extract::FromRef;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
@@ -17,6 +17,7 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -137,6 +138,25 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 }),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
+            // Every response: the default Content-Security-Policy unless the handler set one
+            // (rendered pages send theirs, with a nonce), no framing, no MIME sniffing, and
+            // the referrer kept to this origin.
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(app::security::DEFAULT_POLICY),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("DENY"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            ))
             .layer(CompressionLayer::new()),
     )
 }
