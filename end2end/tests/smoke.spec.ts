@@ -93,3 +93,17 @@ test('pages send a nonce policy and still hydrate (no violations logged)', async
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   expect(violations).toEqual([]);
 });
+
+test.describe('on a phone', () => {
+  test.use({ viewport: { width: 390, height: 844 } });
+  for (const [path, title] of PAGES) {
+    test(`${path} fits the width (wide tables scroll inside themselves)`, async ({ page }) => {
+      await page.goto(path);
+      await expect(page.getByRole('heading', { level: 1, name: title })).toBeVisible();
+      await expect(page.getByRole('navigation', { name: 'Primary' })).toBeVisible();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+      await page.screenshot({ path: `test-results/phone${path.replace(/\//g, '-')}.png`, fullPage: true });
+    });
+  }
+});
