@@ -595,6 +595,9 @@ pub async fn insert_executions(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        return insert_executions_as_json(txn, inserts, now).await;
+    }
     for chunk in inserts.chunks(CHUNK) {
         let mut values: Vec<SqlValue> = Vec::new();
         let mut tuples = Vec::new();
@@ -636,6 +639,94 @@ pub async fn insert_executions(
         );
         txn.execute_raw(crate::db::statement(backend, sql, values))
             .await?;
+    }
+    Ok(())
+}
+
+/// Rows of one PostgreSQL insert: one JSON document bound as a single parameter and
+/// expanded by `json_populate_recordset` (measured: far cheaper for the server than
+/// 500 rows × 23 bound values, and the statement no longer grows with the rows).
+const PG_JSON_CHUNK: usize = 5_000;
+
+/// One new execution as `json_populate_recordset` reads it (column names as keys).
+#[derive(Serialize)]
+struct ExecutionRecord<'a> {
+    trade_id: i32,
+    account_id: i32,
+    ib_exec_id: &'a str,
+    exec_id_base: &'a str,
+    exec_revision: i32,
+    ib_perm_id: i64,
+    ib_order_id: i64,
+    order_ref: Option<&'a str>,
+    client_id: i32,
+    executed_at: DateTime<Utc>,
+    quantity: f64,
+    price: f64,
+    side: &'a str,
+    symbol: Option<&'a str>,
+    exchange: Option<&'a str>,
+    currency: Option<&'a str>,
+    liquidity: Option<&'a str>,
+    commission: Option<f64>,
+    is_canonical: bool,
+    raw: &'a serde_json::Value,
+    fetched_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const EXECUTION_COLUMNS: &str = "trade_id, account_id, ib_exec_id, exec_id_base, \
+     exec_revision, ib_perm_id, ib_order_id, order_ref, client_id, executed_at, quantity, price, \
+     side, symbol, exchange, currency, liquidity, commission, is_canonical, raw, fetched_at, \
+     created_at, updated_at";
+
+/// The PostgreSQL path of [`insert_executions`].
+async fn insert_executions_as_json(
+    txn: &impl ConnectionTrait,
+    inserts: &[(&NormalizedExecution, i32, i32)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in inserts.chunks(PG_JSON_CHUNK) {
+        let records: Vec<ExecutionRecord> = chunk
+            .iter()
+            .map(|(r, account_id, trade_id)| ExecutionRecord {
+                trade_id: *trade_id,
+                account_id: *account_id,
+                ib_exec_id: &r.ib_exec_id,
+                exec_id_base: &r.exec_id_base,
+                exec_revision: r.exec_revision,
+                ib_perm_id: r.perm_id,
+                ib_order_id: r.order_id,
+                order_ref: r.order_ref.as_deref(),
+                client_id: r.client_id,
+                executed_at: r.executed_at,
+                quantity: r.quantity,
+                price: r.price,
+                side: &r.side,
+                symbol: r.symbol.as_deref(),
+                exchange: r.exchange.as_deref(),
+                currency: r.currency.as_deref(),
+                liquidity: r.liquidity.as_deref(),
+                commission: r.commission,
+                is_canonical: true,
+                raw: &r.raw,
+                fetched_at: now,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        let document = serde_json::to_string(&records)
+            .map_err(|e| Error::Internal(format!("cannot encode executions: {e}")))?;
+        txn.execute_raw(crate::db::statement(
+            DbBackend::Postgres,
+            format!(
+                "INSERT INTO trade_executions ({EXECUTION_COLUMNS}) SELECT {EXECUTION_COLUMNS} \
+                 FROM json_populate_recordset(NULL::trade_executions, $1::json)"
+            ),
+            [document.into()],
+        ))
+        .await?;
     }
     Ok(())
 }
