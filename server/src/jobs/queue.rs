@@ -23,13 +23,12 @@
 //! history in `errors` is kept, so earlier attempts stay auditable.
 
 use crate::db::entities::jobs;
+use crate::db::statement;
 use crate::error::{Error, Result};
 use crate::jobs::clock::{Clock, SystemClock};
 use crate::jobs::wake;
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, SqlErr, Statement, Value as SqlValue,
-};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, SqlErr, Value as SqlValue};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,11 +202,6 @@ impl std::fmt::Debug for Queue {
     }
 }
 
-fn stmt<I: IntoIterator<Item = SqlValue>>(backend: DbBackend, sql: &str, values: I) -> Statement {
-    // `$n` placeholders work on both backends (sqlx-sqlite binds `$n` by number).
-    crate::db::statement(backend, sql, values)
-}
-
 fn lease_delta(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
@@ -266,7 +260,7 @@ impl Queue {
                 now.into(),
             ];
             let inserted = jobs::Entity::find()
-                .from_raw_sql(stmt(backend, insert, values))
+                .from_raw_sql(statement(backend, insert, values))
                 .one(db)
                 .await?;
             if let Some(job) = inserted {
@@ -282,9 +276,9 @@ impl Queue {
                 ));
             };
             let existing = jobs::Entity::find()
-                .from_raw_sql(stmt(
+                .from_raw_sql(statement(
                     backend,
-                    &format!("SELECT * FROM jobs WHERE unique_key = $1 AND state IN {WAITING_SQL}"),
+                    format!("SELECT * FROM jobs WHERE unique_key = $1 AND state IN {WAITING_SQL}"),
                     [key.clone().into()],
                 ))
                 .one(db)
@@ -344,7 +338,7 @@ impl Queue {
             _ => format!("UPDATE jobs SET {set} WHERE id IN ({pick} LIMIT $5) RETURNING *"),
         };
         Ok(jobs::Entity::find()
-            .from_raw_sql(stmt(backend, &sql, values))
+            .from_raw_sql(statement(backend, &sql, values))
             .all(db)
             .await?)
     }
@@ -360,7 +354,7 @@ impl Queue {
     ) -> Result<bool> {
         let now = self.now();
         let res = db
-            .execute_raw(stmt(
+            .execute_raw(statement(
                 db.get_database_backend(),
                 "UPDATE jobs SET lease_expires_at = $1, updated_at = $2 \
                  WHERE id = $3 AND state = 'running' AND attempted_by = $4",
@@ -384,7 +378,7 @@ impl Queue {
     ) -> Result<Outcome> {
         let now = self.now();
         let res = db
-            .execute_raw(stmt(
+            .execute_raw(statement(
                 db.get_database_backend(),
                 "UPDATE jobs SET state = 'completed', result = $1, error = NULL, \
                  lease_expires_at = NULL, finished_at = $2, updated_at = $2 \
@@ -484,7 +478,7 @@ impl Queue {
                 job.id.into(),
                 worker.map(str::to_string).into(),
             ];
-            match db.execute_raw(stmt(backend, &sql, values)).await {
+            match db.execute_raw(statement(backend, &sql, values)).await {
                 Ok(res) if res.rows_affected() == 1 => {
                     if new_state == state::RETRYABLE {
                         wake::announce(db).await?;
@@ -509,9 +503,9 @@ impl Queue {
         id: i32,
     ) -> Result<Option<i32>> {
         let row = db
-            .query_one_raw(stmt(
+            .query_one_raw(statement(
                 db.get_database_backend(),
-                &format!(
+                format!(
                     "SELECT id FROM jobs WHERE unique_key = $1 AND id <> $2 \
                      AND state IN {WAITING_SQL}"
                 ),
@@ -529,7 +523,7 @@ impl Queue {
     pub async fn rescue(&self, db: &impl ConnectionTrait) -> Result<Vec<i32>> {
         let now = self.now();
         let expired = jobs::Entity::find()
-            .from_raw_sql(stmt(
+            .from_raw_sql(statement(
                 db.get_database_backend(),
                 "SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < $1 \
                  ORDER BY id LIMIT 1000",
@@ -572,9 +566,9 @@ impl Queue {
     pub async fn cancel(&self, db: &impl ConnectionTrait, id: i32) -> Result<jobs::Model> {
         let now = self.now();
         let updated = jobs::Entity::find()
-            .from_raw_sql(stmt(
+            .from_raw_sql(statement(
                 db.get_database_backend(),
-                &format!(
+                format!(
                     "UPDATE jobs SET state = 'cancelled', finished_at = $1, updated_at = $1, \
                      lease_expires_at = NULL, \
                      error = CASE WHEN state = 'running' THEN 'cancelled while running' ELSE error END \
@@ -610,9 +604,9 @@ impl Queue {
         }
         let now = self.now();
         let result = jobs::Entity::find()
-            .from_raw_sql(stmt(
+            .from_raw_sql(statement(
                 db.get_database_backend(),
-                &format!(
+                format!(
                     "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = $1, \
                      finished_at = NULL, started_at = NULL, attempted_by = NULL, \
                      lease_expires_at = NULL, result = NULL, error = NULL, updated_at = $1 \
@@ -647,9 +641,9 @@ impl Queue {
     ) -> Result<u64> {
         let cutoff = self.now() - lease_delta(older_than);
         let res = db
-            .execute_raw(stmt(
+            .execute_raw(statement(
                 db.get_database_backend(),
-                &format!("DELETE FROM jobs WHERE state IN {FINISHED_SQL} AND finished_at < $1"),
+                format!("DELETE FROM jobs WHERE state IN {FINISHED_SQL} AND finished_at < $1"),
                 [cutoff.into()],
             ))
             .await?;

@@ -631,10 +631,7 @@ pub async fn insert_executions(
             ]);
         }
         let sql = format!(
-            "INSERT INTO trade_executions (trade_id, account_id, ib_exec_id, exec_id_base, \
-             exec_revision, ib_perm_id, ib_order_id, order_ref, client_id, executed_at, quantity, \
-             price, side, symbol, exchange, currency, liquidity, commission, is_canonical, raw, \
-             fetched_at, created_at, updated_at) VALUES {}",
+            "INSERT INTO trade_executions ({EXECUTION_COLUMNS}) VALUES {}",
             tuples.join(", ")
         );
         txn.execute_raw(crate::db::statement(backend, sql, values))
