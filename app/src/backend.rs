@@ -18,18 +18,31 @@ pub trait Backend: Send + Sync + 'static {
     /// Enqueues a job (unique kinds return the job already waiting).
     async fn enqueue_job(
         &self,
+        actor: Actor,
         kind: String,
         payload: serde_json::Value,
     ) -> Result<JobDto, AppError>;
     async fn job(&self, id: i32) -> Result<JobDto, AppError>;
     /// The most recent job of `kind`, if any.
     async fn latest_job(&self, kind: String) -> Result<Option<JobDto>, AppError>;
-    async fn retry_job(&self, id: i32) -> Result<JobDto, AppError>;
-    async fn cancel_job(&self, id: i32) -> Result<JobDto, AppError>;
-    async fn create_order(&self, order: NewOrderDto) -> Result<OrderCreatedDto, AppError>;
-    async fn confirm_order(&self, id: i32, token: String) -> Result<OrderDto, AppError>;
+    async fn retry_job(&self, actor: Actor, id: i32) -> Result<JobDto, AppError>;
+    async fn cancel_job(&self, actor: Actor, id: i32) -> Result<JobDto, AppError>;
+    async fn create_order(
+        &self,
+        actor: Actor,
+        order: NewOrderDto,
+    ) -> Result<OrderCreatedDto, AppError>;
+    async fn confirm_order(
+        &self,
+        actor: Actor,
+        id: i32,
+        token: String,
+    ) -> Result<OrderDto, AppError>;
     async fn order(&self, id: i32) -> Result<OrderDetailDto, AppError>;
     async fn list_accounts(&self) -> Result<Page<AccountDto>, AppError>;
+    /// API tokens, newest first; only those `created_by` made when given.
+    async fn list_tokens(&self, created_by: Option<String>) -> Result<Vec<ApiTokenDto>, AppError>;
+    async fn audit(&self, query: AuditQuery) -> Result<Page<AuditEventDto>, AppError>;
 }
 
 /// How the backend travels in Leptos context.
@@ -40,4 +53,23 @@ pub fn use_backend() -> Result<SharedBackend, leptos::prelude::ServerFnError> {
     leptos::prelude::use_context::<SharedBackend>().ok_or_else(|| {
         leptos::prelude::ServerFnError::ServerError("backend missing from context".into())
     })
+}
+
+/// A value the server's authentication gate put on this request (the signed-in operator's
+/// [`SessionDto`], the [`Actor`]).
+pub fn from_request<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<T>().cloned())
+}
+
+/// Who is acting in this request (for the audit log).
+pub fn use_actor() -> Result<Actor, leptos::prelude::ServerFnError> {
+    from_request::<Actor>()
+        .ok_or_else(|| leptos::prelude::ServerFnError::ServerError("not signed in".into()))
+}
+
+/// The signed-in operator of this request.
+pub fn use_session() -> Result<SessionDto, leptos::prelude::ServerFnError> {
+    from_request::<SessionDto>()
+        .ok_or_else(|| leptos::prelude::ServerFnError::ServerError("not signed in".into()))
 }

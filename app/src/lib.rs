@@ -51,6 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    components::session::provide_session();
     view! {
         <Stylesheet id="fillbook-css" href="/pkg/fillbook.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
@@ -80,6 +81,8 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/jobs") view=routes::jobs::JobsPage ssr=SsrMode::Async />
+                    <Route path=path!("/tokens") view=routes::tokens::TokensPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=routes::audit::AuditPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/accounts")
                         view=routes::accounts::AccountsPage

@@ -1,4 +1,5 @@
-//! Database migrations for Fillbook: one for the base tables, one for trades.
+//! Database migrations for Fillbook: one for the base tables, one for trades, one for
+//! operators, sessions, API tokens and the audit log.
 //!
 //! Migrations are written as SQL with a tiny dialect layer ([`dialect::render`]) so that
 //! PostgreSQL gets its native types (`timestamptz`, `jsonb`, identity keys) and SQLite
@@ -9,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod dialect;
 mod m0001_base_tables;
 mod m0002_trades;
+mod m0003_auth;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -19,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_base_tables::Migration),
             Box::new(m0002_trades::Migration),
+            Box::new(m0003_auth::Migration),
         ]
     }
 }

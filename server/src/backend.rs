@@ -1,8 +1,8 @@
 //! The server's implementation of the UI port [`app::backend::Backend`]: the same
 //! query functions the JSON API uses.
 
+use crate::audited;
 use crate::db::read;
-use crate::jobs::SystemClock;
 use app::backend::Backend;
 use app::errors::AppError;
 use app::models::*;
@@ -47,11 +47,13 @@ impl Backend for DbBackend {
 
     async fn enqueue_job(
         &self,
+        actor: Actor,
         kind: String,
         payload: serde_json::Value,
     ) -> Result<JobDto, AppError> {
-        let enqueued = crate::jobs::enqueue_kind(&self.db, &kind, payload).await?;
-        Ok(read::job_dto(enqueued.job))
+        Ok(audited::enqueue_job(&self.db, &actor, &kind, payload)
+            .await?
+            .0)
     }
 
     async fn job(&self, id: i32) -> Result<JobDto, AppError> {
@@ -62,22 +64,29 @@ impl Backend for DbBackend {
         Ok(read::latest_job(&self.db, &kind).await?)
     }
 
-    async fn retry_job(&self, id: i32) -> Result<JobDto, AppError> {
-        let job = crate::jobs::Queue::default().retry(&self.db, id).await?;
-        Ok(read::job_dto(job))
+    async fn retry_job(&self, actor: Actor, id: i32) -> Result<JobDto, AppError> {
+        Ok(audited::retry_job(&self.db, &actor, id).await?)
     }
 
-    async fn cancel_job(&self, id: i32) -> Result<JobDto, AppError> {
-        let job = crate::jobs::Queue::default().cancel(&self.db, id).await?;
-        Ok(read::job_dto(job))
+    async fn cancel_job(&self, actor: Actor, id: i32) -> Result<JobDto, AppError> {
+        Ok(audited::cancel_job(&self.db, &actor, id).await?)
     }
 
-    async fn create_order(&self, order: NewOrderDto) -> Result<OrderCreatedDto, AppError> {
-        Ok(crate::orders::service::create_from_request(&self.db, &SystemClock, order).await?)
+    async fn create_order(
+        &self,
+        actor: Actor,
+        order: NewOrderDto,
+    ) -> Result<OrderCreatedDto, AppError> {
+        Ok(audited::prepare_order(&self.db, &actor, order).await?)
     }
 
-    async fn confirm_order(&self, id: i32, token: String) -> Result<OrderDto, AppError> {
-        Ok(crate::orders::confirm_order(&self.db, &SystemClock, id, &token).await?)
+    async fn confirm_order(
+        &self,
+        actor: Actor,
+        id: i32,
+        token: String,
+    ) -> Result<OrderDto, AppError> {
+        Ok(audited::confirm_order(&self.db, &actor, id, &token).await?)
     }
 
     async fn order(&self, id: i32) -> Result<OrderDetailDto, AppError> {
@@ -86,5 +95,13 @@ impl Backend for DbBackend {
 
     async fn list_accounts(&self) -> Result<Page<AccountDto>, AppError> {
         Ok(read::list_accounts(&self.db).await?)
+    }
+
+    async fn list_tokens(&self, created_by: Option<String>) -> Result<Vec<ApiTokenDto>, AppError> {
+        Ok(crate::auth::tokens::list(&self.db, created_by.as_deref()).await?)
+    }
+
+    async fn audit(&self, query: AuditQuery) -> Result<Page<AuditEventDto>, AppError> {
+        Ok(crate::auth::audit::list(&self.db, query).await?)
     }
 }

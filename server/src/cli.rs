@@ -1,6 +1,7 @@
 //! Subcommand dispatch: parse the one config struct, run, and turn any error into one
 //! clear sentence on stderr with a non-zero exit status.
 
+use crate::auth::commands::cli_actor;
 use crate::config::{
     BenchCommand, Cli, Command, IbArgs, IbSimArgs, JobsCommand, MigrateArgs, OrdersCommand,
     ServeArgs, WorkerArgs, WorkerCommandArgs,
@@ -55,13 +56,15 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Mcp => {
             let db = db::connect(&url).await?;
             db::migrate(&db).await?;
-            crate::tools::mcp::serve_stdio(crate::tools::ToolContext { db }).await
+            crate::tools::mcp::serve_stdio(db).await
         }
         Command::IbSim(args) => ib_sim(args).await,
         Command::Worker(args) => worker(&url, args).await,
         Command::Sync(cmd) => sync_command(&url, cmd).await,
         Command::Jobs(cmd) => jobs_command(&url, cmd).await,
         Command::Orders(cmd) => orders_command(&url, cmd).await,
+        Command::Users(cmd) => crate::auth::commands::users(&db::connect(&url).await?, cmd).await,
+        Command::Tokens(cmd) => crate::auth::commands::tokens(&db::connect(&url).await?, cmd).await,
         Command::Bench(BenchCommand::Jobs {
             jobs,
             samples,
@@ -121,6 +124,10 @@ async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
                 None => serde_json::Value::Null,
             };
             let enqueued = queue.enqueue(&db, kinds::new_job(&kind, payload)?).await?;
+            let detail = serde_json::json!({ "type": kind, "already_waiting": !enqueued.inserted });
+            let target = Some(format!("job {}", enqueued.job.id));
+            crate::auth::audit::record(&db, &cli_actor(), "job.enqueued", target, Some(detail))
+                .await?;
             let mut out = jobs::describe(&enqueued.job);
             out["inserted"] = enqueued.inserted.into();
             print_json(&out)
@@ -163,10 +170,12 @@ async fn orders_command(url: &str, cmd: OrdersCommand) -> Result<()> {
                 },
             )
             .await?;
+            let target = Some(format!("order {}", created.order.id));
+            crate::auth::audit::record(&db, &cli_actor(), "order.prepared", target, None).await?;
             print_json(&created)
         }
         OrdersCommand::Confirm { id, token } => {
-            print_json(&orders::confirm_order(&db, &jobs::SystemClock, id, &token).await?)
+            print_json(&crate::audited::confirm_order(&db, &cli_actor(), id, &token).await?)
         }
         OrdersCommand::List { status, limit } => {
             let page = db::read::list_orders(
@@ -286,14 +295,25 @@ async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
         .then(|| tokio::spawn(job_worker(&db, &args.worker, &args.ib).run(shutdown_signal())));
     let options = web::leptos_options(&args.site_root, local);
     let info = web::server_info(&args.ib.ib_host, args.ib.ib_port, args.demo);
-    let state = web::AppState::with_gateway(db, options, info);
+    let auth = std::sync::Arc::new(crate::auth::Auth::new(args.auth.settings()));
+    if crate::auth::operators::count(&db).await? == 0 {
+        let token = auth.arm_setup(args.auth.setup_token.clone());
+        // On the console only (never through the log): whoever can read it may claim the
+        // instance.
+        println!("No operator exists yet. Create the first administrator at:");
+        println!("  http://{local}/setup?token={token}");
+    }
+    let state = web::AppState::with_gateway(db, options, info).with_auth(auth);
     let app = web::router(state, Duration::from_secs(args.request_timeout_seconds));
     tracing::info!("Fillbook listening on http://{local}");
     println!("Fillbook listening on http://{local}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Error::Internal(format!("server error: {e}")))?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| Error::Internal(format!("server error: {e}")))?;
     if let Some(worker) = worker {
         worker
             .await

@@ -71,6 +71,101 @@ pub enum Command {
     /// Create, confirm and list orders (behind the confirmation guard).
     #[command(subcommand)]
     Orders(OrdersCommand),
+    /// Manage operators (people who sign in to the web UI).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Manage API tokens for bots.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+}
+
+/// Passwords are read from stdin with `--password-stdin` (never from the command line,
+/// where other users could see them); otherwise a strong one is generated and printed once.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersCommand {
+    /// Add an operator; prints the generated password unless --password-stdin is given.
+    Add {
+        username: String,
+        /// Make the operator an administrator (audit log, all tokens).
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List operators as JSON.
+    List,
+    /// Disable an operator (their sessions end at once).
+    Disable { username: String },
+    /// Enable a disabled operator again.
+    Enable { username: String },
+    /// Set a new password (generated unless --password-stdin); ends the operator's sessions.
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token; the token alone is the last line of stdout (shown only this once).
+    Create {
+        /// What the token is for, e.g. `rebalancer-bot`.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: trades:read, positions:read, jobs:write, orders:write, audit:read.
+        #[arg(long)]
+        scopes: String,
+    },
+    /// List tokens as JSON (never the tokens themselves).
+    List,
+    /// Revoke a token by id: it stops working at once.
+    Revoke { id: i32 },
+}
+
+/// Sign-in, sessions and cookies.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// Minutes without a request after which a session ends.
+    #[arg(long, env = "FILLBOOK_SESSION_IDLE_MINUTES", default_value_t = 60)]
+    pub session_idle_minutes: u64,
+    /// Hours after sign-in after which a session ends, however active.
+    #[arg(long, env = "FILLBOOK_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u64,
+    /// When the session cookie is marked `Secure`: auto (when served over https, also per
+    /// X-Forwarded-Proto from a trusted proxy), always (behind a TLS-terminating proxy), never.
+    #[arg(
+        long,
+        env = "FILLBOOK_SECURE_COOKIES",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub secure_cookies: crate::auth::SecureCookies,
+    /// Trust X-Forwarded-For / -Proto / -Host (only behind a reverse proxy that sets them).
+    #[arg(long, env = "FILLBOOK_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Failed sign-ins per user name per minute before further tries are refused.
+    #[arg(long, env = "FILLBOOK_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: i64,
+    /// The first-run setup token (default: a random one printed on the console). For
+    /// automated first runs only.
+    #[arg(long, env = "FILLBOOK_SETUP_TOKEN", hide_env_values = true)]
+    pub setup_token: Option<String>,
+}
+
+impl AuthArgs {
+    pub fn settings(&self) -> crate::auth::AuthSettings {
+        use std::time::Duration;
+        crate::auth::AuthSettings {
+            idle_timeout: Duration::from_secs(self.session_idle_minutes * 60),
+            absolute_timeout: Duration::from_secs(self.session_max_hours * 3600),
+            secure_cookies: self.secure_cookies,
+            trust_proxy: self.trust_proxy,
+            max_failures_per_user: self.login_max_failures,
+            max_failures_per_ip: self.login_max_failures * 4,
+        }
+    }
 }
 
 /// How job workers run (in `serve` and in `worker`).
@@ -215,6 +310,8 @@ pub struct ServeArgs {
     pub ib: IbArgs,
     #[command(flatten)]
     pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -33,6 +33,18 @@ pub enum Error {
     /// job, confirming an order twice).
     #[error("{0}")]
     Conflict(String),
+    /// No valid credentials (missing, unknown, expired or revoked).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials without the right to do this (scope, admin, CSRF proof).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts (failed sign-ins); retry after the given seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_seconds: u64,
+    },
     /// A resource that does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -58,6 +70,9 @@ impl Error {
         match self {
             Error::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "malformed_request"),
             Error::UnsupportedMediaType(_) => {
@@ -117,11 +132,28 @@ impl IntoResponse for Error {
         if let Error::Invalid { field, .. } = &self {
             body["field"] = json!(field);
         }
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Error::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"fillbook\""),
+                );
+            }
+            Error::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => {
+                headers.insert(header::RETRY_AFTER, (*retry_after_seconds).into());
+            }
+            _ => {}
+        }
+        response
     }
 }

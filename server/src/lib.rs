@@ -5,6 +5,8 @@
 //! client adapter), `sim` (the IB Gateway simulator).
 
 pub mod api;
+pub mod audited;
+pub mod auth;
 pub mod backend;
 pub mod bench;
 pub mod cli;

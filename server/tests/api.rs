@@ -15,8 +15,15 @@ use std::time::Duration;
 use support::TestDb;
 use tower::ServiceExt;
 
+/// The API as a bot sees it: the router and the bot's API token (every scope).
+#[derive(Clone)]
+struct Api {
+    router: axum::Router,
+    token: String,
+}
+
 /// The router over `t`'s database after a trades and a positions sync of the demo scenario.
-async fn seeded(t: &TestDb) -> axum::Router {
+async fn seeded(t: &TestDb) -> Api {
     let sim = sim::start(Scenario::demo(), Faults::default())
         .await
         .unwrap();
@@ -32,10 +39,13 @@ async fn seeded(t: &TestDb) -> axum::Router {
         std::path::Path::new("target/site"),
         "127.0.0.1:0".parse().unwrap(),
     );
-    router(
-        AppState::new(t.db.clone(), options),
-        Duration::from_secs(10),
-    )
+    Api {
+        router: router(
+            AppState::new(t.db.clone(), options),
+            Duration::from_secs(10),
+        ),
+        token: support::token(&t.db, support::ALL_SCOPES).await,
+    }
 }
 
 struct Reply {
@@ -45,8 +55,13 @@ struct Reply {
     body: Value,
 }
 
-async fn send(app: &axum::Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
+/// Sends `request` with the bot's token (unless it carries its own credentials).
+async fn send(app: &Api, mut request: Request<Body>) -> Reply {
+    if !request.headers().contains_key(header::AUTHORIZATION) {
+        let bearer = format!("Bearer {}", app.token).parse().unwrap();
+        request.headers_mut().insert(header::AUTHORIZATION, bearer);
+    }
+    let response = app.router.clone().oneshot(request).await.unwrap();
     let header_text = |name| {
         response
             .headers()
@@ -68,11 +83,11 @@ async fn send(app: &axum::Router, request: Request<Body>) -> Reply {
     }
 }
 
-async fn get(app: &axum::Router, uri: &str) -> Reply {
+async fn get(app: &Api, uri: &str) -> Reply {
     send(app, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
-async fn post(app: &axum::Router, uri: &str, body: Value) -> Reply {
+async fn post(app: &Api, uri: &str, body: Value) -> Reply {
     send(
         app,
         Request::post(uri)

@@ -18,16 +18,28 @@ fn app(db: DatabaseConnection) -> axum::Router {
     router(AppState::new(db, options), Duration::from_secs(10))
 }
 
-async fn get(db: &DatabaseConnection, uri: &str) -> (StatusCode, String) {
-    let response = app(db.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+/// A GET by a signed-in operator.
+fn signed_in_get(uri: &str, operator: &support::Operator) -> Request<Body> {
+    Request::get(uri)
+        .header(axum::http::header::COOKIE, &operator.cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// The status and body of `request`.
+async fn fetch(db: &DatabaseConnection, request: Request<Body>) -> (StatusCode, String) {
+    let response = app(db.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
     (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A GET by a signed-in operator.
+async fn get(db: &DatabaseConnection, uri: &str) -> (StatusCode, String) {
+    let operator = support::operator(db, "tester", true).await;
+    fetch(db, signed_in_get(uri, &operator)).await
 }
 
 async fn table_names(db: &DatabaseConnection) -> Vec<String> {
@@ -54,35 +66,44 @@ support::db_test!(
             tables,
             [
                 "accounts",
+                "api_tokens",
+                "audit_events",
                 "jobs",
+                "operators",
                 "order_events",
                 "orders",
                 "positions",
+                "sessions",
                 "trade_executions",
                 "trades"
             ]
         );
-        fillbook::db::migrate_down(&t.db, 2).await.unwrap();
+        fillbook::db::migrate_down(&t.db, 3).await.unwrap();
         let mut after_down = table_names(&t.db).await;
         after_down.retain(|n| n != "seaql_migrations");
         assert!(after_down.is_empty(), "left behind: {after_down:?}");
-        assert_eq!(fillbook::db::pending_migrations(&t.db).await.unwrap(), 2);
+        assert_eq!(fillbook::db::pending_migrations(&t.db).await.unwrap(), 3);
         fillbook::db::migrate(&t.db).await.unwrap();
         assert_eq!(fillbook::db::pending_migrations(&t.db).await.unwrap(), 0);
     }
 );
 
+/// A GET without credentials (the health probes are public).
+async fn anonymous_get(db: &DatabaseConnection, uri: &str) -> (StatusCode, String) {
+    fetch(db, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
 support::db_test!(health_and_readiness, |t: support::TestDb| async move {
-    let (status, body) = get(&t.db, "/healthz").await;
+    let (status, body) = anonymous_get(&t.db, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("\"status\":\"ok\""), "{body}");
 
-    let (status, body) = get(&t.db, "/readyz").await;
+    let (status, body) = anonymous_get(&t.db, "/readyz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("\"pending_migrations\":0"), "{body}");
 
     fillbook::db::migrate_down(&t.db, 1).await.unwrap();
-    let (status, body) = get(&t.db, "/readyz").await;
+    let (status, body) = anonymous_get(&t.db, "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("\"pending_migrations\":1"), "{body}");
 });
@@ -198,8 +219,9 @@ fn a_port_in_use_is_one_clear_sentence() {
 
 /// The headers of a GET, and its body.
 async fn get_with_headers(db: &DatabaseConnection, uri: &str) -> (axum::http::HeaderMap, String) {
+    let operator = support::operator(db, "tester", true).await;
     let response = app(db.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .oneshot(signed_in_get(uri, &operator))
         .await
         .unwrap();
     let headers = response.headers().clone();

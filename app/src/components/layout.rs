@@ -1,15 +1,17 @@
 //! The page frame: brand, primary navigation and the main landmark.
 
+use super::session::SessionMenu;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// Navigation entries, in display order.
-const NAV: [(&str, &str); 5] = [
+const NAV: [(&str, &str); 6] = [
     ("/trades", "Trades"),
     ("/orders", "Orders"),
     ("/positions", "Positions"),
     ("/jobs", "Jobs"),
     ("/accounts", "Accounts"),
+    ("/tokens", "API tokens"),
 ];
 
 #[component]
@@ -36,6 +38,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </ul>
             </nav>
             <GatewayMarker />
+            <SessionMenu />
         </header>
         <main id="main" tabindex="-1">
             {children()}

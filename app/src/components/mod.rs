@@ -3,4 +3,5 @@
 pub mod format;
 pub mod layout;
 pub mod listing;
+pub mod session;
 pub mod sync_now;

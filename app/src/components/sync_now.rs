@@ -4,6 +4,7 @@
 //! the job completes, `on_completed` runs so the page refreshes its table in place.
 //! Without JavaScript both forms post normally and the page shows the latest job.
 
+use crate::components::session::CsrfField;
 use crate::models::JobDto;
 use crate::server_fns::{latest_job, EnqueueTradesSync, RetryJob, TRADES_SYNC};
 use leptos::prelude::*;
@@ -81,6 +82,7 @@ pub fn SyncNow(
     view! {
         <div class="sync-now">
             <ActionForm action=enqueue>
+                <CsrfField />
                 <button
                     type="submit"
                     class="button"
@@ -106,6 +108,7 @@ pub fn SyncNow(
                                     {failed.then(|| view! {
                                         <ActionForm action=retry attr:class="inline-form">
                                             <input type="hidden" name="id" value=j.id />
+                                            <CsrfField />
                                             <button type="submit" class="button secondary small">"Retry"</button>
                                         </ActionForm>
                                     })}

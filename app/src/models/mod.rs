@@ -295,3 +295,81 @@ pub struct OrderDetailDto {
     /// `orders.submit`, `positions.sync` and `trades.sync` jobs created since the order.
     pub jobs: Vec<JobDto>,
 }
+
+/// Who did something: an operator, an API token, the CLI or the system itself, and from
+/// which address. Recorded in the audit log with every side effect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Actor {
+    /// `operator`, `token`, `cli` or `system`.
+    pub kind: String,
+    /// The operator's user name, the token's name, or the CLI/system component.
+    pub name: String,
+    /// The client address of the request, when there was one.
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// An actor of `kind` named `name`, without an address.
+    pub fn new(kind: &str, name: impl Into<String>) -> Self {
+        Self {
+            kind: kind.to_string(),
+            name: name.into(),
+            ip: None,
+        }
+    }
+}
+
+/// The signed-in operator, as the pages see it; `csrf` goes into every form they post.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionDto {
+    pub username: String,
+    pub is_admin: bool,
+    pub csrf: String,
+}
+
+/// An API token as listed: never the token itself, only its first characters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ApiTokenDto {
+    pub id: i32,
+    pub name: String,
+    /// The token's first characters, to recognise it.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// One audit log entry: who did what, when, from where.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AuditEventDto {
+    pub id: i32,
+    pub at: DateTime<Utc>,
+    /// `operator`, `token`, `cli`, `system` or `anonymous`.
+    pub actor_kind: String,
+    pub actor: String,
+    /// E.g. `login.succeeded`, `login.failed`, `token.created`, `job.enqueued`,
+    /// `order.prepared`, `order.confirmed`, `order.submitted`.
+    pub action: String,
+    /// What the action was about (a user name, a job or order id, a token name).
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub detail: Option<serde_json::Value>,
+}
+
+/// Filters of the audit log.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+pub struct AuditQuery {
+    /// Only entries of this action, e.g. `login.failed`.
+    pub action: Option<String>,
+    /// Only entries of this actor name.
+    pub actor: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}

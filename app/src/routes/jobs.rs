@@ -3,6 +3,7 @@
 
 use crate::components::format::Time;
 use crate::components::listing::{listing, PageHeader};
+use crate::components::session::CsrfField;
 use crate::components::sync_now::is_final;
 use crate::models::{JobDto, JobQuery, Page};
 use crate::server_fns::{list_jobs, CancelJob, RetryJob};
@@ -71,12 +72,14 @@ pub fn JobsPage() -> impl IntoView {
                                         {can_retry.then(|| view! {
                                             <ActionForm action=retry attr:class="inline-form">
                                                 <input type="hidden" name="id" value=id />
+                                                <CsrfField />
                                                 <button type="submit" class="button secondary small" aria-label=format!("Retry job {id}")>"Retry"</button>
                                             </ActionForm>
                                         })}
                                         {can_cancel.then(|| view! {
                                             <ActionForm action=cancel attr:class="inline-form">
                                                 <input type="hidden" name="id" value=id />
+                                                <CsrfField />
                                                 <button type="submit" class="button secondary small" aria-label=format!("Cancel job {id}")>"Cancel"</button>
                                             </ActionForm>
                                         })}

@@ -3,6 +3,7 @@
 //! order events, and the jobs queued after it.
 
 use crate::components::format::{money, quantity, Time};
+use crate::components::session::CsrfField;
 use crate::components::sync_now::describe;
 use crate::models::OrderDetailDto;
 use crate::routes::not_found::NotFound;
@@ -92,6 +93,7 @@ fn OrderView(detail: OrderDetailDto, refresh: RwSignal<u32>) -> impl IntoView {
                         <ActionForm action=confirm>
                             <input type="hidden" name="id" value=id />
                             <input type="hidden" name="token" value=token.clone() />
+                            <CsrfField />
                             <button type="submit" class="button" disabled=move || confirm.pending().get()>
                                 "Confirm and send"
                             </button>

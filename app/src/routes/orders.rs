@@ -3,6 +3,7 @@
 
 use crate::components::format::{money, quantity, Time};
 use crate::components::listing::{listing, PageHeader};
+use crate::components::session::CsrfField;
 use crate::models::{OrderDto, OrderQuery, Page};
 use crate::server_fns::{list_accounts, list_orders, CreateOrderForm};
 use leptos::prelude::*;
@@ -111,6 +112,7 @@ fn NewOrderForm() -> impl IntoView {
             <p class="muted">"Creating an order only checks it; it is sent to the gateway after you confirm it on the next step."</p>
             {move || general_error().map(|e| view! { <div class="error-box" role="alert">{e}</div> })}
             <ActionForm action=create attr:class="order-form">
+                <CsrfField />
                 {field("account_id", "Account", view! {
                     <Transition fallback=|| view! { <select id="order-account_id" name="account_id" disabled=true></select> }>
                         {move || Suspend::new(async move {

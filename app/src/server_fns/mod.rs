@@ -1,6 +1,9 @@
 //! Server functions: thin wrappers that call the [`crate::backend::Backend`] port.
 // The form server functions take one argument per HTML form field, so that a plain form
 // post (no JavaScript) maps onto them; the generated client stubs repeat that arity.
+// Every server function with a side effect takes the form's `csrf` field: the server's
+// CSRF check reads it from the body before the function runs (the argument exists so that
+// the hydrated `ActionForm` sends it too).
 #![allow(clippy::too_many_arguments)]
 
 use crate::models::*;
@@ -73,9 +76,14 @@ pub const TRADES_SYNC: &str = "trades.sync";
 
 /// Queues a `trades.sync` (or returns the one already waiting).
 #[server(prefix = "/_sfn", endpoint = "enqueue_trades_sync")]
-pub async fn enqueue_trades_sync() -> Result<JobDto, ServerFnError> {
+pub async fn enqueue_trades_sync(csrf: String) -> Result<JobDto, ServerFnError> {
+    let _ = csrf;
     crate::backend::use_backend()?
-        .enqueue_job(TRADES_SYNC.to_string(), serde_json::json!({}))
+        .enqueue_job(
+            crate::backend::use_actor()?,
+            TRADES_SYNC.to_string(),
+            serde_json::json!({}),
+        )
         .await
         .map_err(to_sfn)
 }
@@ -94,17 +102,19 @@ pub async fn latest_job(kind: String) -> Result<Option<JobDto>, ServerFnError> {
 }
 
 #[server(prefix = "/_sfn", endpoint = "retry_job")]
-pub async fn retry_job(id: i32) -> Result<JobDto, ServerFnError> {
+pub async fn retry_job(id: i32, csrf: String) -> Result<JobDto, ServerFnError> {
+    let _ = csrf;
     crate::backend::use_backend()?
-        .retry_job(id)
+        .retry_job(crate::backend::use_actor()?, id)
         .await
         .map_err(to_sfn)
 }
 
 #[server(prefix = "/_sfn", endpoint = "cancel_job")]
-pub async fn cancel_job(id: i32) -> Result<JobDto, ServerFnError> {
+pub async fn cancel_job(id: i32, csrf: String) -> Result<JobDto, ServerFnError> {
+    let _ = csrf;
     crate::backend::use_backend()?
-        .cancel_job(id)
+        .cancel_job(crate::backend::use_actor()?, id)
         .await
         .map_err(to_sfn)
 }
@@ -122,8 +132,10 @@ pub async fn create_order_form(
     limit_price: String,
     tif: String,
     order_ref: String,
+    csrf: String,
 ) -> Result<(), ServerFnError> {
     use crate::errors::AppError;
+    let _ = csrf;
     use crate::url::with_query;
     let back = |field: &str, error: &str| {
         with_query(
@@ -173,7 +185,11 @@ pub async fn create_order_form(
         })
     })();
     let outcome = match request {
-        Ok(request) => crate::backend::use_backend()?.create_order(request).await,
+        Ok(request) => {
+            crate::backend::use_backend()?
+                .create_order(crate::backend::use_actor()?, request)
+                .await
+        }
         Err(e) => Err(e),
     };
     match outcome {
@@ -188,11 +204,12 @@ pub async fn create_order_form(
 
 /// The confirmation step: queues the order; errors come back in the URL.
 #[server(prefix = "/_sfn", endpoint = "confirm_order_form")]
-pub async fn confirm_order_form(id: i32, token: String) -> Result<(), ServerFnError> {
+pub async fn confirm_order_form(id: i32, token: String, csrf: String) -> Result<(), ServerFnError> {
     use crate::url::with_query;
+    let _ = csrf;
     let path = format!("/orders/{id}");
     match crate::backend::use_backend()?
-        .confirm_order(id, token.clone())
+        .confirm_order(crate::backend::use_actor()?, id, token.clone())
         .await
     {
         Ok(_) => leptos_axum::redirect(&path),
@@ -216,6 +233,37 @@ pub async fn get_order(id: i32) -> Result<OrderDetailDto, ServerFnError> {
 pub async fn list_accounts() -> Result<Page<AccountDto>, ServerFnError> {
     crate::backend::use_backend()?
         .list_accounts()
+        .await
+        .map_err(to_sfn)
+}
+
+/// The signed-in operator and the CSRF token the pages put in their forms.
+#[server(prefix = "/_sfn", endpoint = "current_session", input = Json)]
+pub async fn current_session() -> Result<SessionDto, ServerFnError> {
+    crate::backend::use_session()
+}
+
+/// The API tokens the operator manages: an administrator all, others their own.
+#[server(prefix = "/_sfn", endpoint = "list_tokens", input = Json)]
+pub async fn list_tokens() -> Result<Vec<ApiTokenDto>, ServerFnError> {
+    let session = crate::backend::use_session()?;
+    let owner = (!session.is_admin).then_some(session.username);
+    crate::backend::use_backend()?
+        .list_tokens(owner)
+        .await
+        .map_err(to_sfn)
+}
+
+/// A page of the audit log (administrators only).
+#[server(prefix = "/_sfn", endpoint = "list_audit", input = Json)]
+pub async fn list_audit(query: AuditQuery) -> Result<Page<AuditEventDto>, ServerFnError> {
+    if !crate::backend::use_session()?.is_admin {
+        return Err(ServerFnError::ServerError(
+            "only administrators can read the audit log".into(),
+        ));
+    }
+    crate::backend::use_backend()?
+        .audit(query)
         .await
         .map_err(to_sfn)
 }

@@ -6,11 +6,12 @@ use super::read::{path_id, Problem};
 use crate::db::read as q;
 use crate::error::{Error, Result};
 use crate::web::AppState;
-use app::models::JobDto;
+use app::models::{Actor, JobDto};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use futures::stream::Stream;
 use serde::Deserialize;
@@ -39,14 +40,14 @@ pub struct NewJobRequest {
     ))]
 pub async fn create_job(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiJson(body): ApiJson<NewJobRequest>,
 ) -> Result<Response> {
     let payload = body
         .payload
         .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-    let enqueued = crate::jobs::enqueue_kind(&s.db, &body.kind, payload).await?;
-    let job = q::job_dto(enqueued.job);
-    let status = if enqueued.inserted {
+    let (job, inserted) = crate::audited::enqueue_job(&s.db, &actor, &body.kind, payload).await?;
+    let status = if inserted {
         StatusCode::ACCEPTED
     } else {
         StatusCode::OK
@@ -65,11 +66,11 @@ pub async fn create_job(
     ))]
 pub async fn retry_job(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(job_id): Path<String>,
 ) -> Result<Json<JobDto>> {
     let id = path_id(&job_id, "job")?;
-    let job = crate::jobs::Queue::default().retry(&s.db, id).await?;
-    Ok(Json(q::job_dto(job)))
+    Ok(Json(crate::audited::retry_job(&s.db, &actor, id).await?))
 }
 
 /// Cancel a waiting or running job.
@@ -82,11 +83,11 @@ pub async fn retry_job(
     ))]
 pub async fn cancel_job(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(job_id): Path<String>,
 ) -> Result<Json<JobDto>> {
     let id = path_id(&job_id, "job")?;
-    let job = crate::jobs::Queue::default().cancel(&s.db, id).await?;
-    Ok(Json(q::job_dto(job)))
+    Ok(Json(crate::audited::cancel_job(&s.db, &actor, id).await?))
 }
 
 /// `GET /api/v1/jobs/{id}/events`: the job as JSON each time it changes, ending after a

@@ -1,6 +1,7 @@
 //! JSON API v1 (`/api/v1`): handlers, request parsing with field-named errors, and the
 //! OpenAPI 3.1 document generated from the handler and DTO types (utoipa).
 
+pub mod audit;
 pub mod docs;
 pub mod extract;
 pub mod jobs;
@@ -27,18 +28,37 @@ use utoipa_axum::routes;
         (name = "orders", description = "Orders placed through Fillbook"),
         (name = "jobs", description = "Background jobs such as trades.sync"),
         (name = "tools", description = "Tradebot tools (also served over MCP at /mcp)"),
-    )
+        (name = "audit", description = "Who did what, when, from where"),
+    ),
+    security(("bearer" = []))
 )]
 struct ApiDoc;
 
-/// Documents the error answers every operation can give, in one place: 422 for invalid
-/// input (query, path or body), and for operations with a body also 400 (malformed JSON)
-/// and 415 (not JSON).
+/// Documents the security scheme and the error answers every operation can give, in one
+/// place: 401 without credentials, 403 without the scope, 422 for invalid input (query,
+/// path or body), and for operations with a body also 400 (malformed JSON) and 415 (not
+/// JSON).
 struct ProblemResponses;
 
 impl utoipa::Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(
+                            "An API token (`fillbook tokens create`); scopes trades:read, \
+                             positions:read, jobs:write, orders:write, audit:read",
+                        ))
+                        .build(),
+                ),
+            );
         let problem = |description: &str| {
             ResponseBuilder::new()
                 .description(description)
@@ -62,6 +82,12 @@ impl utoipa::Modify for ProblemResponses {
             .flatten()
             {
                 let responses = &mut op.responses.responses;
+                responses.entry("401".into()).or_insert_with(|| {
+                    problem("No valid credentials: send `Authorization: Bearer <API token>`").into()
+                });
+                responses.entry("403".into()).or_insert_with(|| {
+                    problem("The token lacks the scope this endpoint needs").into()
+                });
                 responses
                     .entry("422".into())
                     .or_insert_with(|| problem("Invalid input; `field` names it").into());
@@ -105,4 +131,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::cancel_job))
         .routes(routes!(crate::tools::http::list_tools))
         .routes(routes!(crate::tools::http::call_tool))
+        .routes(routes!(audit::list_audit))
 }

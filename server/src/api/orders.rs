@@ -5,12 +5,12 @@
 use super::extract::ApiJson;
 use super::read::{path_id, Problem};
 use crate::error::Result;
-use crate::jobs::SystemClock;
 use crate::web::AppState;
-use app::models::{ConfirmOrderDto, NewOrderDto, OrderCreatedDto, OrderDetailDto, OrderDto};
+use app::models::{Actor, ConfirmOrderDto, NewOrderDto, OrderCreatedDto, OrderDetailDto, OrderDto};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 
 /// Validate an order and get its confirmation token (nothing is sent to the gateway).
@@ -21,9 +21,10 @@ use axum::Json;
     ))]
 pub async fn create_order(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiJson(body): ApiJson<NewOrderDto>,
 ) -> Result<Response> {
-    let created = crate::orders::service::create_from_request(&s.db, &SystemClock, body).await?;
+    let created = crate::audited::prepare_order(&s.db, &actor, body).await?;
     let location = format!("/api/v1/orders/{}", created.order.id);
     Ok((
         StatusCode::CREATED,
@@ -44,12 +45,13 @@ pub async fn create_order(
     ))]
 pub async fn confirm_order(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(order_id): Path<String>,
     ApiJson(body): ApiJson<ConfirmOrderDto>,
 ) -> Result<Json<OrderDto>> {
     let id = path_id(&order_id, "order")?;
     Ok(Json(
-        crate::orders::confirm_order(&s.db, &SystemClock, id, &body.confirmation_token).await?,
+        crate::audited::confirm_order(&s.db, &actor, id, &body.confirmation_token).await?,
     ))
 }
 

@@ -59,6 +59,14 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
             Ok(s) => *s,
             Err(_) => "unknown",
         };
+        crate::auth::audit::record(
+            db,
+            &app::models::Actor::new("system", "worker:orders"),
+            "order.submitted",
+            Some(format!("order {}", order.id)),
+            Some(json!({ "outcome": key, "account": account })),
+        )
+        .await?;
         tally[key] = json!(tally[key].as_u64().unwrap_or(0) + 1);
     }
     gateway.disconnect().await;

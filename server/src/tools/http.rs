@@ -3,11 +3,12 @@
 use super::{call, catalog, ToolContext, ToolInfo};
 use crate::api::extract::ApiJson;
 use crate::api::read::Problem;
+use crate::auth::Principal;
 use crate::error::Result;
 use crate::web::AppState;
-use app::models::Page;
+use app::models::{Actor, Page};
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 /// List the tradebot tools with their JSON Schemas and read-only flags.
@@ -26,15 +27,22 @@ pub async fn list_tools() -> Json<Page<ToolInfo>> {
     request_body(content = Object, description = "The tool's arguments", content_type = "application/json"),
     responses(
         (status = 200, description = "The tool's result", body = Object),
+        (status = 403, description = "The token lacks the tool's scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tool", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid arguments", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn call_tool(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
     ApiJson(arguments): ApiJson<Value>,
 ) -> Result<Json<Value>> {
-    let ctx = ToolContext { db: state.db };
+    let ctx = ToolContext {
+        db: state.db,
+        principal,
+        actor,
+    };
     let result = call(&ctx, &name, arguments).await?;
     Ok(Json(json!({ "result": result })))
 }

@@ -2,6 +2,7 @@
 //! and stdio for `fillbook mcp`.
 
 use super::{call, catalog, ToolContext};
+use crate::auth::Principal;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -9,23 +10,43 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
+use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
-/// The MCP face of the tool registry.
+/// The MCP face of the tool registry. Over HTTP each call runs as the principal the
+/// authentication gate put on its request; over stdio as the local user.
 #[derive(Clone)]
 pub struct McpTools {
-    ctx: ToolContext,
+    db: DatabaseConnection,
 }
 
 impl McpTools {
-    pub fn new(ctx: ToolContext) -> Self {
-        Self { ctx }
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// The caller of one request: from the HTTP request's extensions, else (stdio) local.
+    fn context(&self, request: &RequestContext<RoleServer>) -> ToolContext {
+        let parts = request.extensions.get::<http::request::Parts>();
+        let principal = parts
+            .and_then(|p| p.extensions.get::<Principal>().cloned())
+            .unwrap_or(Principal::Local);
+        let actor = parts
+            .and_then(|p| p.extensions.get::<app::models::Actor>().cloned())
+            .unwrap_or_else(|| principal.actor(None));
+        ToolContext {
+            db: self.db.clone(),
+            principal,
+            actor,
+        }
     }
 }
 
-fn tools() -> Vec<Tool> {
+/// The tools `caller` may call.
+fn tools(caller: &Principal) -> Vec<Tool> {
     catalog()
         .into_iter()
+        .filter(|t| caller.allows(t.scope))
         .map(|t| {
             let schema = match t.input_schema {
                 serde_json::Value::Object(map) => map,
@@ -53,21 +74,23 @@ impl ServerHandler for McpTools {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tools()))
+        let caller = self.context(&context).principal;
+        Ok(ListToolsResult::with_all_items(tools(&caller)))
     }
 
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let ctx = self.context(&context);
         let arguments = request
             .arguments
             .map(serde_json::Value::Object)
             .unwrap_or(serde_json::Value::Null);
-        let result = match call(&self.ctx, &request.name, arguments).await {
+        let result = match call(&ctx, &request.name, arguments).await {
             Ok(value) => CallToolResult::success(vec![ContentBlock::text(value.to_string())]),
             Err(err) => CallToolResult::error(vec![ContentBlock::text(
                 serde_json::json!({ "error": err.to_app_error() }).to_string(),
@@ -79,7 +102,7 @@ impl ServerHandler for McpTools {
 
 /// The streamable-HTTP MCP endpoint, to nest at `/mcp`.
 pub fn http_service(
-    ctx: ToolContext,
+    db: DatabaseConnection,
 ) -> rmcp::transport::streamable_http_server::StreamableHttpService<
     McpTools,
     rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
@@ -88,16 +111,16 @@ pub fn http_service(
         session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
     };
     StreamableHttpService::new(
-        move || Ok(McpTools::new(ctx.clone())),
+        move || Ok(McpTools::new(db.clone())),
         LocalSessionManager::default().into(),
         StreamableHttpServerConfig::default(),
     )
 }
 
 /// Serves the tools over stdin/stdout until the client disconnects (`fillbook mcp`).
-pub async fn serve_stdio(ctx: ToolContext) -> crate::Result<()> {
+pub async fn serve_stdio(db: DatabaseConnection) -> crate::Result<()> {
     use rmcp::ServiceExt;
-    let running = McpTools::new(ctx)
+    let running = McpTools::new(db)
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| crate::Error::Internal(format!("MCP stdio session failed to start: {e}")))?;

@@ -5,19 +5,23 @@
 pub mod http;
 pub mod mcp;
 
+use crate::auth::{Principal, Scope};
 use crate::db::read;
 use crate::error::{Error, Result};
-use app::models::{NewOrderDto, TradeQuery};
+use app::models::{Actor, NewOrderDto, TradeQuery};
 use schemars::JsonSchema;
 use sea_orm::DatabaseConnection;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// What tools need to do their work.
+/// What tools need to do their work: the database, and who is calling (each tool checks
+/// its scope; side effects are audited as this actor).
 #[derive(Clone)]
 pub struct ToolContext {
     pub db: DatabaseConnection,
+    pub principal: Principal,
+    pub actor: Actor,
 }
 
 /// A tool's public description.
@@ -27,6 +31,9 @@ pub struct ToolInfo {
     pub description: &'static str,
     /// `true` for tools that only read; `false` for tools with side effects.
     pub read_only: bool,
+    /// The API token scope a caller needs.
+    #[schema(value_type = String)]
+    pub scope: Scope,
     /// JSON Schema of the tool's arguments.
     #[schema(value_type = Object)]
     pub input_schema: Value,
@@ -101,48 +108,56 @@ pub fn catalog() -> Vec<ToolInfo> {
             name: "list_trades",
             description: "List parent trades (aggregates of canonical fills), newest last fill first. Filter by account_id or account (IB code), status (partial|filled|cancelled|unknown), symbol, since/until (RFC 3339, on the last fill); page with limit (1-500) and cursor (next_cursor of the previous page).",
             read_only: true,
+            scope: Scope::TradesRead,
             input_schema: schema_of::<TradeQuery>(),
         },
         ToolInfo {
             name: "get_trade",
             description: "One trade with its aggregates, match key, fills count and commission total.",
             read_only: true,
+            scope: Scope::TradesRead,
             input_schema: schema_of::<TradeIdArgs>(),
         },
         ToolInfo {
             name: "list_executions",
             description: "Every execution of a trade, canonical and superseded revisions, with is_canonical, ib_exec_id, exec_id_base, exec_revision, broker ids and commission.",
             read_only: true,
+            scope: Scope::TradesRead,
             input_schema: schema_of::<ExecutionsArgs>(),
         },
         ToolInfo {
             name: "list_positions",
             description: "Positions per account and contract, as last fetched from the gateway.",
             read_only: true,
+            scope: Scope::PositionsRead,
             input_schema: schema_of::<NoArgs>(),
         },
         ToolInfo {
             name: "get_job",
             description: "One background job: type, state, attempts, payload, result (the sync metrics for trades.sync) or error.",
             read_only: true,
+            scope: Scope::TradesRead,
             input_schema: schema_of::<JobIdArgs>(),
         },
         ToolInfo {
             name: "enqueue_trades_sync_job",
             description: "Queue a trades.sync job (pull executions from IB and update trades). If one is already waiting, that job is returned instead of a new one. Poll get_job for its result metrics.",
             read_only: false,
+            scope: Scope::JobsWrite,
             input_schema: schema_of::<SyncArgs>(),
         },
         ToolInfo {
             name: "prepare_order",
             description: "Validate an order and get its summary plus a single-use confirmation_token (expires in 10 minutes). Nothing is sent to the broker until submit_order is called with that token.",
             read_only: false,
+            scope: Scope::OrdersWrite,
             input_schema: schema_of::<NewOrderDto>(),
         },
         ToolInfo {
             name: "submit_order",
             description: "Submit an order prepared with prepare_order, using its confirmation_token (the order-submit confirmation guard). Refused for a wrong, expired or already used token.",
             read_only: false,
+            scope: Scope::OrdersWrite,
             input_schema: schema_of::<SubmitArgs>(),
         },
     ]
@@ -171,8 +186,13 @@ fn json<T: Serialize>(value: T) -> Result<Value> {
     serde_json::to_value(value).map_err(|e| Error::Internal(format!("cannot encode result: {e}")))
 }
 
-/// Runs tool `name` with `arguments`.
+/// Runs tool `name` with `arguments`, if the caller has the tool's scope.
 pub async fn call(ctx: &ToolContext, name: &str, arguments: Value) -> Result<Value> {
+    let tool = catalog()
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| Error::NotFound(format!("tool `{name}`")))?;
+    ctx.principal.require(tool.scope)?;
     match name {
         "list_trades" => {
             let query: TradeQuery = args(arguments)?;
@@ -205,28 +225,25 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Value) -> Result<Val
         "enqueue_trades_sync_job" => {
             let overrides: SyncArgs = args(arguments)?;
             let payload = json(overrides)?;
-            let enqueued =
-                crate::jobs::enqueue_kind(&ctx.db, crate::jobs::kinds::TRADES_SYNC, payload)
-                    .await?;
-            json(read::job_dto(enqueued.job))
+            let (job, _) = crate::audited::enqueue_job(
+                &ctx.db,
+                &ctx.actor,
+                crate::jobs::kinds::TRADES_SYNC,
+                payload,
+            )
+            .await?;
+            json(job)
         }
         "prepare_order" => {
             let request: NewOrderDto = args(arguments)?;
-            json(
-                crate::orders::service::create_from_request(
-                    &ctx.db,
-                    &crate::jobs::SystemClock,
-                    request,
-                )
-                .await?,
-            )
+            json(crate::audited::prepare_order(&ctx.db, &ctx.actor, request).await?)
         }
         "submit_order" => {
             let a: SubmitArgs = args(arguments)?;
             json(
-                crate::orders::confirm_order(
+                crate::audited::confirm_order(
                     &ctx.db,
-                    &crate::jobs::SystemClock,
+                    &ctx.actor,
                     a.order_id,
                     &a.confirmation_token,
                 )

@@ -27,6 +27,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub leptos: LeptosOptions,
     pub backend: SharedBackend,
+    pub auth: Arc<crate::auth::Auth>,
 }
 
 impl AppState {
@@ -44,7 +45,14 @@ impl AppState {
             db,
             leptos,
             backend,
+            auth: Arc::new(crate::auth::Auth::new(Default::default())),
         }
+    }
+
+    /// The same state with these authentication settings (and setup token slot).
+    pub fn with_auth(mut self, auth: Arc<crate::auth::Auth>) -> Self {
+        self.auth = auth;
+        self
     }
 
     /// State with the default gateway settings (tests, benchmarks).
@@ -95,16 +103,28 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             "/api/v1/jobs/{job_id}/events",
             get(crate::api::jobs::job_events),
         )
-        .nest_service(
-            "/mcp",
-            crate::tools::mcp::http_service(crate::tools::ToolContext {
-                db: state.db.clone(),
-            }),
-        )
+        .nest_service("/mcp", crate::tools::mcp::http_service(state.db.clone()))
         .with_state(state.clone());
 
     let timed = Router::new()
         .nest("/api/v1", api)
+        .route(
+            "/login",
+            get(crate::auth::pages::login_page).post(crate::auth::pages::login_submit),
+        )
+        .route(
+            "/setup",
+            get(crate::auth::pages::setup_page).post(crate::auth::pages::setup_submit),
+        )
+        .route("/logout", axum::routing::post(crate::auth::pages::logout))
+        .route(
+            "/tokens",
+            axum::routing::post(crate::auth::pages::create_token),
+        )
+        .route(
+            "/tokens/{id}/revoke",
+            axum::routing::post(crate::auth::pages::revoke_token),
+        )
         .route("/api/docs", get(crate::api::docs::docs_page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -118,13 +138,14 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
-        .with_state(state)
+        .with_state(state.clone())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ));
 
-    streaming.merge(timed).layer(
+    let gate = axum::middleware::from_fn_with_state(state, crate::auth::middleware::authenticate);
+    streaming.merge(timed).layer(gate).layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
             .layer(
@@ -134,7 +155,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("http", method = %req.method(), uri = %req.uri(), request_id = %id)
+                    // The path only: query strings can carry secrets (setup and
+                    // confirmation tokens) that must never reach the log.
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }),
             )
             .layer(PropagateRequestIdLayer::new(request_id))

@@ -229,3 +229,41 @@ macro_rules! db_test {
 }
 #[allow(unused_imports)]
 pub(crate) use db_test;
+
+/// A signed-in operator: the `Cookie` header value of a fresh session and its CSRF token.
+pub struct Operator {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Signs in `username` (created on first use, with `admin` rights) through the real
+/// session store.
+pub async fn operator(db: &DatabaseConnection, username: &str, admin: bool) -> Operator {
+    use fillbook::auth::{operators, sessions, AuthSettings};
+    let existing = operators::find(db, username).await.expect("find operator");
+    let operator = match existing {
+        Some(o) => o,
+        None => operators::add(db, username, "a long test password", admin)
+            .await
+            .expect("add operator"),
+    };
+    let session = sessions::start(db, &AuthSettings::default(), operator.id, None, None)
+        .await
+        .expect("start session");
+    Operator {
+        cookie: format!("{}={}", sessions::COOKIE, session.cookie_value),
+        csrf: session.csrf_token,
+    }
+}
+
+/// A fresh API token with `scopes` (comma-separated).
+pub async fn token(db: &DatabaseConnection, scopes: &str) -> String {
+    let scopes = fillbook::auth::Scope::parse_list(scopes).expect("scopes");
+    fillbook::auth::tokens::create(db, "test bot", &scopes, "tests")
+        .await
+        .expect("create token")
+        .1
+}
+
+/// Every scope there is.
+pub const ALL_SCOPES: &str = "trades:read,positions:read,jobs:write,orders:write,audit:read";

@@ -1,0 +1,29 @@
+//! The audit log over the API (administrators' sessions and tokens with `audit:read`).
+
+use super::params::Params;
+use super::read::Problem;
+use crate::error::Result;
+use crate::web::AppState;
+use app::models::{AuditEventDto, AuditQuery, Page};
+use axum::extract::{RawQuery, State};
+use axum::Json;
+
+/// The audit log, newest first: sign-ins, sign-outs, tokens, syncs enqueued, orders.
+#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of audit entries", body = Page<AuditEventDto>),
+        (status = 403, description = "Not an administrator, or the token lacks `audit:read`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_audit(
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Page<AuditEventDto>>> {
+    let p = Params::parse(raw.as_deref(), &["action", "actor", "limit", "cursor"])?;
+    let query = AuditQuery {
+        action: p.text("action")?,
+        actor: p.text("actor")?,
+        limit: p.parsed("limit", "a whole number from 1 to 500")?,
+        cursor: p.text("cursor")?,
+    };
+    Ok(Json(crate::auth::audit::list(&s.db, query).await?))
+}

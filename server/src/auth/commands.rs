@@ -1,0 +1,144 @@
+//! `fillbook users …` and `fillbook tokens …`: operators and API tokens from the command
+//! line, audited as the local user (`cli`).
+
+use super::{audit, operators, secret, tokens, Scope};
+use crate::config::{TokensCommand, UsersCommand};
+use crate::error::{Error, Result};
+use app::models::Actor;
+use sea_orm::DatabaseConnection;
+use std::io::BufRead;
+
+/// The audit log's name for whoever runs the command line.
+pub fn cli_actor() -> Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
+    Actor::new("cli", user)
+}
+
+/// A password from the first line of stdin, or a generated one (printed by the caller).
+fn new_password(from_stdin: bool) -> Result<(String, bool)> {
+    if !from_stdin {
+        // 24 hex digits: 96 random bits.
+        return Ok((secret::generate("")[..24].to_string(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::Config(format!("cannot read the password from stdin: {e}")))?;
+    Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
+}
+
+fn print(value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Internal(format!("cannot print JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Runs a `users` subcommand.
+pub async fn users(db: &DatabaseConnection, cmd: UsersCommand) -> Result<()> {
+    let actor = cli_actor();
+    match cmd {
+        UsersCommand::Add {
+            username,
+            admin,
+            password_stdin,
+        } => {
+            let (password, generated) = new_password(password_stdin)?;
+            let added = operators::add(db, &username, &password, admin).await?;
+            let detail = serde_json::json!({ "admin": admin });
+            audit::record(
+                db,
+                &actor,
+                "user.added",
+                Some(added.username.clone()),
+                Some(detail),
+            )
+            .await?;
+            print(&operators::OperatorInfo::from(added))?;
+            if generated {
+                println!("password (shown once):");
+                println!("{password}");
+            }
+            Ok(())
+        }
+        UsersCommand::List => print(&operators::list(db).await?),
+        UsersCommand::Disable { username } => set_disabled(db, &actor, &username, true).await,
+        UsersCommand::Enable { username } => set_disabled(db, &actor, &username, false).await,
+        UsersCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let (password, generated) = new_password(password_stdin)?;
+            let info = operators::reset_password(db, &username, &password).await?;
+            audit::record(
+                db,
+                &actor,
+                "user.password_reset",
+                Some(info.username.clone()),
+                None,
+            )
+            .await?;
+            print(&info)?;
+            if generated {
+                println!("password (shown once):");
+                println!("{password}");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn set_disabled(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    username: &str,
+    disabled: bool,
+) -> Result<()> {
+    let info = operators::set_disabled(db, username, disabled).await?;
+    let action = if disabled {
+        "user.disabled"
+    } else {
+        "user.enabled"
+    };
+    audit::record(db, actor, action, Some(info.username.clone()), None).await?;
+    print(&info)
+}
+
+/// Runs a `tokens` subcommand.
+pub async fn tokens(db: &DatabaseConnection, cmd: TokensCommand) -> Result<()> {
+    let actor = cli_actor();
+    match cmd {
+        TokensCommand::Create { name, scopes } => {
+            let scopes = Scope::parse_list(&scopes)?;
+            let (info, token) =
+                tokens::create(db, &name, &scopes, &format!("cli:{}", actor.name)).await?;
+            let detail = serde_json::json!({ "token_id": info.id, "scopes": info.scopes });
+            audit::record(
+                db,
+                &actor,
+                "token.created",
+                Some(info.name.clone()),
+                Some(detail),
+            )
+            .await?;
+            print(&info)?;
+            println!("{token}");
+            Ok(())
+        }
+        TokensCommand::List => print(&tokens::list(db, None).await?),
+        TokensCommand::Revoke { id } => {
+            let info = tokens::revoke(db, id, None).await?;
+            let detail = serde_json::json!({ "token_id": info.id });
+            audit::record(
+                db,
+                &actor,
+                "token.revoked",
+                Some(info.name.clone()),
+                Some(detail),
+            )
+            .await?;
+            print(&info)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Signing in: throttling, the password check, the audit entries and the new session.
+//! More than `max_failures_per_user` failed sign-ins for one user name, or
+//! `max_failures_per_ip` from one address, within a minute refuse further tries (without
+//! checking the password) until the minute has passed.
+
+use super::{audit, operators, password, sessions, AuthSettings};
+use crate::error::{Error, Result};
+use app::models::Actor;
+use chrono::Utc;
+use sea_orm::ConnectionTrait;
+
+/// The window failed sign-ins are counted in (seconds).
+pub const WINDOW_SECONDS: i64 = 60;
+
+/// A successful sign-in: who, and the session to hand to the browser.
+pub struct SignedIn {
+    pub operator: operators::Operator,
+    pub session: sessions::NewSession,
+}
+
+/// Checks `username` / `secret_password` and starts a session. `ip` and `user_agent`
+/// describe the client.
+pub async fn sign_in(
+    db: &impl ConnectionTrait,
+    settings: &AuthSettings,
+    username: &str,
+    secret_password: &str,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+) -> Result<SignedIn> {
+    let username = username.trim();
+    let who = Actor {
+        kind: "anonymous".into(),
+        name: username.to_string(),
+        ip: ip.map(str::to_string),
+    };
+    let since = Utc::now() - chrono::Duration::seconds(WINDOW_SECONDS);
+    let (by_user, by_ip) = audit::count_since(db, "login.failed", since, username, ip).await?;
+    if by_user >= settings.max_failures_per_user
+        || (ip.is_some() && by_ip >= settings.max_failures_per_ip)
+    {
+        audit::record(
+            db,
+            &who,
+            "login.throttled",
+            Some(username.to_string()),
+            None,
+        )
+        .await?;
+        return Err(Error::TooManyRequests {
+            message: "too many failed sign-ins for this user or from this address; wait a minute and try again".into(),
+            retry_after_seconds: WINDOW_SECONDS as u64,
+        });
+    }
+    let operator = operators::find(db, username).await?;
+    let hash = operator
+        .as_ref()
+        .map(|o| o.password_hash.as_str())
+        .unwrap_or_else(|| password::decoy());
+    let matches = password::verify(secret_password, hash);
+    let operator = match operator {
+        Some(o) if matches && o.disabled_at.is_none() => o,
+        other => {
+            let reason = match other {
+                None => "unknown user",
+                Some(o) if o.disabled_at.is_some() => "disabled",
+                Some(_) => "wrong password",
+            };
+            audit::record(
+                db,
+                &who,
+                "login.failed",
+                Some(username.to_string()),
+                Some(serde_json::json!({ "reason": reason })),
+            )
+            .await?;
+            return Err(Error::Unauthorized("wrong user name or password".into()));
+        }
+    };
+    let session = sessions::start(db, settings, operator.id, ip, user_agent).await?;
+    let actor = Actor {
+        kind: "operator".into(),
+        ..who
+    };
+    audit::record(
+        db,
+        &actor,
+        "login.succeeded",
+        Some(operator.username.clone()),
+        None,
+    )
+    .await?;
+    Ok(SignedIn { operator, session })
+}

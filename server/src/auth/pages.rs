@@ -1,0 +1,437 @@
+//! The pages outside the Leptos app, plain server-rendered HTML that works without
+//! JavaScript: sign-in, first-run setup, sign-out, and the API token forms (creating a
+//! token shows it once, on its own page, so it never travels in a URL).
+
+use super::middleware::{client_ip, is_https};
+use super::{
+    audit, login, operators, sessions, tokens, AuthSettings, Principal, Scope, SecureCookies,
+};
+use crate::error::Error;
+use crate::web::AppState;
+use app::models::Actor;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Extension;
+use http::{header, HeaderMap, Request, StatusCode};
+use serde::Deserialize;
+
+/// HTML-escapes text.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A whole page around `body`.
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
+         <title>{title} · Fillbook</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/fillbook.css\">\
+         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"></head>\
+         <body class=\"auth-page\"><main id=\"main\" class=\"auth-card\">\
+         <p class=\"brand\"><img src=\"/favicon.svg\" alt=\"\" width=\"20\" height=\"20\"> Fillbook</p>\
+         <h1>{title}</h1>{body}</main></body></html>",
+        title = escape(title)
+    );
+    (status, Html(html)).into_response()
+}
+
+fn error_box(message: Option<&str>) -> String {
+    message
+        .map(|m| format!("<p class=\"form-error\" role=\"alert\">{}</p>", escape(m)))
+        .unwrap_or_default()
+}
+
+/// Only same-site paths are followed after sign-in.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
+        _ => "/trades".to_string(),
+    }
+}
+
+fn secure_cookie(settings: &AuthSettings, headers: &HeaderMap) -> bool {
+    match settings.secure_cookies {
+        SecureCookies::Always => true,
+        SecureCookies::Never => false,
+        SecureCookies::Auto => is_https(headers, settings.trust_proxy),
+    }
+}
+
+fn login_form(status: StatusCode, username: &str, next: &str, error: Option<&str>) -> Response {
+    let body = format!(
+        "{error}<form method=\"post\" action=\"/login\" class=\"auth-form\">\
+         <input type=\"hidden\" name=\"next\" value=\"{next}\">\
+         <label>User name <input name=\"username\" autocomplete=\"username\" required value=\"{username}\"></label>\
+         <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+         <button type=\"submit\" class=\"button\">Sign in</button></form>",
+        error = error_box(error),
+        next = escape(next),
+        username = escape(username),
+    );
+    page(status, "Sign in", &body)
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// `GET /login`.
+pub async fn login_page(State(state): State<AppState>, Query(q): Query<NextQuery>) -> Response {
+    match operators::count(&state.db).await {
+        Ok(0) => Redirect::to("/setup").into_response(),
+        Ok(_) => login_form(StatusCode::OK, "", &safe_next(q.next.as_deref()), None),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// The cookie headers of a fresh session, replacing (and ending) any the client had.
+async fn start_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: sessions::NewSession,
+    to: &str,
+) -> Response {
+    if let Some(old) = sessions::from_cookie_header(headers) {
+        if let Err(e) = sessions::end(&state.db, &old).await {
+            return e.into_response();
+        }
+    }
+    let secure = secure_cookie(&state.auth.settings, headers);
+    let cookie = sessions::set_cookie(
+        Some((&session.cookie_value, session.max_age_seconds)),
+        secure,
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
+}
+
+fn form<T: serde::de::DeserializeOwned>(body: &Bytes) -> crate::Result<T> {
+    serde_urlencoded::from_bytes(body)
+        .map_err(|e| Error::BadRequest(format!("unreadable form: {e}")))
+}
+
+/// `POST /login`.
+pub async fn login_submit(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let ip = client_ip(&request, state.auth.settings.trust_proxy);
+    let (parts, body) = request.into_parts();
+    if !super::csrf::same_origin(&parts.headers, state.auth.settings.trust_proxy) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Sign in",
+            &error_box(Some("cross-site sign-in refused")),
+        );
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Error::BadRequest("the form is too large".into()).into_response();
+    };
+    let f: LoginForm = match form(&bytes) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let next = safe_next(f.next.as_deref());
+    let agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    match login::sign_in(
+        &state.db,
+        &state.auth.settings,
+        &f.username,
+        &f.password,
+        ip.as_deref(),
+        agent,
+    )
+    .await
+    {
+        Ok(signed_in) => start_response(&state, &parts.headers, signed_in.session, &next).await,
+        Err(e) => {
+            let (status, _) = e.status_and_code();
+            let mut response = login_form(status, &f.username, &next, Some(&e.to_string()));
+            if let Error::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } = e
+            {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after_seconds.into());
+            }
+            response
+        }
+    }
+}
+
+/// `POST /logout` (behind the gate: a session and the CSRF proof are required).
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(cookie) = sessions::from_cookie_header(&headers) {
+        if let Err(e) = sessions::end(&state.db, &cookie).await {
+            return e.into_response();
+        }
+    }
+    if let Err(e) = audit::record(&state.db, &actor, "logout", Some(actor.name.clone()), None).await
+    {
+        return e.into_response();
+    }
+    let secure = secure_cookie(&state.auth.settings, &headers);
+    (
+        [(header::SET_COOKIE, sessions::set_cookie(None, secure))],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+fn setup_form(status: StatusCode, token: &str, username: &str, error: Option<&str>) -> Response {
+    let body = format!(
+        "<p>No operator exists yet. Create the first administrator with the setup token \
+         printed on the server's console.</p>{error}\
+         <form method=\"post\" action=\"/setup\" class=\"auth-form\">\
+         <label>Setup token <input name=\"token\" required autocomplete=\"off\" value=\"{token}\"></label>\
+         <label>User name <input name=\"username\" autocomplete=\"username\" required value=\"{username}\"></label>\
+         <label>Password (at least {min} characters) <input type=\"password\" name=\"password\" autocomplete=\"new-password\" required></label>\
+         <label>Repeat the password <input type=\"password\" name=\"password_confirm\" autocomplete=\"new-password\" required></label>\
+         <button type=\"submit\" class=\"button\">Create administrator</button></form>",
+        error = error_box(error),
+        token = escape(token),
+        username = escape(username),
+        min = super::password::MIN_LENGTH,
+    );
+    page(status, "Set up Fillbook", &body)
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    token: Option<String>,
+}
+
+/// `GET /setup`: only while no operator exists.
+pub async fn setup_page(State(state): State<AppState>, Query(q): Query<SetupQuery>) -> Response {
+    match operators::count(&state.db).await {
+        Ok(0) => setup_form(StatusCode::OK, q.token.as_deref().unwrap_or(""), "", None),
+        Ok(_) => Redirect::to("/login").into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+/// `POST /setup`: creates the first administrator (once, with the setup token) and signs
+/// them in.
+pub async fn setup_submit(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let ip = client_ip(&request, state.auth.settings.trust_proxy);
+    let (parts, body) = request.into_parts();
+    if !super::csrf::same_origin(&parts.headers, state.auth.settings.trust_proxy) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Set up Fillbook",
+            &error_box(Some("cross-site setup refused")),
+        );
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Error::BadRequest("the form is too large".into()).into_response();
+    };
+    let f: SetupForm = match form(&bytes) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    match operators::count(&state.db).await {
+        Ok(0) => {}
+        Ok(_) => {
+            return page(
+                StatusCode::CONFLICT,
+                "Set up Fillbook",
+                &error_box(Some("this instance is already set up; sign in instead")),
+            )
+        }
+        Err(e) => return e.into_response(),
+    }
+    let refuse = |status, message: &str| setup_form(status, "", &f.username, Some(message));
+    if f.password != f.password_confirm {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "the two passwords differ");
+    }
+    if let Err(e) = operators::validate_username(&f.username)
+        .and_then(|_| super::password::validate(&f.password, "password"))
+    {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string());
+    }
+    if !state.auth.take_setup(&f.token) {
+        let who = Actor {
+            kind: "anonymous".into(),
+            name: f.username.clone(),
+            ip: ip.clone(),
+        };
+        if let Err(e) = audit::record(&state.db, &who, "setup.refused", None, None).await {
+            return e.into_response();
+        }
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "the setup token is wrong or already used",
+        );
+    }
+    let admin = match operators::add_first_admin(&state.db, &f.username, &f.password).await {
+        Ok(admin) => admin,
+        Err(e) => {
+            state.auth.restore_setup(f.token.clone());
+            let (status, _) = e.status_and_code();
+            return refuse(status, &e.to_string());
+        }
+    };
+    let actor = Actor {
+        kind: "operator".into(),
+        name: admin.username.clone(),
+        ip: ip.clone(),
+    };
+    let agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let started = async {
+        audit::record(
+            &state.db,
+            &actor,
+            "setup.completed",
+            Some(admin.username.clone()),
+            None,
+        )
+        .await?;
+        sessions::start(
+            &state.db,
+            &state.auth.settings,
+            admin.id,
+            ip.as_deref(),
+            agent,
+        )
+        .await
+    };
+    match started.await {
+        Ok(session) => start_response(&state, &parts.headers, session, "/trades").await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The tokens an operator manages: an admin all of them, others their own.
+fn owner_filter(principal: &Principal) -> Option<String> {
+    match principal {
+        Principal::Operator(user) if !user.is_admin => Some(user.username.clone()),
+        _ => None,
+    }
+}
+
+/// `POST /tokens` from the tokens page: creates a token and shows it once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    body: Bytes,
+) -> Response {
+    let pairs: Vec<(String, String)> = match form(&body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let name = pairs
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let scopes = pairs
+        .iter()
+        .filter(|(k, _)| k == "scopes")
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let created = async {
+        let scopes = Scope::parse_list(&scopes)?;
+        let (info, token) = tokens::create(&state.db, name, &scopes, &actor.name).await?;
+        audit::record(
+            &state.db,
+            &actor,
+            "token.created",
+            Some(info.name.clone()),
+            Some(serde_json::json!({ "token_id": info.id, "scopes": info.scopes })),
+        )
+        .await?;
+        Ok::<_, Error>((info, token))
+    };
+    match created.await {
+        Ok((info, token)) => page(
+            StatusCode::OK,
+            "API token created",
+            &format!(
+                "<p>Copy the token for <strong>{name}</strong> ({scopes}) now: it is shown only \
+                 this once and cannot be recovered.</p>\
+                 <p><code class=\"token-secret\" data-testid=\"new-token\">{token}</code></p>\
+                 <p>Send it as <code>Authorization: Bearer &lt;token&gt;</code>.</p>\
+                 <p><a href=\"/tokens\">Back to API tokens</a></p>",
+                name = escape(&info.name),
+                scopes = escape(&info.scopes.join(", ")),
+                token = escape(&token),
+            ),
+        ),
+        Err(e) => {
+            let (status, _) = e.status_and_code();
+            page(
+                status,
+                "API token not created",
+                &format!(
+                    "{}<p><a href=\"/tokens\">Back to API tokens</a></p>",
+                    error_box(Some(&e.to_string()))
+                ),
+            )
+        }
+    }
+}
+
+/// `POST /tokens/{id}/revoke` from the tokens page.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i32>,
+) -> Response {
+    let revoked = async {
+        let info = tokens::revoke(&state.db, id, owner_filter(&principal).as_deref()).await?;
+        audit::record(
+            &state.db,
+            &actor,
+            "token.revoked",
+            Some(info.name.clone()),
+            Some(serde_json::json!({ "token_id": info.id })),
+        )
+        .await?;
+        Ok::<_, Error>(())
+    };
+    match revoked.await {
+        Ok(()) => Redirect::to("/tokens").into_response(),
+        Err(e) => e.into_response(),
+    }
+}

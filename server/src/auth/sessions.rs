@@ -1,0 +1,186 @@
+//! Server-side sessions. The cookie carries a random id; the database keeps its SHA-256,
+//! the operator, a CSRF token, and when the session was made and last used. A session ends
+//! after `idle_timeout` without requests or `absolute_timeout` after sign-in, at sign-out,
+//! or when the operator is disabled or gets a new password.
+
+use super::{secret, AuthSettings};
+use crate::db::statement;
+use crate::error::Result;
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "fillbook_session";
+
+/// A request's last-seen time is written at most this often (seconds).
+const TOUCH_EVERY_SECONDS: i64 = 60;
+
+/// The operator behind a valid session.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct SessionUser {
+    pub operator_id: i32,
+    pub username: String,
+    pub is_admin: bool,
+    pub csrf_token: String,
+    pub id_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A new session: the cookie value (shown to the browser only) and its CSRF token.
+pub struct NewSession {
+    pub cookie_value: String,
+    pub csrf_token: String,
+    pub max_age_seconds: i64,
+}
+
+fn seconds(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::seconds(d.as_secs().min(i64::MAX as u64) as i64)
+}
+
+/// Starts a session for `operator_id`; a session id the client already had is never reused
+/// (it is ended by the caller), so signing in always rotates it.
+pub async fn start(
+    db: &impl ConnectionTrait,
+    settings: &AuthSettings,
+    operator_id: i32,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+) -> Result<NewSession> {
+    let cookie_value = secret::generate("");
+    let csrf_token = secret::generate("");
+    let now = Utc::now();
+    let expires_at = now + seconds(settings.absolute_timeout);
+    db.execute_raw(statement(
+        db.get_database_backend(),
+        "INSERT INTO sessions (id_hash, operator_id, csrf_token, ip, user_agent, created_at, \
+         last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+        [
+            secret::digest(&cookie_value).into(),
+            operator_id.into(),
+            csrf_token.clone().into(),
+            ip.map(str::to_string).into(),
+            user_agent
+                .map(|u| u.chars().take(256).collect::<String>())
+                .into(),
+            now.into(),
+            expires_at.into(),
+        ],
+    ))
+    .await?;
+    Ok(NewSession {
+        cookie_value,
+        csrf_token,
+        max_age_seconds: settings.absolute_timeout.as_secs() as i64,
+    })
+}
+
+/// The operator of the session with this cookie value, if it is still valid; refreshes its
+/// last-seen time (at most once a minute). Expired sessions are deleted on sight.
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    settings: &AuthSettings,
+    cookie_value: &str,
+) -> Result<Option<SessionUser>> {
+    let id_hash = secret::digest(cookie_value);
+    let found = SessionUser::find_by_statement(statement(
+        db.get_database_backend(),
+        "SELECT s.operator_id, o.username, o.is_admin, s.csrf_token, s.id_hash, s.created_at, \
+         s.last_seen_at, s.expires_at FROM sessions s JOIN operators o ON o.id = s.operator_id \
+         WHERE s.id_hash = $1 AND o.disabled_at IS NULL",
+        [id_hash.clone().into()],
+    ))
+    .one(db)
+    .await?;
+    let Some(user) = found else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    if now >= user.expires_at || now >= user.last_seen_at + seconds(settings.idle_timeout) {
+        end_by_hash(db, &id_hash).await?;
+        return Ok(None);
+    }
+    if (now - user.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
+        db.execute_raw(statement(
+            db.get_database_backend(),
+            "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2",
+            [now.into(), id_hash.into()],
+        ))
+        .await?;
+    }
+    Ok(Some(user))
+}
+
+async fn end_by_hash(db: &impl ConnectionTrait, id_hash: &str) -> Result<()> {
+    db.execute_raw(statement(
+        db.get_database_backend(),
+        "DELETE FROM sessions WHERE id_hash = $1",
+        [id_hash.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Ends the session with this cookie value (sign-out, or rotation at sign-in).
+pub async fn end(db: &impl ConnectionTrait, cookie_value: &str) -> Result<()> {
+    end_by_hash(db, &secret::digest(cookie_value)).await
+}
+
+/// Ends every session of an operator.
+pub async fn end_all(db: &impl ConnectionTrait, operator_id: i32) -> Result<()> {
+    db.execute_raw(statement(
+        db.get_database_backend(),
+        "DELETE FROM sessions WHERE operator_id = $1",
+        [operator_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The session cookie's value in a `Cookie` header, if any.
+pub fn from_cookie_header(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The `Set-Cookie` value carrying `value` (or clearing the cookie when `None`).
+pub fn set_cookie(value: Option<(&str, i64)>, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    match value {
+        Some((value, max_age)) => {
+            format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+        }
+        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_found_among_others_and_set_with_its_flags() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::COOKIE,
+            "theme=dark; fillbook_session=abc123; other=1"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(from_cookie_header(&headers).as_deref(), Some("abc123"));
+        let set = set_cookie(Some(("abc", 60)), true);
+        for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Max-Age=60", "Path=/"] {
+            assert!(set.contains(flag), "{set}");
+        }
+        assert!(!set_cookie(None, false).contains("Secure"));
+        assert!(set_cookie(None, false).contains("Max-Age=0"));
+    }
+}

@@ -1,0 +1,896 @@
+//! Authentication and protection on SQLite and PostgreSQL through the real router: nothing
+//! but the probes, assets and sign-in pages without credentials; token scopes; revoked and
+//! unknown tokens; CSRF on cookie-authenticated state changes; sign-in throttling; first-run
+//! setup; session cookies, rotation, sign-out and expiry; the audit log; and no secret in
+//! the logs or the audit log.
+
+mod support;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Method, Request, StatusCode};
+use fillbook::auth::{Auth, AuthSettings};
+use fillbook::web::{leptos_options, router, AppState};
+use sea_orm::DatabaseConnection;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use support::TestDb;
+use tower::ServiceExt;
+
+const HOST: &str = "127.0.0.1:3000";
+const ORIGIN: &str = "http://127.0.0.1:3000";
+
+fn app_with(db: &DatabaseConnection, settings: AuthSettings) -> (axum::Router, Arc<Auth>) {
+    let options = leptos_options(std::path::Path::new("target/site"), HOST.parse().unwrap());
+    let auth = Arc::new(Auth::new(settings));
+    let state = AppState::new(db.clone(), options).with_auth(auth.clone());
+    (router(state, Duration::from_secs(10)), auth)
+}
+
+fn app(db: &DatabaseConnection) -> axum::Router {
+    app_with(db, AuthSettings::default()).0
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+    fn header(&self, name: header::HeaderName) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+    /// The session cookie's value from `Set-Cookie`.
+    fn session_cookie(&self) -> Option<String> {
+        let set = self.header(header::SET_COOKIE);
+        let value = set.strip_prefix("fillbook_session=")?.split(';').next()?;
+        (!value.is_empty()).then(|| format!("fillbook_session={value}"))
+    }
+}
+
+/// Sends `request` from 10.0.0.7 (as the socket would say).
+async fn send(app: &axum::Router, mut request: Request<Body>) -> Reply {
+    request
+        .extensions_mut()
+        .insert(ConnectInfo("10.0.0.7:5555".parse::<SocketAddr>().unwrap()));
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn request(method: Method, uri: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, HOST)
+}
+
+fn bearer(method: Method, uri: &str, token: &str) -> axum::http::request::Builder {
+    request(method, uri).header(header::AUTHORIZATION, format!("Bearer {token}"))
+}
+
+fn json_body(builder: axum::http::request::Builder, body: &str) -> Request<Body> {
+    builder
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn form(builder: axum::http::request::Builder, body: &str) -> Request<Body> {
+    builder
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn empty(builder: axum::http::request::Builder) -> Request<Body> {
+    builder.body(Body::empty()).unwrap()
+}
+
+async fn audit_actions(db: &DatabaseConnection) -> Vec<(String, String, String)> {
+    fillbook::auth::audit::list(db, Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| (e.action, e.actor_kind, e.actor))
+        .collect()
+}
+
+support::db_test!(
+    nothing_is_reachable_without_credentials,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        // No operator yet: pages lead to first-run setup.
+        let r = send(&app, empty(request(Method::GET, "/trades"))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.header(header::LOCATION), "/setup");
+        support::operator(&t.db, "alice", true).await;
+
+        let api = [
+            (Method::GET, "/api/v1/trades"),
+            (Method::GET, "/api/v1/trades/1"),
+            (Method::GET, "/api/v1/trades/1/executions"),
+            (Method::GET, "/api/v1/accounts"),
+            (Method::GET, "/api/v1/positions"),
+            (Method::GET, "/api/v1/orders"),
+            (Method::GET, "/api/v1/orders/1"),
+            (Method::POST, "/api/v1/orders"),
+            (Method::POST, "/api/v1/orders/1/confirm"),
+            (Method::GET, "/api/v1/jobs"),
+            (Method::GET, "/api/v1/jobs/1"),
+            (Method::GET, "/api/v1/jobs/1/events"),
+            (Method::POST, "/api/v1/jobs"),
+            (Method::POST, "/api/v1/jobs/1/retry"),
+            (Method::POST, "/api/v1/jobs/1/cancel"),
+            (Method::GET, "/api/v1/tools"),
+            (Method::POST, "/api/v1/tools/list_trades"),
+            (Method::GET, "/api/v1/audit"),
+            (Method::GET, "/api/v1/openapi.json"),
+            (Method::GET, "/api/v1/no-such-thing"),
+            (Method::GET, "/api/docs"),
+            (Method::POST, "/mcp"),
+            (Method::POST, "/_sfn/list_trades"),
+            (Method::POST, "/_sfn/enqueue_trades_sync"),
+        ];
+        for (method, path) in api {
+            let r = send(&app, json_body(request(method.clone(), path), "{}")).await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path}: {}",
+                r.text
+            );
+            assert_eq!(
+                r.header(header::CONTENT_TYPE),
+                "application/problem+json",
+                "{path}"
+            );
+            assert_eq!(r.json()["code"], "unauthorized", "{path}");
+            assert!(
+                r.header(header::WWW_AUTHENTICATE).starts_with("Bearer"),
+                "{path}"
+            );
+        }
+        for path in [
+            "/",
+            "/trades",
+            "/trades/1",
+            "/orders",
+            "/orders/1",
+            "/positions",
+            "/jobs",
+            "/accounts",
+            "/tokens",
+            "/audit",
+            "/nope",
+        ] {
+            let r = send(&app, empty(request(Method::GET, path))).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+            assert!(
+                r.header(header::LOCATION).starts_with("/login?next=%2F"),
+                "{path}: {}",
+                r.header(header::LOCATION)
+            );
+        }
+        for path in ["/logout", "/tokens", "/tokens/1/revoke"] {
+            let r = send(
+                &app,
+                form(
+                    request(Method::POST, path).header(header::ORIGIN, ORIGIN),
+                    "csrf=x",
+                ),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+            assert!(r.header(header::LOCATION).starts_with("/login"), "{path}");
+        }
+        for path in ["/healthz", "/readyz", "/login"] {
+            let r = send(&app, empty(request(Method::GET, path))).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        }
+        // A signed-in operator reaches the same pages.
+        let alice = support::operator(&t.db, "alice", true).await;
+        let r = send(
+            &app,
+            empty(request(Method::GET, "/tokens").header(header::COOKIE, &alice.cookie)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            r.text.contains("API tokens") && r.text.contains("alice"),
+            "{}",
+            r.text
+        );
+    }
+);
+
+support::db_test!(
+    tokens_need_the_scope_and_must_be_live,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        let reader = support::token(&t.db, "trades:read").await;
+        let ok = send(&app, empty(bearer(Method::GET, "/api/v1/trades", &reader))).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+        for (method, path) in [
+            (Method::GET, "/api/v1/positions"),
+            (Method::POST, "/api/v1/jobs"),
+            (Method::POST, "/api/v1/orders"),
+            (Method::POST, "/api/v1/orders/1/confirm"),
+            (Method::GET, "/api/v1/audit"),
+        ] {
+            let r = send(
+                &app,
+                json_body(
+                    bearer(method.clone(), path, &reader),
+                    r#"{"type":"trades.sync"}"#,
+                ),
+            )
+            .await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{method} {path}: {}",
+                r.text
+            );
+            assert_eq!(r.json()["code"], "forbidden");
+            assert!(
+                r.json()["detail"].as_str().unwrap().contains("scope"),
+                "{}",
+                r.text
+            );
+        }
+        // Tools check their own scope.
+        let r = send(
+            &app,
+            json_body(
+                bearer(
+                    Method::POST,
+                    "/api/v1/tools/enqueue_trades_sync_job",
+                    &reader,
+                ),
+                "{}",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        let r = send(
+            &app,
+            json_body(
+                bearer(Method::POST, "/api/v1/tools/list_trades", &reader),
+                "{}",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        // The right scope works, and the side effect is audited as the token.
+        let syncer = support::token(&t.db, "jobs:write").await;
+        let r = send(
+            &app,
+            json_body(
+                bearer(Method::POST, "/api/v1/jobs", &syncer),
+                r#"{"type":"trades.sync"}"#,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        let actions = audit_actions(&t.db).await;
+        assert!(
+            actions.contains(&("job.enqueued".into(), "token".into(), "test bot".into())),
+            "{actions:?}"
+        );
+        // Unknown, malformed and revoked tokens are 401.
+        for token in ["fb_0000", "not-a-token", ""] {
+            let r = send(&app, empty(bearer(Method::GET, "/api/v1/trades", token))).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{token}");
+        }
+        let listed = fillbook::auth::tokens::list(&t.db, None).await.unwrap();
+        let id = listed
+            .iter()
+            .find(|t| t.scopes == ["trades:read"])
+            .unwrap()
+            .id;
+        fillbook::auth::tokens::revoke(&t.db, id, None)
+            .await
+            .unwrap();
+        let r = send(&app, empty(bearer(Method::GET, "/api/v1/trades", &reader))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.json()["detail"].as_str().unwrap().contains("revoked"));
+        // Tokens are for the API, not for pages.
+        let r = send(&app, empty(bearer(Method::GET, "/trades", &syncer))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // The last use is recorded.
+        let listed = fillbook::auth::tokens::list(&t.db, None).await.unwrap();
+        assert!(
+            listed.iter().all(|t| t.last_used_at.is_some()),
+            "{listed:?}"
+        );
+    }
+);
+
+support::db_test!(
+    cookie_requests_that_change_state_need_the_csrf_proof,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        let alice = support::operator(&t.db, "alice", true).await;
+        let sfn = |origin: Option<&str>, body: String| {
+            let mut b = request(Method::POST, "/_sfn/enqueue_trades_sync")
+                .header(header::COOKIE, &alice.cookie);
+            if let Some(o) = origin {
+                b = b.header(header::ORIGIN, o);
+            }
+            form(b, &body)
+        };
+        let good = format!("csrf={}", alice.csrf);
+        // Cross-origin form post: refused even with the right token.
+        let r = send(&app, sfn(Some("http://evil.example"), good.clone())).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        // Same origin without the token, with a wrong one, without any origin: refused.
+        for (origin, body) in [
+            (Some(ORIGIN), String::new()),
+            (Some(ORIGIN), "csrf=guess".into()),
+            (None, good.clone()),
+        ] {
+            let r = send(&app, sfn(origin, body.clone())).await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{origin:?} {body}: {}",
+                r.text
+            );
+        }
+        assert!(
+            fillbook::jobs::queue::get(&t.db, 1).await.is_err(),
+            "nothing was queued"
+        );
+        // With both proofs: queued, audited as the operator.
+        let r = send(&app, sfn(Some(ORIGIN), good.clone())).await;
+        assert!(
+            r.status.is_success() || r.status.is_redirection(),
+            "{}: {}",
+            r.status,
+            r.text
+        );
+        assert!(fillbook::jobs::queue::get(&t.db, 1).await.is_ok());
+        let actions = audit_actions(&t.db).await;
+        assert!(
+            actions.contains(&("job.enqueued".into(), "operator".into(), "alice".into())),
+            "{actions:?}"
+        );
+        // JSON with the cookie needs the origin (a cross-site page cannot send JSON).
+        let json = |origin: Option<&str>| {
+            let mut b = request(Method::POST, "/api/v1/jobs").header(header::COOKIE, &alice.cookie);
+            if let Some(o) = origin {
+                b = b.header(header::ORIGIN, o);
+            }
+            json_body(b, r#"{"type":"positions.sync"}"#)
+        };
+        assert_eq!(send(&app, json(None)).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            send(&app, json(Some("http://evil.example"))).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            send(&app, json(Some(ORIGIN))).await.status,
+            StatusCode::ACCEPTED
+        );
+        // Sign-out is a state change too.
+        let r = send(
+            &app,
+            form(
+                request(Method::POST, "/logout")
+                    .header(header::COOKIE, &alice.cookie)
+                    .header(header::ORIGIN, "http://evil.example"),
+                &good,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = send(
+            &app,
+            empty(request(Method::GET, "/jobs").header(header::COOKIE, &alice.cookie)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "still signed in");
+    }
+);
+
+async fn sign_in(
+    app: &axum::Router,
+    username: &str,
+    password: &str,
+    cookie: Option<&str>,
+) -> Reply {
+    let mut b = request(Method::POST, "/login").header(header::ORIGIN, ORIGIN);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    let body = serde_urlencoded::to_string([
+        ("username", username),
+        ("password", password),
+        ("next", "/jobs"),
+    ])
+    .unwrap();
+    send(app, form(b, &body)).await
+}
+
+support::db_test!(
+    the_sixth_wrong_password_in_a_minute_is_throttled,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        fillbook::auth::operators::add(&t.db, "bob", "the right password", false)
+            .await
+            .unwrap();
+        for attempt in 1..=5 {
+            let r = sign_in(&app, "bob", "wrong password", None).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+            assert!(r.text.contains("wrong user name or password"));
+            assert!(r.session_cookie().is_none());
+        }
+        // The sixth try is refused without checking the password, even the right one.
+        let r = sign_in(&app, "bob", "the right password", None).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+        assert!(r.text.contains("too many failed sign-ins"), "{}", r.text);
+        assert_eq!(r.header(header::RETRY_AFTER), "60");
+        assert!(r.session_cookie().is_none());
+        let actions: Vec<String> = audit_actions(&t.db)
+            .await
+            .into_iter()
+            .map(|a| a.0)
+            .collect();
+        assert_eq!(actions.iter().filter(|a| *a == "login.failed").count(), 5);
+        assert!(actions.contains(&"login.throttled".to_string()));
+        let events = fillbook::auth::audit::list(&t.db, Default::default())
+            .await
+            .unwrap()
+            .items;
+        assert!(
+            events.iter().all(|e| e.ip.as_deref() == Some("10.0.0.7")),
+            "{events:?}"
+        );
+        // Another user from another address is not affected.
+        fillbook::auth::operators::add(&t.db, "carol", "carols password", false)
+            .await
+            .unwrap();
+        let r = sign_in(&app, "carol", "carols password", None).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+);
+
+support::db_test!(
+    first_run_setup_works_once_with_its_token,
+    |t: TestDb| async move {
+        let (app, auth) = app_with(&t.db, AuthSettings::default());
+        let token = auth.arm_setup(None);
+        let page = send(
+            &app,
+            empty(request(Method::GET, &format!("/setup?token={token}"))),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains(&token), "the link's token is filled in");
+        let setup = |token: &str, user: &str| {
+            let body = serde_urlencoded::to_string([
+                ("token", token),
+                ("username", user),
+                ("password", "admin password 1"),
+                ("password_confirm", "admin password 1"),
+            ])
+            .unwrap();
+            form(
+                request(Method::POST, "/setup").header(header::ORIGIN, ORIGIN),
+                &body,
+            )
+        };
+        let r = send(&app, setup("wrong-token", "mallory")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        assert_eq!(fillbook::auth::operators::count(&t.db).await.unwrap(), 0);
+        let r = send(&app, setup(&token, "admin")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        assert_eq!(r.header(header::LOCATION), "/trades");
+        let cookie = r.session_cookie().expect("signed in after setup");
+        let admin = fillbook::auth::operators::find(&t.db, "admin")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(admin.is_admin);
+        assert!(admin.password_hash.starts_with("$argon2id$"));
+        // A second creation is refused, with the same token or any other.
+        for offered in [token.as_str(), "another"] {
+            let r = send(&app, setup(offered, "mallory")).await;
+            assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+        }
+        assert_eq!(fillbook::auth::operators::count(&t.db).await.unwrap(), 1);
+        let r = send(&app, empty(request(Method::GET, "/setup"))).await;
+        assert_eq!(r.header(header::LOCATION), "/login");
+        let r = send(
+            &app,
+            empty(request(Method::GET, "/audit").header(header::COOKIE, &cookie)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let actions = audit_actions(&t.db).await;
+        assert!(
+            actions
+                .iter()
+                .any(|a| a.0 == "setup.completed" && a.2 == "admin"),
+            "{actions:?}"
+        );
+        assert!(
+            actions.iter().any(|a| a.0 == "setup.refused"),
+            "{actions:?}"
+        );
+    }
+);
+
+support::db_test!(sessions_rotate_end_and_expire, |t: TestDb| async move {
+    let settings = AuthSettings {
+        idle_timeout: Duration::from_secs(2),
+        ..AuthSettings::default()
+    };
+    let (app, _) = app_with(&t.db, settings.clone());
+    fillbook::auth::operators::add(&t.db, "dana", "danas password", false)
+        .await
+        .unwrap();
+    let first = sign_in(&app, "dana", "danas password", None).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    assert_eq!(first.header(header::LOCATION), "/jobs");
+    let set = first.header(header::SET_COOKIE);
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set.contains(flag), "{set}");
+    }
+    assert!(!set.contains("Secure"), "plain http: {set}");
+    let first_cookie = first.session_cookie().unwrap();
+    // Signing in again with the old cookie rotates the id and ends the old session.
+    let second = sign_in(&app, "dana", "danas password", Some(&first_cookie)).await;
+    let second_cookie = second.session_cookie().unwrap();
+    assert_ne!(first_cookie, second_cookie);
+    let page = |cookie: String| empty(request(Method::GET, "/jobs").header(header::COOKIE, cookie));
+    assert_eq!(
+        send(&app, page(first_cookie.clone())).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        send(&app, page(second_cookie.clone())).await.status,
+        StatusCode::OK
+    );
+    // Signing out really ends the session.
+    let session = fillbook::auth::sessions::authenticate(
+        &t.db,
+        &settings,
+        second_cookie.split('=').nth(1).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let out = send(
+        &app,
+        form(
+            request(Method::POST, "/logout")
+                .header(header::COOKIE, &second_cookie)
+                .header(header::ORIGIN, ORIGIN),
+            &format!("csrf={}", session.csrf_token),
+        ),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.header(header::SET_COOKIE).contains("Max-Age=0"));
+    assert_eq!(
+        send(&app, page(second_cookie.clone())).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Idle expiry.
+    let third = sign_in(&app, "dana", "danas password", None)
+        .await
+        .session_cookie()
+        .unwrap();
+    assert_eq!(send(&app, page(third.clone())).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        send(&app, page(third)).await.status,
+        StatusCode::SEE_OTHER,
+        "idle too long"
+    );
+    // Disabling an operator ends their sessions; a new password too.
+    let fourth = sign_in(&app, "dana", "danas password", None)
+        .await
+        .session_cookie()
+        .unwrap();
+    fillbook::auth::operators::set_disabled(&t.db, "dana", true)
+        .await
+        .unwrap();
+    assert_eq!(send(&app, page(fourth)).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&app, "dana", "danas password", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let actions: Vec<String> = audit_actions(&t.db)
+        .await
+        .into_iter()
+        .map(|a| a.0)
+        .collect();
+    assert!(
+        actions.contains(&"logout".to_string()) && actions.contains(&"login.succeeded".to_string())
+    );
+});
+
+support::db_test!(secure_cookies_behind_a_tls_proxy, |t: TestDb| async move {
+    let settings = AuthSettings {
+        trust_proxy: true,
+        ..AuthSettings::default()
+    };
+    let (app, _) = app_with(&t.db, settings);
+    fillbook::auth::operators::add(&t.db, "erin", "erins password", false)
+        .await
+        .unwrap();
+    let body = "username=erin&password=erins+password";
+    let r = send(
+        &app,
+        form(
+            request(Method::POST, "/login")
+                .header(header::ORIGIN, ORIGIN)
+                .header("x-forwarded-proto", "https")
+                .header("x-forwarded-for", "203.0.113.9"),
+            body,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(r.header(header::SET_COOKIE).contains("Secure"));
+    let events = fillbook::auth::audit::list(&t.db, Default::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(events[0].ip.as_deref(), Some("203.0.113.9"));
+});
+
+support::db_test!(
+    the_audit_log_is_for_administrators,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        let admin = support::operator(&t.db, "root", true).await;
+        let plain = support::operator(&t.db, "frank", false).await;
+        let get = |cookie: &str| {
+            empty(
+                request(Method::GET, "/api/v1/audit?action=job.enqueued")
+                    .header(header::COOKIE, cookie),
+            )
+        };
+        assert_eq!(
+            send(&app, get(&plain.cookie)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let r = send(&app, get(&admin.cookie)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert!(r.json()["items"].is_array());
+        let reader = support::token(&t.db, "audit:read").await;
+        let r = send(
+            &app,
+            empty(bearer(Method::GET, "/api/v1/audit?limit=0", &reader)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.json()["field"], "limit");
+        let r = send(
+            &app,
+            empty(request(Method::GET, "/audit").header(header::COOKIE, &plain.cookie)),
+        )
+        .await;
+        assert!(r.text.contains("only administrators"), "{}", r.text);
+    }
+);
+
+support::db_test!(
+    tokens_made_in_the_ui_are_shown_once,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        let alice = support::operator(&t.db, "alice", false).await;
+        let body = format!(
+            "csrf={}&name=ui+bot&scopes=trades%3Aread&scopes=jobs%3Awrite",
+            alice.csrf
+        );
+        let post = |b: &str| {
+            form(
+                request(Method::POST, "/tokens")
+                    .header(header::COOKIE, &alice.cookie)
+                    .header(header::ORIGIN, ORIGIN),
+                b,
+            )
+        };
+        let r = send(&app, post(&body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let token = r
+            .text
+            .split("data-testid=\"new-token\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(token.starts_with("fb_"));
+        let r = send(&app, empty(bearer(Method::POST, "/api/v1/jobs", &token))).await;
+        assert_ne!(r.status, StatusCode::UNAUTHORIZED);
+        let listed = fillbook::auth::tokens::list(&t.db, Some("alice"))
+            .await
+            .unwrap();
+        assert_eq!(listed[0].scopes, ["trades:read", "jobs:write"]);
+        let page = send(
+            &app,
+            empty(request(Method::GET, "/tokens").header(header::COOKIE, &alice.cookie)),
+        )
+        .await;
+        assert!(
+            page.text.contains("ui bot") && !page.text.contains(&token),
+            "listed, never shown again"
+        );
+        // A bad scope is refused, naming it.
+        let r = send(
+            &app,
+            post(&format!(
+                "csrf={}&name=x&scopes=orders%3Adelete",
+                alice.csrf
+            )),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text.contains("orders:delete"));
+        // Revoking from the page.
+        let id = listed[0].id;
+        let r = send(
+            &app,
+            form(
+                request(Method::POST, &format!("/tokens/{id}/revoke"))
+                    .header(header::COOKIE, &alice.cookie)
+                    .header(header::ORIGIN, ORIGIN),
+                &format!("csrf={}", alice.csrf),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let r = send(&app, empty(bearer(Method::GET, "/api/v1/trades", &token))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let actions: Vec<String> = audit_actions(&t.db)
+            .await
+            .into_iter()
+            .map(|a| a.0)
+            .collect();
+        assert!(
+            actions.contains(&"token.created".into()) && actions.contains(&"token.revoked".into()),
+            "{actions:?}"
+        );
+    }
+);
+
+/// Captures everything `tracing` writes on this thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+support::db_test!(
+    secrets_never_reach_the_logs_or_the_audit_log,
+    |t: TestDb| async move {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let (app, auth) = app_with(&t.db, AuthSettings::default());
+        let setup_token = auth.arm_setup(None);
+        let password = "s3cret-Admin-Passw0rd";
+        let _ = send(
+            &app,
+            empty(request(Method::GET, &format!("/setup?token={setup_token}"))),
+        )
+        .await;
+        let body = serde_urlencoded::to_string([
+            ("token", setup_token.as_str()),
+            ("username", "admin"),
+            ("password", password),
+            ("password_confirm", password),
+        ])
+        .unwrap();
+        let r = send(
+            &app,
+            form(
+                request(Method::POST, "/setup").header(header::ORIGIN, ORIGIN),
+                &body,
+            ),
+        )
+        .await;
+        let cookie = r.session_cookie().unwrap();
+        let _ = sign_in(&app, "admin", "a wrong password 123", None).await;
+        let _ = sign_in(&app, "admin", password, None).await;
+        let session = fillbook::auth::sessions::authenticate(
+            &t.db,
+            &AuthSettings::default(),
+            cookie.split('=').nth(1).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let r = send(
+            &app,
+            form(
+                request(Method::POST, "/tokens")
+                    .header(header::COOKIE, &cookie)
+                    .header(header::ORIGIN, ORIGIN),
+                &format!("csrf={}&name=bot&scopes=jobs%3Awrite", session.csrf_token),
+            ),
+        )
+        .await;
+        let token = r
+            .text
+            .split("data-testid=\"new-token\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string();
+        let _ = send(
+            &app,
+            json_body(
+                bearer(Method::POST, "/api/v1/jobs", &token),
+                r#"{"type":"trades.sync"}"#,
+            ),
+        )
+        .await;
+        let _ = send(&app, empty(bearer(Method::GET, "/api/v1/jobs", "fb_wrong"))).await;
+
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains("/setup"), "the capture works: {logs}");
+        let audit = serde_json::to_string(
+            &fillbook::auth::audit::list(&t.db, Default::default())
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            audit.contains("token.created") && audit.contains("login.failed"),
+            "{audit}"
+        );
+        let cookie_value = cookie.split('=').nth(1).unwrap();
+        for secret in [
+            password,
+            "a wrong password 123",
+            setup_token.as_str(),
+            token.as_str(),
+            cookie_value,
+            session.csrf_token.as_str(),
+        ] {
+            assert!(!logs.contains(secret), "a secret in the logs");
+            assert!(!audit.contains(secret), "a secret in the audit log");
+        }
+    }
+);
