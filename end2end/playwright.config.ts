@@ -9,6 +9,10 @@ const port = Number(process.env.E2E_PORT || 3900);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fillbook-e2e-'));
 const root = path.resolve(__dirname, '..');
 const binary = path.join(root, 'target', 'debug', 'fillbook');
+// The first-run setup token the server would print on its console; fixed here so the setup
+// test can use it (workers inherit it from this process's environment).
+process.env.E2E_SETUP_TOKEN ||= `e2e-${Math.random().toString(36).slice(2)}${Date.now()}`;
+export const STORAGE = path.join(__dirname, 'test-results', '.auth', 'admin.json');
 
 export default defineConfig({
   testDir: './tests',
@@ -30,8 +34,13 @@ export default defineConfig({
       ],
     },
   },
+  projects: [
+    // First run: setup → sign out → sign in; saves the signed-in state for the rest.
+    { name: 'setup', testMatch: /auth\.setup\.ts/ },
+    { name: 'app', dependencies: ['setup'], use: { storageState: STORAGE }, testIgnore: /auth\.setup\.ts/ },
+  ],
   webServer: {
-    command: `${binary} serve --demo --bind 127.0.0.1:${port} --site-root ${path.join(root, 'target', 'site')} --database-url sqlite://${dataDir}/e2e.db`,
+    command: `FILLBOOK_SETUP_TOKEN=${process.env.E2E_SETUP_TOKEN} ${binary} serve --demo --bind 127.0.0.1:${port} --site-root ${path.join(root, 'target', 'site')} --database-url sqlite://${dataDir}/e2e.db`,
     url: `http://127.0.0.1:${port}/readyz`,
     timeout: 60_000,
     reuseExistingServer: false,

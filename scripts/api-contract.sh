@@ -9,25 +9,35 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 data=$(mktemp -d)
 log=target/test-logs/api-contract-server.log
 mkdir -p target/test-logs
-target/debug/fillbook serve --demo --bind "127.0.0.1:$port" --database-url "sqlite://$data/api.db" >"$log" 2>&1 &
+db="sqlite://$data/api.db"
+# Bots authenticate with API tokens: one with every scope, one that may only read trades.
+target/debug/fillbook migrate --database-url "$db" >/dev/null
+token=$(target/debug/fillbook tokens create --database-url "$db" --name contract \
+  --scopes trades:read,positions:read,jobs:write,orders:write,audit:read | tail -n 1)
+reader=$(target/debug/fillbook tokens create --database-url "$db" --name reader --scopes trades:read | tail -n 1)
+auth=(-H "Authorization: Bearer $token")
+target/debug/fillbook serve --demo --bind "127.0.0.1:$port" --database-url "$db" >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 base="http://127.0.0.1:$port"
 
 # Demo data first: one sync through the jobs API, waited for.
-job=$(curl -fs -X POST -H 'content-type: application/json' -d '{"type":"trades.sync"}' "$base/api/v1/jobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+# Without a token the API answers 401.
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v1/trades")" = 401 ]
+job=$(curl -fs "${auth[@]}" -X POST -H 'content-type: application/json' -d '{"type":"trades.sync"}' "$base/api/v1/jobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 for _ in $(seq 1 150); do
-  state=$(curl -fs "$base/api/v1/jobs/$job" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+  state=$(curl -fs "${auth[@]}" "$base/api/v1/jobs/$job" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
   [ "$state" = completed ] && break
   sleep 0.2
 done
 echo "demo sync job $job: $state"
 [ "$state" = completed ]
 
-"$py/python" scripts/mcp_check.py "$base/mcp"
+"$py/python" scripts/mcp_check.py "$base/mcp" "$token" "$reader"
 
-"$py/schemathesis" run "$base/api/v1/openapi.json" \
+curl -fs "${auth[@]}" "$base/api/v1/openapi.json" >"$data/openapi.json"
+"$py/schemathesis" run "$data/openapi.json" --url "$base/api/v1" "${auth[@]}" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples 25 --workers 1 --seed 1 --no-color
 echo "schemathesis: 1 passed, 0 failed"

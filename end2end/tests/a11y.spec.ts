@@ -2,7 +2,7 @@
 import { test, expect } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 
-for (const path of ['/trades', '/orders', '/positions', '/jobs', '/accounts', '/no/such/page']) {
+for (const path of ['/trades', '/orders', '/positions', '/jobs', '/accounts', '/tokens', '/audit', '/no/such/page']) {
   test(`axe: ${path} has no serious or critical violations`, async ({ page }) => {
     await page.goto(path);
     await page.waitForSelector('body[data-hydrated]');

@@ -140,10 +140,13 @@ test('double-clicking Sync now creates one job', async ({ page, request }) => {
   expect((await jobs(request, 'trades.sync')).length).toBe(before + 1);
 });
 
-test('a failing sync shows its error and Retry runs it again', async ({ page, request }) => {
+test('a failing sync shows its error and Retry runs it again', async ({ page, request, baseURL }) => {
   await waitIdle(request);
   // A sync pointed at a port nobody listens on fails like a gateway that is down.
-  const res = await request.post('/api/v1/jobs', { data: { type: 'trades.sync', payload: { port: 1 } } });
+  // The signed-in operator's cookie travels with these calls; state changes also need the
+  // page's origin (the server's CSRF check).
+  const origin = { origin: new URL(baseURL!).origin };
+  const res = await request.post('/api/v1/jobs', { data: { type: 'trades.sync', payload: { port: 1 } }, headers: origin });
   expect(res.status()).toBe(202);
   const job = await res.json();
   await expect.poll(async () => (await (await request.get(`/api/v1/jobs/${job.id}`)).json()).state,
@@ -160,5 +163,6 @@ test('a failing sync shows its error and Retry runs it again', async ({ page, re
   await expect(status).toContainText('failed');
   await page.screenshot({ path: 'test-results/story-failed-sync.png', fullPage: true });
   // Leave nothing retrying for the other tests.
-  await request.post(`/api/v1/jobs/${job.id}/cancel`);
+  const cancelled = await request.post(`/api/v1/jobs/${job.id}/cancel`, { data: {}, headers: origin });
+  expect(cancelled.status()).toBe(200);
 });

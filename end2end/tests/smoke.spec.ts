@@ -8,6 +8,8 @@ const PAGES: Array<[string, string]> = [
   ['/positions', 'Positions'],
   ['/jobs', 'Jobs'],
   ['/accounts', 'Accounts'],
+  ['/tokens', 'API tokens'],
+  ['/audit', 'Audit log'],
 ];
 
 /** Collects console errors, page errors, failed requests and HTTP errors. */

@@ -95,6 +95,19 @@ pub async fn run(args: BenchApiArgs) -> Result<()> {
         let _ = axum::serve(listener, app).await;
     });
 
+    // Measured as real clients call: the API with a bot's token, the page with an
+    // operator's session (both looked up in the database on every request).
+    let scopes = crate::auth::Scope::parse_list("trades:read")?;
+    let (_, token) = crate::auth::tokens::create(&db, "bench", &scopes, "bench").await?;
+    let operator = match crate::auth::operators::find(&db, "bench").await? {
+        Some(o) => o,
+        None => crate::auth::operators::add(&db, "bench", &crate::auth::secret::generate(""), false).await?,
+    };
+    let settings = crate::auth::AuthSettings::default();
+    let session = crate::auth::sessions::start(&db, &settings, operator.id, None, None).await?;
+    let bearer = format!("Authorization: Bearer {token}");
+    let cookie = format!("Cookie: {}={}", crate::auth::sessions::COOKIE, session.cookie_value);
+
     let deep = deep_cursor(&db, trades / 2).await?;
     let middle_trade = trades / 2;
     let targets = [
@@ -116,7 +129,8 @@ pub async fn run(args: BenchApiArgs) -> Result<()> {
     let mut loads = Vec::new();
     for (name, path) in targets {
         let url = format!("http://{addr}{path}");
-        loads.push(wrk(name, &path, &url, &args).await?);
+        let credential = if path.starts_with("/api/") { &bearer } else { &cookie };
+        loads.push(wrk(name, &path, &url, credential, &args).await?);
     }
     let plans = explain_all(&db, &deep).await?;
     let report = Report {
@@ -333,14 +347,23 @@ async fn explain(db: &DatabaseConnection, name: &str, stmt: Statement) -> Result
     })
 }
 
-/// Loads `url` with wrk and parses its figures.
-async fn wrk(name: &str, path: &str, url: &str, args: &BenchApiArgs) -> Result<LoadResult> {
+/// Loads `url` with wrk (sending the `header` credential) and parses its figures; any
+/// answer other than 2xx/3xx fails the benchmark.
+async fn wrk(
+    name: &str,
+    path: &str,
+    url: &str,
+    header: &str,
+    args: &BenchApiArgs,
+) -> Result<LoadResult> {
     let output = tokio::process::Command::new("wrk")
         .args([
             "-t2",
             &format!("-c{}", args.connections),
             &format!("-d{}s", args.duration_seconds),
             "--latency",
+            "-H",
+            header,
             url,
         ])
         .output()
@@ -351,6 +374,9 @@ async fn wrk(name: &str, path: &str, url: &str, args: &BenchApiArgs) -> Result<L
             ))
         })?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if text.contains("Non-2xx") {
+        return Err(Error::Internal(format!("{name}: error answers under load:\n{text}")));
+    }
     let percentile = |p: &str| {
         text.lines()
             .map(str::trim)
