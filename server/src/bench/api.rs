@@ -101,12 +101,19 @@ pub async fn run(args: BenchApiArgs) -> Result<()> {
     let (_, token) = crate::auth::tokens::create(&db, "bench", &scopes, "bench").await?;
     let operator = match crate::auth::operators::find(&db, "bench").await? {
         Some(o) => o,
-        None => crate::auth::operators::add(&db, "bench", &crate::auth::secret::generate(""), false).await?,
+        None => {
+            crate::auth::operators::add(&db, "bench", &crate::auth::secret::generate(""), false)
+                .await?
+        }
     };
     let settings = crate::auth::AuthSettings::default();
     let session = crate::auth::sessions::start(&db, &settings, operator.id, None, None).await?;
     let bearer = format!("Authorization: Bearer {token}");
-    let cookie = format!("Cookie: {}={}", crate::auth::sessions::COOKIE, session.cookie_value);
+    let cookie = format!(
+        "Cookie: {}={}",
+        crate::auth::sessions::COOKIE,
+        session.cookie_value
+    );
 
     let deep = deep_cursor(&db, trades / 2).await?;
     let middle_trade = trades / 2;
@@ -129,7 +136,11 @@ pub async fn run(args: BenchApiArgs) -> Result<()> {
     let mut loads = Vec::new();
     for (name, path) in targets {
         let url = format!("http://{addr}{path}");
-        let credential = if path.starts_with("/api/") { &bearer } else { &cookie };
+        let credential = if path.starts_with("/api/") {
+            &bearer
+        } else {
+            &cookie
+        };
         loads.push(wrk(name, &path, &url, credential, &args).await?);
     }
     let plans = explain_all(&db, &deep).await?;
@@ -375,7 +386,9 @@ async fn wrk(
         })?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     if text.contains("Non-2xx") {
-        return Err(Error::Internal(format!("{name}: error answers under load:\n{text}")));
+        return Err(Error::Internal(format!(
+            "{name}: error answers under load:\n{text}"
+        )));
     }
     let percentile = |p: &str| {
         text.lines()
