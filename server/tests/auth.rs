@@ -100,6 +100,35 @@ fn form(builder: axum::http::request::Builder, body: &str) -> Request<Body> {
         .unwrap()
 }
 
+/// A form posted from this server's own page by the holder of `cookie`.
+fn signed_in_form(path: &str, cookie: &str, body: &str) -> Request<Body> {
+    form(
+        request(Method::POST, path)
+            .header(header::COOKIE, cookie)
+            .header(header::ORIGIN, ORIGIN),
+        body,
+    )
+}
+
+/// The CSRF token of the session behind `cookie` (a `Cookie` header value).
+async fn csrf_of(db: &DatabaseConnection, cookie: &str) -> String {
+    let value = cookie.split('=').nth(1).unwrap();
+    fillbook::auth::sessions::authenticate(db, &AuthSettings::default(), value)
+        .await
+        .unwrap()
+        .expect("a live session")
+        .csrf_token
+}
+
+/// The token shown once on the "API token created" page.
+fn shown_token(page: &str) -> String {
+    page.split("data-testid=\"new-token\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the page shows a token")
+        .to_string()
+}
+
 fn empty(builder: axum::http::request::Builder) -> Request<Body> {
     builder.body(Body::empty()).unwrap()
 }
@@ -438,6 +467,10 @@ support::db_test!(
         fillbook::auth::operators::add(&t.db, "bob", "the right password", false)
             .await
             .unwrap();
+        // A sign-in posted from another site is refused before anything is checked.
+        let evil = request(Method::POST, "/login").header(header::ORIGIN, "http://evil.example");
+        let r = send(&app, form(evil, "username=bob&password=x")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
         for attempt in 1..=5 {
             let r = sign_in(&app, "bob", "wrong password", None).await;
             assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
@@ -572,22 +605,10 @@ support::db_test!(sessions_rotate_end_and_expire, |t: TestDb| async move {
         StatusCode::OK
     );
     // Signing out really ends the session.
-    let session = fillbook::auth::sessions::authenticate(
-        &t.db,
-        &settings,
-        second_cookie.split('=').nth(1).unwrap(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let csrf = csrf_of(&t.db, &second_cookie).await;
     let out = send(
         &app,
-        form(
-            request(Method::POST, "/logout")
-                .header(header::COOKIE, &second_cookie)
-                .header(header::ORIGIN, ORIGIN),
-            &format!("csrf={}", session.csrf_token),
-        ),
+        signed_in_form("/logout", &second_cookie, &format!("csrf={csrf}")),
     )
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
@@ -706,25 +727,10 @@ support::db_test!(
             "csrf={}&name=ui+bot&scopes=trades%3Aread&scopes=jobs%3Awrite",
             alice.csrf
         );
-        let post = |b: &str| {
-            form(
-                request(Method::POST, "/tokens")
-                    .header(header::COOKIE, &alice.cookie)
-                    .header(header::ORIGIN, ORIGIN),
-                b,
-            )
-        };
+        let post = |b: &str| signed_in_form("/tokens", &alice.cookie, b);
         let r = send(&app, post(&body)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        let token = r
-            .text
-            .split("data-testid=\"new-token\">")
-            .nth(1)
-            .unwrap()
-            .split('<')
-            .next()
-            .unwrap()
-            .to_string();
+        let token = shown_token(&r.text);
         assert!(token.starts_with("fb_"));
         let r = send(&app, empty(bearer(Method::POST, "/api/v1/jobs", &token))).await;
         assert_ne!(r.status, StatusCode::UNAUTHORIZED);
@@ -754,16 +760,9 @@ support::db_test!(
         assert!(r.text.contains("orders:delete"));
         // Revoking from the page.
         let id = listed[0].id;
-        let r = send(
-            &app,
-            form(
-                request(Method::POST, &format!("/tokens/{id}/revoke"))
-                    .header(header::COOKIE, &alice.cookie)
-                    .header(header::ORIGIN, ORIGIN),
-                &format!("csrf={}", alice.csrf),
-            ),
-        )
-        .await;
+        let revoke = format!("/tokens/{id}/revoke");
+        let csrf = format!("csrf={}", alice.csrf);
+        let r = send(&app, signed_in_form(&revoke, &alice.cookie, &csrf)).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         let r = send(&app, empty(bearer(Method::GET, "/api/v1/trades", &token))).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -831,33 +830,10 @@ support::db_test!(
         let cookie = r.session_cookie().unwrap();
         let _ = sign_in(&app, "admin", "a wrong password 123", None).await;
         let _ = sign_in(&app, "admin", password, None).await;
-        let session = fillbook::auth::sessions::authenticate(
-            &t.db,
-            &AuthSettings::default(),
-            cookie.split('=').nth(1).unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        let r = send(
-            &app,
-            form(
-                request(Method::POST, "/tokens")
-                    .header(header::COOKIE, &cookie)
-                    .header(header::ORIGIN, ORIGIN),
-                &format!("csrf={}&name=bot&scopes=jobs%3Awrite", session.csrf_token),
-            ),
-        )
-        .await;
-        let token = r
-            .text
-            .split("data-testid=\"new-token\">")
-            .nth(1)
-            .unwrap()
-            .split('<')
-            .next()
-            .unwrap()
-            .to_string();
+        let csrf = csrf_of(&t.db, &cookie).await;
+        let body = format!("csrf={csrf}&name=bot&scopes=jobs%3Awrite");
+        let r = send(&app, signed_in_form("/tokens", &cookie, &body)).await;
+        let token = shown_token(&r.text);
         let _ = send(
             &app,
             json_body(
@@ -887,7 +863,7 @@ support::db_test!(
             setup_token.as_str(),
             token.as_str(),
             cookie_value,
-            session.csrf_token.as_str(),
+            csrf.as_str(),
         ] {
             assert!(!logs.contains(secret), "a secret in the logs");
             assert!(!audit.contains(secret), "a secret in the audit log");

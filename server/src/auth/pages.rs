@@ -128,27 +128,47 @@ fn form<T: serde::de::DeserializeOwned>(body: &Bytes) -> crate::Result<T> {
         .map_err(|e| Error::BadRequest(format!("unreadable form: {e}")))
 }
 
-/// `POST /login`.
-pub async fn login_submit(State(state): State<AppState>, request: Request<Body>) -> Response {
-    let ip = client_ip(&request, state.auth.settings.trust_proxy);
-    let (parts, body) = request.into_parts();
-    if !super::csrf::same_origin(&parts.headers, state.auth.settings.trust_proxy) {
-        return page(
-            StatusCode::FORBIDDEN,
-            "Sign in",
-            &error_box(Some("cross-site sign-in refused")),
-        );
+/// A form posted by someone not signed in yet (sign-in, setup): accepted only from this
+/// server's own pages (`Origin`/`Referer`), with the client's address and headers.
+pub struct PublicForm<T> {
+    pub fields: T,
+    pub ip: Option<String>,
+    pub headers: HeaderMap,
+}
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for PublicForm<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request<Body>, state: &AppState) -> Result<Self, Error> {
+        let trust_proxy = state.auth.settings.trust_proxy;
+        let ip = client_ip(&request, trust_proxy);
+        let (parts, body) = request.into_parts();
+        if !super::csrf::same_origin(&parts.headers, trust_proxy) {
+            return Err(Error::Forbidden("cross-site form refused".into()));
+        }
+        let bytes = axum::body::to_bytes(body, 64 * 1024)
+            .await
+            .map_err(|_| Error::BadRequest("the form is too large".into()))?;
+        Ok(Self {
+            fields: form(&bytes)?,
+            ip,
+            headers: parts.headers,
+        })
     }
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return Error::BadRequest("the form is too large".into()).into_response();
-    };
-    let f: LoginForm = match form(&bytes) {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
+}
+
+/// `POST /login`.
+pub async fn login_submit(
+    State(state): State<AppState>,
+    posted: PublicForm<LoginForm>,
+) -> Response {
+    let PublicForm {
+        fields: f,
+        ip,
+        headers,
+    } = posted;
     let next = safe_next(f.next.as_deref());
-    let agent = parts
-        .headers
+    let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     match login::sign_in(
@@ -161,7 +181,7 @@ pub async fn login_submit(State(state): State<AppState>, request: Request<Body>)
     )
     .await
     {
-        Ok(signed_in) => start_response(&state, &parts.headers, signed_in.session, &next).await,
+        Ok(signed_in) => start_response(&state, &headers, signed_in.session, &next).await,
         Err(e) => {
             let (status, _) = e.status_and_code();
             let mut response = login_form(status, &f.username, &next, Some(&e.to_string()));
@@ -248,23 +268,15 @@ pub struct SetupForm {
 
 /// `POST /setup`: creates the first administrator (once, with the setup token) and signs
 /// them in.
-pub async fn setup_submit(State(state): State<AppState>, request: Request<Body>) -> Response {
-    let ip = client_ip(&request, state.auth.settings.trust_proxy);
-    let (parts, body) = request.into_parts();
-    if !super::csrf::same_origin(&parts.headers, state.auth.settings.trust_proxy) {
-        return page(
-            StatusCode::FORBIDDEN,
-            "Set up Fillbook",
-            &error_box(Some("cross-site setup refused")),
-        );
-    }
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return Error::BadRequest("the form is too large".into()).into_response();
-    };
-    let f: SetupForm = match form(&bytes) {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    posted: PublicForm<SetupForm>,
+) -> Response {
+    let PublicForm {
+        fields: f,
+        ip,
+        headers,
+    } = posted;
     match operators::count(&state.db).await {
         Ok(0) => {}
         Ok(_) => {
@@ -312,8 +324,7 @@ pub async fn setup_submit(State(state): State<AppState>, request: Request<Body>)
         name: admin.username.clone(),
         ip: ip.clone(),
     };
-    let agent = parts
-        .headers
+    let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let started = async {
@@ -335,7 +346,7 @@ pub async fn setup_submit(State(state): State<AppState>, request: Request<Body>)
         .await
     };
     match started.await {
-        Ok(session) => start_response(&state, &parts.headers, session, "/trades").await,
+        Ok(session) => start_response(&state, &headers, session, "/trades").await,
         Err(e) => e.into_response(),
     }
 }
