@@ -870,3 +870,47 @@ support::db_test!(
         }
     }
 );
+
+support::db_test!(
+    sessions_end_at_their_absolute_expiry,
+    |t: TestDb| async move {
+        let settings = AuthSettings {
+            absolute_timeout: Duration::from_secs(1),
+            ..AuthSettings::default()
+        };
+        let (app, _) = app_with(&t.db, settings);
+        fillbook::auth::operators::add(&t.db, "gina", "ginas password", false)
+            .await
+            .unwrap();
+        let cookie = sign_in(&app, "gina", "ginas password", None)
+            .await
+            .session_cookie()
+            .unwrap();
+        let page = || empty(request(Method::GET, "/jobs").header(header::COOKIE, &cookie));
+        assert_eq!(send(&app, page()).await.status, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(
+            send(&app, page()).await.status,
+            StatusCode::SEE_OTHER,
+            "however active"
+        );
+    }
+);
+
+support::db_test!(
+    failed_sign_ins_are_also_limited_per_address,
+    |t: TestDb| async move {
+        let settings = AuthSettings {
+            max_failures_per_ip: 3,
+            ..AuthSettings::default()
+        };
+        let (app, _) = app_with(&t.db, settings);
+        for user in ["u1", "u2", "u3"] {
+            let r = sign_in(&app, user, "guess password", None).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{user}");
+        }
+        // A fourth user name from the same address is throttled too.
+        let r = sign_in(&app, "u4", "guess password", None).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    }
+);

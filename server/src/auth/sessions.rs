@@ -51,6 +51,13 @@ pub async fn start(
     let cookie_value = secret::generate("");
     let csrf_token = secret::generate("");
     let now = Utc::now();
+    // Sessions past their absolute expiry are gone for good: tidy them up at each sign-in.
+    db.execute_raw(statement(
+        db.get_database_backend(),
+        "DELETE FROM sessions WHERE expires_at <= $1",
+        [now.into()],
+    ))
+    .await?;
     let expires_at = now + seconds(settings.absolute_timeout);
     db.execute_raw(statement(
         db.get_database_backend(),
