@@ -3,6 +3,7 @@
 //! are plain HTML forms, so this page works the same without JavaScript.
 
 use crate::components::format::Time;
+use crate::components::listing::listing;
 use crate::components::session::CsrfField;
 use crate::server_fns::list_tokens;
 use leptos::prelude::*;
@@ -56,58 +57,52 @@ pub fn TokensPage() -> impl IntoView {
                 </div>
             </form>
         </section>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match tokens.await {
-                    Err(e) => view! { <div class="error-box" role="alert">{e.to_string()}</div> }.into_any(),
-                    Ok(list) if list.is_empty() => view! {
-                        <section class="empty-state"><h2>"No API tokens yet"</h2></section>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <div class="table-wrap">
-                        <table class="data">
-                            <caption class="visually-hidden">"API tokens"</caption>
-                            <thead><tr>
-                                <th scope="col">"Name"</th>
-                                <th scope="col">"Token"</th>
-                                <th scope="col">"Scopes"</th>
-                                <th scope="col">"Created by"</th>
-                                <th scope="col">"Created"</th>
-                                <th scope="col">"Last used"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                            </tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|t| {
-                                    let revoked = t.revoked_at.is_some();
-                                    let id = t.id;
-                                    view! {
-                                        <tr>
-                                            <td>{t.name.clone()}</td>
-                                            <td class="mono">{format!("{}…", t.prefix)}</td>
-                                            <td class="mono wrap">{t.scopes.join(", ")}</td>
-                                            <td>{t.created_by.clone()}</td>
-                                            <td><Time at=Some(t.created_at) /></td>
-                                            <td><Time at=t.last_used_at /></td>
-                                            <td>{if revoked { "revoked" } else { "active" }}</td>
-                                            <td>
-                                                {(!revoked).then(|| view! {
-                                                    <form method="post" action=format!("/tokens/{id}/revoke") class="inline-form">
-                                                        <CsrfField />
-                                                        <button type="submit" class="button secondary small"
-                                                            aria-label=format!("Revoke token {}", t.name)>"Revoke"</button>
-                                                    </form>
-                                                })}
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        </div>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        {listing(
+            tokens,
+            || view! { <h2>"No API tokens yet"</h2> },
+            |page| view! {
+                <div class="table-wrap">
+                <table class="data">
+                    <caption class="visually-hidden">"API tokens"</caption>
+                    <thead><tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Token"</th>
+                        <th scope="col">"Scopes"</th>
+                        <th scope="col">"Created by"</th>
+                        <th scope="col">"Created"</th>
+                        <th scope="col">"Last used"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr></thead>
+                    <tbody>
+                        {page.items.into_iter().map(|t| {
+                            let revoked = t.revoked_at.is_some();
+                            let id = t.id;
+                            view! {
+                                <tr>
+                                    <td>{t.name.clone()}</td>
+                                    <td class="mono">{format!("{}…", t.prefix)}</td>
+                                    <td class="mono wrap">{t.scopes.join(", ")}</td>
+                                    <td>{t.created_by.clone()}</td>
+                                    <td><Time at=Some(t.created_at) /></td>
+                                    <td><Time at=t.last_used_at /></td>
+                                    <td>{if revoked { "revoked" } else { "active" }}</td>
+                                    <td>
+                                        {(!revoked).then(|| view! {
+                                            <form method="post" action=format!("/tokens/{id}/revoke") class="inline-form">
+                                                <CsrfField />
+                                                <button type="submit" class="button secondary small"
+                                                    aria-label=format!("Revoke token {}", t.name)>"Revoke"</button>
+                                            </form>
+                                        })}
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                </div>
+            }.into_any(),
+        )}
     }
 }

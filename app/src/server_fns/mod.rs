@@ -245,13 +245,17 @@ pub async fn current_session() -> Result<SessionDto, ServerFnError> {
 
 /// The API tokens the operator manages: an administrator all, others their own.
 #[server(prefix = "/_sfn", endpoint = "list_tokens", input = Json)]
-pub async fn list_tokens() -> Result<Vec<ApiTokenDto>, ServerFnError> {
+pub async fn list_tokens() -> Result<Page<ApiTokenDto>, ServerFnError> {
     let session = crate::backend::use_session()?;
     let owner = (!session.is_admin).then_some(session.username);
-    crate::backend::use_backend()?
+    let items = crate::backend::use_backend()?
         .list_tokens(owner)
         .await
-        .map_err(to_sfn)
+        .map_err(to_sfn)?;
+    Ok(Page {
+        items,
+        next_cursor: None,
+    })
 }
 
 /// A page of the audit log (administrators only).
