@@ -4,7 +4,7 @@
 //! and pages redirect to the sign-in page (or to first-run setup). Then: the CSRF checks
 //! for cookie-authenticated state changes, and the endpoint's scope.
 
-use super::{csrf, operators, sessions, tokens, Principal, Scope};
+use super::{csrf, operators, sessions, Principal, Scope};
 use crate::error::Error;
 use crate::web::AppState;
 use app::models::SessionDto;
@@ -132,7 +132,9 @@ async fn admit(state: &AppState, mut request: Request<Body>) -> Result<Request<B
                 "API tokens work on /api/v1 and /mcp only".into(),
             )));
         }
-        match tokens::authenticate(&state.db, &token)
+        match state
+            .auth
+            .token_user(&state.db, &token)
             .await
             .map_err(fail)?
         {

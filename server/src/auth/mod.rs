@@ -19,7 +19,8 @@ pub mod tokens;
 
 use crate::error::{Error, Result as AppResult};
 use app::models::Actor;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// What an API token may do. Operators may do everything; admins also read the audit log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +161,10 @@ pub struct AuthSettings {
     pub max_failures_per_user: i64,
     /// Failed sign-ins per client address per minute before further tries are refused.
     pub max_failures_per_ip: i64,
+    /// How long a verified API token is trusted without asking the database again. A token
+    /// revoked through this process stops at once; one revoked by another process (the
+    /// CLI, another server) within this time. Zero asks the database on every request.
+    pub token_cache: Duration,
 }
 
 impl Default for AuthSettings {
@@ -171,15 +176,21 @@ impl Default for AuthSettings {
             trust_proxy: false,
             max_failures_per_user: 5,
             max_failures_per_ip: 20,
+            token_cache: Duration::from_secs(2),
         }
     }
 }
 
-/// Authentication settings plus the one-time setup token of an instance without operators.
+/// Most verified tokens remembered at once (the cache is emptied when it is full).
+const TOKEN_CACHE_CAPACITY: usize = 10_000;
+
+/// Authentication settings, the one-time setup token of an instance without operators, and
+/// the recently verified API tokens (by SHA-256).
 #[derive(Debug)]
 pub struct Auth {
     pub settings: AuthSettings,
     setup_token: std::sync::Mutex<Option<String>>,
+    verified: std::sync::Mutex<HashMap<String, (Instant, tokens::TokenUser)>>,
 }
 
 impl Auth {
@@ -187,7 +198,48 @@ impl Auth {
         Self {
             settings,
             setup_token: std::sync::Mutex::new(None),
+            verified: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The bot behind `token`: from the cache while it is fresh, else from the database.
+    pub async fn token_user(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        token: &str,
+    ) -> AppResult<Option<tokens::TokenUser>> {
+        let key = secret::digest(token);
+        let ttl = self.settings.token_cache;
+        if !ttl.is_zero() {
+            let cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, user)) = cache.get(&key) {
+                if at.elapsed() < ttl {
+                    return Ok(Some(user.clone()));
+                }
+            }
+        }
+        let user = tokens::authenticate(db, token).await?;
+        let mut cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        match &user {
+            Some(u) if !ttl.is_zero() => {
+                if cache.len() >= TOKEN_CACHE_CAPACITY {
+                    cache.clear();
+                }
+                cache.insert(key, (Instant::now(), u.clone()));
+            }
+            _ => {
+                cache.remove(&key);
+            }
+        }
+        Ok(user)
+    }
+
+    /// Forgets a revoked token at once.
+    pub fn forget_token(&self, id: i32) {
+        self.verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (_, user)| user.id != id);
     }
 
     /// Arms first-run setup with `token` (given, or a fresh one); returns the token.

@@ -431,6 +431,7 @@ pub async fn revoke_token(
 ) -> Response {
     let revoked = async {
         let info = tokens::revoke(&state.db, id, owner_filter(&principal).as_deref()).await?;
+        state.auth.forget_token(info.id);
         audit::record(
             &state.db,
             &actor,
