@@ -28,6 +28,14 @@ fn new_password(from_stdin: bool) -> Result<(String, bool)> {
     Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
 }
 
+/// Prints a generated password, alone on the last line (the only time it is shown).
+fn show_generated(password: &str, generated: bool) {
+    if generated {
+        println!("password (shown once):");
+        println!("{password}");
+    }
+}
+
 fn print(value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Internal(format!("cannot print JSON: {e}")))?;
@@ -56,10 +64,7 @@ pub async fn users(db: &DatabaseConnection, cmd: UsersCommand) -> Result<()> {
             )
             .await?;
             print(&operators::OperatorInfo::from(added))?;
-            if generated {
-                println!("password (shown once):");
-                println!("{password}");
-            }
+            show_generated(&password, generated);
             Ok(())
         }
         UsersCommand::List => print(&operators::list(db).await?),
@@ -80,10 +85,7 @@ pub async fn users(db: &DatabaseConnection, cmd: UsersCommand) -> Result<()> {
             )
             .await?;
             print(&info)?;
-            if generated {
-                println!("password (shown once):");
-                println!("{password}");
-            }
+            show_generated(&password, generated);
             Ok(())
         }
     }

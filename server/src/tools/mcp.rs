@@ -18,19 +18,23 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct McpTools {
     db: DatabaseConnection,
+    /// Who calls when a request carries no principal: the local user over stdio; over HTTP
+    /// nobody (no scopes: every tool is refused), so a request that somehow skipped the
+    /// gate gets nothing.
+    fallback: Principal,
 }
 
 impl McpTools {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, fallback: Principal) -> Self {
+        Self { db, fallback }
     }
 
-    /// The caller of one request: from the HTTP request's extensions, else (stdio) local.
+    /// The caller of one request: from the HTTP request's extensions, else the fallback.
     fn context(&self, request: &RequestContext<RoleServer>) -> ToolContext {
         let parts = request.extensions.get::<http::request::Parts>();
         let principal = parts
             .and_then(|p| p.extensions.get::<Principal>().cloned())
-            .unwrap_or(Principal::Local);
+            .unwrap_or_else(|| self.fallback.clone());
         let actor = parts
             .and_then(|p| p.extensions.get::<app::models::Actor>().cloned())
             .unwrap_or_else(|| principal.actor(None));
@@ -100,6 +104,15 @@ impl ServerHandler for McpTools {
     }
 }
 
+/// A caller without any scope.
+fn nobody() -> crate::auth::tokens::TokenUser {
+    crate::auth::tokens::TokenUser {
+        id: 0,
+        name: "unauthenticated".into(),
+        scopes: Vec::new(),
+    }
+}
+
 /// The streamable-HTTP MCP endpoint, to nest at `/mcp`.
 pub fn http_service(
     db: DatabaseConnection,
@@ -111,7 +124,7 @@ pub fn http_service(
         session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
     };
     StreamableHttpService::new(
-        move || Ok(McpTools::new(db.clone())),
+        move || Ok(McpTools::new(db.clone(), Principal::Token(nobody()))),
         LocalSessionManager::default().into(),
         StreamableHttpServerConfig::default(),
     )
@@ -120,7 +133,7 @@ pub fn http_service(
 /// Serves the tools over stdin/stdout until the client disconnects (`fillbook mcp`).
 pub async fn serve_stdio(db: DatabaseConnection) -> crate::Result<()> {
     use rmcp::ServiceExt;
-    let running = McpTools::new(db)
+    let running = McpTools::new(db, Principal::Local)
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| crate::Error::Internal(format!("MCP stdio session failed to start: {e}")))?;
