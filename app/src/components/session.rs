@@ -1,58 +1,56 @@
-//! The signed-in operator, loaded once per page: their name and role for the header, and
-//! the CSRF token every form posts back (the server refuses state changes without it).
+//! The signed-in operator: their name and role for the header, and the CSRF token every
+//! form posts back (the server refuses state changes without it). The server reads it from
+//! the request and hands it to the browser with the page (a `SharedValue`, synchronous: a
+//! resource read by several suspense boundaries at once could stall a server render, see
+//! leptos#4851).
 
 use crate::models::SessionDto;
-use crate::server_fns::current_session;
 use leptos::prelude::*;
+use leptos::server::SharedValue;
 
-/// The current session, as a resource in context.
-pub type SessionResource = Resource<Result<SessionDto, ServerFnError>>;
+/// The session of this page, in context.
+#[derive(Clone, Debug, Default)]
+pub struct CurrentSession(pub Option<SessionDto>);
 
-/// Loads the session and puts it in context for [`CsrfField`] and [`SessionMenu`].
+/// Puts the request's session in context for [`CsrfField`] and [`SessionMenu`].
 pub fn provide_session() {
-    let session: SessionResource = Resource::new(|| (), |_| current_session());
-    provide_context(session);
+    let shared = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            crate::backend::from_request::<SessionDto>()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None::<SessionDto>
+        }
+    });
+    provide_context(CurrentSession(shared.into_inner()));
+}
+
+fn session() -> Option<SessionDto> {
+    use_context::<CurrentSession>().and_then(|s| s.0)
 }
 
 /// The hidden `csrf` input every state-changing form carries.
 #[component]
 pub fn CsrfField() -> impl IntoView {
-    let session = use_context::<SessionResource>();
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let csrf = match session {
-                    Some(s) => s.await.map(|s| s.csrf).unwrap_or_default(),
-                    None => String::new(),
-                };
-                view! { <input type="hidden" name="csrf" value=csrf /> }
-            })}
-        </Transition>
-    }
+    let csrf = session().map(|s| s.csrf).unwrap_or_default();
+    view! { <input type="hidden" name="csrf" value=csrf /> }
 }
 
 /// The operator's name, the admin-only links and the sign-out button.
 #[component]
 pub fn SessionMenu() -> impl IntoView {
-    let session = use_context::<SessionResource>();
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let current = match session {
-                    Some(s) => s.await.ok(),
-                    None => None,
-                };
-                current.map(|s| view! {
-                    <div class="session-menu">
-                        {s.is_admin.then(|| view! { <a href="/audit">"Audit log"</a> })}
-                        <span class="muted" data-testid="signed-in-as" title="Signed in">{s.username.clone()}</span>
-                        <form method="post" action="/logout" class="inline-form">
-                            <input type="hidden" name="csrf" value=s.csrf.clone() />
-                            <button type="submit" class="button secondary small">"Sign out"</button>
-                        </form>
-                    </div>
-                })
-            })}
-        </Transition>
-    }
+    session().map(|s| {
+        view! {
+            <div class="session-menu">
+                {s.is_admin.then(|| view! { <a href="/audit">"Audit log"</a> })}
+                <span class="muted" data-testid="signed-in-as" title="Signed in">{s.username.clone()}</span>
+                <form method="post" action="/logout" class="inline-form">
+                    <CsrfField />
+                    <button type="submit" class="button secondary small">"Sign out"</button>
+                </form>
+            </div>
+        }
+    })
 }

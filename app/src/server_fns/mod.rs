@@ -237,12 +237,6 @@ pub async fn list_accounts() -> Result<Page<AccountDto>, ServerFnError> {
         .map_err(to_sfn)
 }
 
-/// The signed-in operator and the CSRF token the pages put in their forms.
-#[server(prefix = "/_sfn", endpoint = "current_session", input = Json)]
-pub async fn current_session() -> Result<SessionDto, ServerFnError> {
-    crate::backend::use_session()
-}
-
 /// The API tokens the operator manages: an administrator all, others their own.
 #[server(prefix = "/_sfn", endpoint = "list_tokens", input = Json)]
 pub async fn list_tokens() -> Result<Page<ApiTokenDto>, ServerFnError> {
