@@ -9,7 +9,7 @@ use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,9 +80,19 @@ pub fn leptos_options(site_root: &std::path::Path, addr: std::net::SocketAddr) -
         .build()
 }
 
+/// The page routes, generated once per process. Leptos suppresses resource loading in the
+/// whole process while it walks the app to list routes (a global flag), so a page rendering
+/// on another thread at that moment would wait forever (leptos#4773); listing them once,
+/// before the first router exists, keeps that window away from every render.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::LazyLock<Vec<AxumRouteListing>> =
+        std::sync::LazyLock::new(|| generate_route_list(app::App));
+    ROUTES.clone()
+}
+
 /// The whole application router.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
-    let routes = generate_route_list(app::App);
+    let routes = page_routes();
     let backend = state.backend.clone();
     let leptos = state.leptos.clone();
     let site_root = std::path::PathBuf::from(leptos.site_root.as_ref());
