@@ -459,6 +459,14 @@ support::db_test!(
     }
 );
 
+/// Signs `username` in and answers their session cookie.
+async fn session_of(app: &axum::Router, username: &str, password: &str) -> String {
+    sign_in(app, username, password, None)
+        .await
+        .session_cookie()
+        .unwrap_or_else(|| panic!("{username} signed in"))
+}
+
 async fn sign_in(
     app: &axum::Router,
     username: &str,
@@ -626,18 +634,12 @@ support::db_test!(sessions_rotate_end_and_expire, |t: TestDb| async move {
     assert!(out.header(header::SET_COOKIE).contains("Max-Age=0"));
     assert!(!signed_in(&app, &second_cookie).await);
     // Idle expiry.
-    let third = sign_in(&app, "dana", "danas password", None)
-        .await
-        .session_cookie()
-        .unwrap();
+    let third = session_of(&app, "dana", "danas password").await;
     assert!(signed_in(&app, &third).await);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert!(!signed_in(&app, &third).await, "idle too long");
     // Disabling an operator ends their sessions; a new password too.
-    let fourth = sign_in(&app, "dana", "danas password", None)
-        .await
-        .session_cookie()
-        .unwrap();
+    let fourth = session_of(&app, "dana", "danas password").await;
     fillbook::auth::operators::set_disabled(&t.db, "dana", true)
         .await
         .unwrap();
@@ -906,10 +908,7 @@ support::db_test!(
         fillbook::auth::operators::add(&t.db, "gina", "ginas password", false)
             .await
             .unwrap();
-        let cookie = sign_in(&app, "gina", "ginas password", None)
-            .await
-            .session_cookie()
-            .unwrap();
+        let cookie = session_of(&app, "gina", "ginas password").await;
         assert!(signed_in(&app, &cookie).await);
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert!(!signed_in(&app, &cookie).await, "however active");
