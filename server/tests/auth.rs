@@ -932,3 +932,147 @@ support::db_test!(
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
     }
 );
+
+support::db_test!(
+    a_token_carries_no_right_its_maker_lacks,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        let frank = support::operator(&t.db, "frank", false).await;
+        let body = format!("csrf={}&name=peek&scopes=audit%3Aread", frank.csrf);
+        let r = send(&app, signed_in_form("/tokens", &frank.cookie, &body)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        assert!(r.text.contains("audit:read"), "{}", r.text);
+        let made = fillbook::auth::tokens::list(&t.db, Some("frank"))
+            .await
+            .unwrap();
+        assert!(made.is_empty(), "{made:?}");
+        // The page offers only the scopes the operator holds.
+        let page = send(
+            &app,
+            empty(request(Method::GET, "/tokens").header(header::COOKIE, &frank.cookie)),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("value=\"trades:read\""), "{}", page.text);
+        assert!(!page.text.contains("value=\"audit:read\""));
+        // An administrator may hand it out.
+        let root = support::operator(&t.db, "root", true).await;
+        let body = format!("csrf={}&name=auditor&scopes=audit%3Aread", root.csrf);
+        let r = send(&app, signed_in_form("/tokens", &root.cookie, &body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+);
+
+support::db_test!(
+    sign_in_goes_on_only_to_paths_of_this_site,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        fillbook::auth::operators::add(&t.db, "hank", "hanks password", false)
+            .await
+            .unwrap();
+        let cases = [
+            ("/jobs?state=failed", "/jobs?state=failed"),
+            ("/\t/evil.example", "/trades"),
+            ("/\n/evil.example", "/trades"),
+            ("/\\evil.example", "/trades"),
+            ("//evil.example", "/trades"),
+            ("https://evil.example/", "/trades"),
+            ("/ok/\\/evil.example", "/trades"),
+        ];
+        for (next, expected) in cases {
+            let body = serde_urlencoded::to_string([
+                ("username", "hank"),
+                ("password", "hanks password"),
+                ("next", next),
+            ])
+            .unwrap();
+            let post = request(Method::POST, "/login").header(header::ORIGIN, ORIGIN);
+            let r = send(&app, form(post, &body)).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.text);
+            assert_eq!(r.header(header::LOCATION), expected, "{next:?}");
+        }
+    }
+);
+
+support::db_test!(
+    parallel_wrong_passwords_are_throttled_too,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        fillbook::auth::operators::add(&t.db, "ivan", "ivans password", false)
+            .await
+            .unwrap();
+        let tries: Vec<_> = (0..10)
+            .map(|_| {
+                let app = app.clone();
+                tokio::spawn(async move { sign_in(&app, "ivan", "wrong password", None).await })
+            })
+            .collect();
+        let mut checked = 0;
+        let mut throttled = 0;
+        for t in tries {
+            match t.await.unwrap().status {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!((checked, throttled), (5, 5));
+    }
+);
+
+support::db_test!(
+    behind_a_proxy_the_address_is_the_one_the_proxy_saw,
+    |t: TestDb| async move {
+        let settings = AuthSettings {
+            trust_proxy: true,
+            ..AuthSettings::default()
+        };
+        let (app, _) = app_with(&t.db, settings);
+        // The client made up the first entry; the proxy appended the address it saw.
+        let post = request(Method::POST, "/login")
+            .header(header::ORIGIN, ORIGIN)
+            .header("x-forwarded-for", "198.51.100.1, 203.0.113.9");
+        let r = send(&app, form(post, "username=nobody&password=whatever+it+is")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let events = fillbook::auth::audit::list(&t.db, Default::default())
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(events[0].ip.as_deref(), Some("203.0.113.9"));
+    }
+);
+
+support::db_test!(
+    disabling_an_operator_revokes_their_tokens,
+    |t: TestDb| async move {
+        let settings = AuthSettings {
+            token_cache: Duration::ZERO,
+            ..AuthSettings::default()
+        };
+        let (app, _) = app_with(&t.db, settings);
+        fillbook::auth::operators::add(&t.db, "judy", "judys password", false)
+            .await
+            .unwrap();
+        let scopes = [fillbook::auth::Scope::TradesRead];
+        let (_, token) = fillbook::auth::tokens::create(&t.db, "judys bot", &scopes, "judy")
+            .await
+            .unwrap();
+        let (_, other) = fillbook::auth::tokens::create(&t.db, "team bot", &scopes, "root")
+            .await
+            .unwrap();
+        let read = |token: &str| empty(bearer(Method::GET, "/api/v1/trades", token));
+        assert_eq!(send(&app, read(&token)).await.status, StatusCode::OK);
+        fillbook::auth::operators::set_disabled(&t.db, "judy", true)
+            .await
+            .unwrap();
+        assert_eq!(
+            send(&app, read(&token)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(send(&app, read(&other)).await.status, StatusCode::OK);
+        let judys = fillbook::auth::tokens::list(&t.db, Some("judy"))
+            .await
+            .unwrap();
+        assert!(judys[0].revoked_at.is_some());
+    }
+);

@@ -27,21 +27,22 @@ pub fn provide_session() {
     provide_context(CurrentSession(shared.into_inner()));
 }
 
-fn session() -> Option<SessionDto> {
+/// The signed-in operator of this page, if any.
+pub fn current_session() -> Option<SessionDto> {
     use_context::<CurrentSession>().and_then(|s| s.0)
 }
 
 /// The hidden `csrf` input every state-changing form carries.
 #[component]
 pub fn CsrfField() -> impl IntoView {
-    let csrf = session().map(|s| s.csrf).unwrap_or_default();
+    let csrf = current_session().map(|s| s.csrf).unwrap_or_default();
     view! { <input type="hidden" name="csrf" value=csrf /> }
 }
 
 /// The operator's name, the admin-only links and the sign-out button.
 #[component]
 pub fn SessionMenu() -> impl IntoView {
-    session().map(|s| {
+    current_session().map(|s| {
         view! {
             <div class="session-menu">
                 {s.is_admin.then(|| view! { <a href="/audit">"Audit log"</a> })}

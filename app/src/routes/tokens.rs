@@ -4,7 +4,7 @@
 
 use crate::components::format::Time;
 use crate::components::listing::listing;
-use crate::components::session::CsrfField;
+use crate::components::session::{current_session, CsrfField};
 use crate::server_fns::list_tokens;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -30,6 +30,8 @@ const SCOPES: [(&str, &str); 5] = [
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let tokens = Resource::new(|| (), |_| list_tokens());
+    // Only administrators hold `audit:read`, so only they may put it on a token.
+    let admin = current_session().is_some_and(|s| s.is_admin);
     view! {
         <Title text="API tokens" />
         <div class="page-header"><h1>"API tokens"</h1></div>
@@ -44,7 +46,7 @@ pub fn TokensPage() -> impl IntoView {
                 </div>
                 <fieldset class="field">
                     <legend>"Scopes"</legend>
-                    {SCOPES.iter().map(|(scope, what)| view! {
+                    {SCOPES.iter().filter(|(scope, _)| admin || *scope != "audit:read").map(|(scope, what)| view! {
                         <label class="check">
                             <input type="checkbox" name="scopes" value=*scope />
                             <span class="mono">{*scope}</span>

@@ -97,13 +97,18 @@ async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<()> {
-    let info = operators::set_disabled(db, username, disabled).await?;
-    let action = if disabled {
-        "user.disabled"
+    let (info, offboarded) = operators::set_disabled(db, username, disabled).await?;
+    let (action, detail) = if disabled {
+        let revoked = offboarded.tokens_revoked;
+        eprintln!(
+            "ended the sessions of {username} and revoked the {revoked} API token(s) they made"
+        );
+        let detail = serde_json::json!({ "tokens_revoked": revoked });
+        ("user.disabled", Some(detail))
     } else {
-        "user.enabled"
+        ("user.enabled", None)
     };
-    audit::record(db, actor, action, Some(info.username.clone()), None).await?;
+    audit::record(db, actor, action, Some(info.username.clone()), detail).await?;
     print(&info)
 }
 

@@ -1,7 +1,9 @@
 //! Signing in: throttling, the password check, the audit entries and the new session.
 //! More than `max_failures_per_user` failed sign-ins for one user name, or
 //! `max_failures_per_ip` from one address, within a minute refuse further tries (without
-//! checking the password) until the minute has passed.
+//! checking the password) until the minute has passed. Attempts in this process take turns
+//! from the count to the recorded failure, so a burst of parallel tries is counted like a
+//! sequence; the password check runs off the async workers.
 
 use super::{audit, operators, password, sessions, AuthSettings};
 use crate::error::{Error, Result};
@@ -11,6 +13,9 @@ use sea_orm::ConnectionTrait;
 
 /// The window failed sign-ins are counted in (seconds).
 pub const WINDOW_SECONDS: i64 = 60;
+
+/// Held from counting an attempt's earlier failures to recording its own.
+static ONE_ATTEMPT_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A successful sign-in: who, and the session to hand to the browser.
 pub struct SignedIn {
@@ -34,6 +39,7 @@ pub async fn sign_in(
         name: username.to_string(),
         ip: ip.map(str::to_string),
     };
+    let _turn = ONE_ATTEMPT_AT_A_TIME.lock().await;
     let since = Utc::now() - chrono::Duration::seconds(WINDOW_SECONDS);
     let (by_user, by_ip) = audit::count_since(db, "login.failed", since, username, ip).await?;
     if by_user >= settings.max_failures_per_user
@@ -55,9 +61,12 @@ pub async fn sign_in(
     let operator = operators::find(db, username).await?;
     let hash = operator
         .as_ref()
-        .map(|o| o.password_hash.as_str())
-        .unwrap_or_else(|| password::decoy());
-    let matches = password::verify(secret_password, hash);
+        .map(|o| o.password_hash.clone())
+        .unwrap_or_else(|| password::decoy().to_string());
+    let offered = secret_password.to_string();
+    let matches = tokio::task::spawn_blocking(move || password::verify(&offered, &hash))
+        .await
+        .map_err(|e| Error::Internal(format!("the password check stopped: {e}")))?;
     let operator = match operator {
         Some(o) if matches && o.disabled_at.is_none() => o,
         other => {

@@ -67,14 +67,15 @@ pub fn required_scopes(method: &Method, path: &str) -> &'static [Scope] {
     }
 }
 
-/// The client's address: the socket's peer, or the first `X-Forwarded-For` entry behind a
-/// trusted proxy.
+/// The client's address: the socket's peer, or behind a trusted proxy the last
+/// `X-Forwarded-For` entry — the one the proxy appended (earlier entries come from the
+/// client and can say anything).
 pub fn client_ip(request: &Request<Body>, trust_proxy: bool) -> Option<String> {
     let forwarded = trust_proxy
         .then(|| request.headers().get("x-forwarded-for"))
         .flatten()
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.rsplit(',').next())
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty());
     forwarded.or_else(|| {

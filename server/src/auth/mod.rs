@@ -190,7 +190,15 @@ const TOKEN_CACHE_CAPACITY: usize = 10_000;
 pub struct Auth {
     pub settings: AuthSettings,
     setup_token: std::sync::Mutex<Option<String>>,
-    verified: std::sync::Mutex<HashMap<String, (Instant, tokens::TokenUser)>>,
+    verified: std::sync::Mutex<VerifiedTokens>,
+}
+
+/// Recently verified API tokens by digest, and a count of revocations (a lookup that began
+/// before one is not remembered).
+#[derive(Debug, Default)]
+struct VerifiedTokens {
+    entries: HashMap<String, (Instant, tokens::TokenUser)>,
+    revocations: u64,
 }
 
 impl Auth {
@@ -198,7 +206,7 @@ impl Auth {
         Self {
             settings,
             setup_token: std::sync::Mutex::new(None),
-            verified: std::sync::Mutex::new(HashMap::new()),
+            verified: std::sync::Mutex::new(VerifiedTokens::default()),
         }
     }
 
@@ -209,37 +217,59 @@ impl Auth {
         token: &str,
     ) -> AppResult<Option<tokens::TokenUser>> {
         let key = secret::digest(token);
-        let ttl = self.settings.token_cache;
-        if !ttl.is_zero() {
-            let cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((at, user)) = cache.get(&key) {
-                if at.elapsed() < ttl {
-                    return Ok(Some(user.clone()));
-                }
-            }
+        if let Some(user) = self.cached(&key) {
+            return Ok(Some(user));
         }
+        let seen = self.revocations_seen();
         let user = tokens::authenticate(db, token).await?;
-        let mut cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
         match &user {
-            Some(u) if !ttl.is_zero() => {
-                if cache.len() >= TOKEN_CACHE_CAPACITY {
-                    cache.clear();
-                }
-                cache.insert(key, (Instant::now(), u.clone()));
-            }
-            _ => {
-                cache.remove(&key);
+            Some(u) => self.remember(key, u, seen),
+            None => {
+                self.verified().entries.remove(&key);
             }
         }
         Ok(user)
     }
 
-    /// Forgets a revoked token at once.
+    fn verified(&self) -> std::sync::MutexGuard<'_, VerifiedTokens> {
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The verified token under `key` (a token digest) while it is fresh.
+    fn cached(&self, key: &str) -> Option<tokens::TokenUser> {
+        let ttl = self.settings.token_cache;
+        let verified = self.verified();
+        let (at, user) = verified.entries.get(key)?;
+        (at.elapsed() < ttl).then(|| user.clone())
+    }
+
+    /// How many revocations this process has seen; taken before a database lookup.
+    fn revocations_seen(&self) -> u64 {
+        self.verified().revocations
+    }
+
+    /// Remembers a verified token unless a revocation happened since the lookup began
+    /// (`seen`): the lookup may have read the token just before it was revoked.
+    fn remember(&self, key: String, user: &tokens::TokenUser, seen: u64) {
+        if self.settings.token_cache.is_zero() {
+            return;
+        }
+        let mut verified = self.verified();
+        if verified.revocations != seen {
+            return;
+        }
+        if verified.entries.len() >= TOKEN_CACHE_CAPACITY {
+            verified.entries.clear();
+        }
+        verified.entries.insert(key, (Instant::now(), user.clone()));
+    }
+
+    /// Forgets a revoked token at once, and keeps lookups already under way from
+    /// remembering it.
     pub fn forget_token(&self, id: i32) {
-        self.verified
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, (_, user)| user.id != id);
+        let mut verified = self.verified();
+        verified.revocations += 1;
+        verified.entries.retain(|_, (_, user)| user.id != id);
     }
 
     /// Arms first-run setup with `token` (given, or a fresh one); returns the token.
@@ -283,6 +313,25 @@ mod tests {
         let err = Scope::parse_list("trades:read,orders:delete").unwrap_err();
         assert!(err.to_string().contains("orders:delete"), "{err}");
         assert!(Scope::parse_list(" , ").is_err());
+    }
+
+    #[test]
+    fn a_lookup_that_raced_a_revocation_is_not_cached() {
+        let auth = Auth::new(AuthSettings::default());
+        let bot = tokens::TokenUser {
+            id: 7,
+            name: "bot".into(),
+            scopes: vec![Scope::TradesRead],
+        };
+        // Looked up before the revocation, answered after it: not remembered.
+        let seen = auth.revocations_seen();
+        auth.forget_token(7);
+        auth.remember("k1".into(), &bot, seen);
+        assert!(auth.cached("k1").is_none());
+        // A lookup with no revocation in between is remembered.
+        let seen = auth.revocations_seen();
+        auth.remember("k2".into(), &bot, seen);
+        assert_eq!(auth.cached("k2").map(|u| u.id), Some(7));
     }
 
     #[test]

@@ -150,12 +150,20 @@ async fn require(db: &impl ConnectionTrait, username: &str) -> Result<Operator> 
         .ok_or_else(|| Error::NotFound(format!("operator `{username}`")))
 }
 
-/// Disables (or re-enables) an operator; disabling ends their sessions.
+/// What disabling an operator also ended.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Offboarded {
+    /// Their API tokens revoked (re-enabling does not bring them back).
+    pub tokens_revoked: u64,
+}
+
+/// Disables (or re-enables) an operator; disabling ends their sessions and revokes the API
+/// tokens they made.
 pub async fn set_disabled(
     db: &impl ConnectionTrait,
     username: &str,
     disabled: bool,
-) -> Result<OperatorInfo> {
+) -> Result<(OperatorInfo, Offboarded)> {
     let operator = require(db, username).await?;
     let now = Utc::now();
     db.execute_raw(statement(
@@ -168,10 +176,12 @@ pub async fn set_disabled(
         ],
     ))
     .await?;
+    let mut offboarded = Offboarded::default();
     if disabled {
         sessions::end_all(db, operator.id).await?;
+        offboarded.tokens_revoked = super::tokens::revoke_all_made_by(db, username).await?;
     }
-    Ok(OperatorInfo::from(require(db, username).await?))
+    Ok((OperatorInfo::from(require(db, username).await?), offboarded))
 }
 
 /// Sets a new password and ends the operator's sessions.

@@ -48,10 +48,18 @@ fn error_box(message: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// Only same-site paths are followed after sign-in.
+/// Only paths of this site are followed after sign-in: one leading `/`, and no backslash,
+/// white space or control character anywhere (browsers drop tabs and line breaks and read
+/// `\\` as `/`, which would turn `/\t/host` into `//host`, another site).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
             n.to_string()
         }
         _ => "/trades".to_string(),
@@ -359,10 +367,13 @@ fn owner_filter(principal: &Principal) -> Option<String> {
     }
 }
 
-/// `POST /tokens` from the tokens page: creates a token and shows it once.
+/// `POST /tokens` from the tokens page: creates a token and shows it once. A token gets no
+/// scope its maker does not hold (an operator who is not an administrator cannot hand out
+/// `audit:read`).
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Response {
     let pairs: Vec<(String, String)> = match form(&body) {
@@ -382,6 +393,12 @@ pub async fn create_token(
         .join(",");
     let created = async {
         let scopes = Scope::parse_list(&scopes)?;
+        if let Some(beyond) = scopes.iter().find(|s| !principal.allows(**s)) {
+            return Err(Error::Forbidden(format!(
+                "you do not hold the `{}` scope, so a token you make cannot have it",
+                beyond.as_str()
+            )));
+        }
         let (info, token) = tokens::create(&state.db, name, &scopes, &actor.name).await?;
         audit::record(
             &state.db,

@@ -143,6 +143,18 @@ pub async fn revoke(
     get(db, id, created_by).await
 }
 
+/// Revokes every live token `created_by` made; answers how many.
+pub async fn revoke_all_made_by(db: &impl ConnectionTrait, created_by: &str) -> Result<u64> {
+    let done = db
+        .execute_raw(statement(
+            db.get_database_backend(),
+            "UPDATE api_tokens SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL",
+            [Utc::now().into(), created_by.into()],
+        ))
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The bot behind `token` if it is known and not revoked; records when it was used.
 pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Option<TokenUser>> {
     if !token.starts_with(PREFIX) {
