@@ -165,6 +165,35 @@ async fn audit_actions(db: &DatabaseConnection) -> Vec<(String, String, String)>
         .collect()
 }
 
+/// `path` with every parameter (`{id}`, `:id`) set to 1.
+fn with_ids(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') || segment.starts_with(':') {
+                "1"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Every operation of the served API document, as method and concrete path.
+fn openapi_operations() -> Vec<(Method, String)> {
+    let (_, document) = fillbook::api::router_and_document();
+    let document = serde_json::to_value(&document).unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if let Ok(method) = method.to_uppercase().parse::<Method>() {
+                operations.push((method, format!("/api/v1{}", with_ids(path))));
+            }
+        }
+    }
+    operations
+}
+
 support::db_test!(
     nothing_is_reachable_without_credentials,
     |t: TestDb| async move {
@@ -175,34 +204,39 @@ support::db_test!(
         assert_eq!(r.header(header::LOCATION), "/setup");
         support::operator(&t.db, "alice", true).await;
 
-        let api = [
-            (Method::GET, "/api/v1/trades"),
-            (Method::GET, "/api/v1/trades/1"),
-            (Method::GET, "/api/v1/trades/1/executions"),
-            (Method::GET, "/api/v1/accounts"),
-            (Method::GET, "/api/v1/positions"),
-            (Method::GET, "/api/v1/orders"),
-            (Method::GET, "/api/v1/orders/1"),
-            (Method::POST, "/api/v1/orders"),
-            (Method::POST, "/api/v1/orders/1/confirm"),
-            (Method::GET, "/api/v1/jobs"),
-            (Method::GET, "/api/v1/jobs/1"),
+        // Every operation of the API document, every tool, every server function, the
+        // streams and documents around them: taken from the app itself, so a route added
+        // later is covered without editing this list.
+        let mut api: Vec<(Method, String)> = openapi_operations();
+        assert!(
+            api.len() >= 15,
+            "the API document lists {} operations",
+            api.len()
+        );
+        let tools = fillbook::tools::catalog();
+        assert!(tools.len() >= 5);
+        api.extend(
+            tools
+                .iter()
+                .map(|tool| (Method::POST, format!("/api/v1/tools/{}", tool.name))),
+        );
+        let server_fns: Vec<(Method, String)> = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, method)| (method, path.to_string()))
+            .collect();
+        assert!(server_fns.len() >= 10, "{server_fns:?}");
+        api.extend(server_fns);
+        for (method, path) in [
             (Method::GET, "/api/v1/jobs/1/events"),
-            (Method::POST, "/api/v1/jobs"),
-            (Method::POST, "/api/v1/jobs/1/retry"),
-            (Method::POST, "/api/v1/jobs/1/cancel"),
-            (Method::GET, "/api/v1/tools"),
-            (Method::POST, "/api/v1/tools/list_trades"),
-            (Method::GET, "/api/v1/audit"),
             (Method::GET, "/api/v1/openapi.json"),
             (Method::GET, "/api/v1/no-such-thing"),
             (Method::GET, "/api/docs"),
             (Method::POST, "/mcp"),
-            (Method::POST, "/_sfn/list_trades"),
-            (Method::POST, "/_sfn/enqueue_trades_sync"),
-        ];
+            (Method::GET, "/mcp"),
+        ] {
+            api.push((method, path.to_string()));
+        }
         for (method, path) in api {
-            let r = send(&app, json_body(request(method.clone(), path), "{}")).await;
+            let r = send(&app, json_body(request(method.clone(), &path), "{}")).await;
             assert_eq!(
                 r.status,
                 StatusCode::UNAUTHORIZED,
@@ -220,19 +254,13 @@ support::db_test!(
                 "{path}"
             );
         }
-        for path in [
-            "/",
-            "/trades",
-            "/trades/1",
-            "/orders",
-            "/orders/1",
-            "/positions",
-            "/jobs",
-            "/accounts",
-            "/tokens",
-            "/audit",
-            "/nope",
-        ] {
+        let pages: Vec<String> = fillbook::web::page_paths()
+            .iter()
+            .map(|p| with_ids(p))
+            .chain(["/nope".to_string()])
+            .collect();
+        assert!(pages.len() >= 10, "{pages:?}");
+        for path in &pages {
             let r = send(&app, empty(request(Method::GET, path))).await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
             assert!(

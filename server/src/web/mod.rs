@@ -90,6 +90,12 @@ fn page_routes() -> Vec<AxumRouteListing> {
     ROUTES.clone()
 }
 
+/// The paths of the pages (axum syntax, e.g. `/trades/{id}`), for tests and tools that
+/// must cover every page.
+pub fn page_paths() -> Vec<String> {
+    page_routes().iter().map(|r| r.path().to_string()).collect()
+}
+
 /// The whole application router.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = page_routes();
