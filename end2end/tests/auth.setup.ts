@@ -1,12 +1,14 @@
 // First run, as a new operator meets Fillbook: every page leads to the setup page; the
 // setup token (printed on the server's console) creates the first administrator, who is
 // signed in; signing out really ends the session; a wrong password is refused; API tokens
-// are made in the UI, shown once, scoped and revocable. Saves the signed-in state that the
+// are made in the UI, shown once, scoped and revocable; the password is changed from the
+// menu. Saves the signed-in state that the
 // other tests (the operator story among them) run with.
 import { test as setup, expect, request as playwrightRequest } from '@playwright/test';
 import { STORAGE } from '../playwright.config';
 
 const PASSWORD = 'e2e admin password';
+const NEW_PASSWORD = 'e2e admin password, changed';
 
 setup('setup → sign out → sign in; API tokens from the UI', async ({ page, context, baseURL }) => {
   // Any page leads to first-run setup while no operator exists.
@@ -71,10 +73,27 @@ setup('setup → sign out → sign in; API tokens from the UI', async ({ page, c
   expect((await bot.get('/api/v1/trades')).status()).toBe(401);
   await bot.dispose();
 
+  // The operator changes their password from the menu: other sessions end, this browser
+  // stays signed in.
+  await page.getByTestId('signed-in-as').click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Change your password' })).toBeVisible();
+  await page.getByLabel('Current password').fill('not the password');
+  await page.getByLabel(/^New password/).fill(NEW_PASSWORD);
+  await page.getByLabel('Repeat the new password').fill(NEW_PASSWORD);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByRole('alert')).toContainText('the current password is wrong');
+  await page.getByLabel('Current password').fill(PASSWORD);
+  await page.getByLabel(/^New password/).fill(NEW_PASSWORD);
+  await page.getByLabel('Repeat the new password').fill(NEW_PASSWORD);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByRole('status')).toContainText('Your password was changed');
+  await page.getByRole('link', { name: 'Back to Fillbook' }).click();
+  await expect(page.getByTestId('signed-in-as')).toHaveText('admin');
+
   // The audit log shows what happened.
   await page.getByRole('link', { name: 'Audit log' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible();
-  for (const action of ['setup.completed', 'logout', 'login.failed', 'login.succeeded', 'token.created', 'token.revoked']) {
+  for (const action of ['setup.completed', 'logout', 'login.failed', 'login.succeeded', 'token.created', 'token.revoked', 'password.changed']) {
     await expect(page.getByRole('cell', { name: action, exact: true }).first()).toBeVisible();
   }
   await page.screenshot({ path: 'test-results/auth-audit.png', fullPage: true });

@@ -257,7 +257,7 @@ support::db_test!(
         let pages: Vec<String> = fillbook::web::page_paths()
             .iter()
             .map(|p| with_ids(p))
-            .chain(["/nope".to_string()])
+            .chain(["/account/password".to_string(), "/nope".to_string()])
             .collect();
         assert!(pages.len() >= 10, "{pages:?}");
         for path in &pages {
@@ -269,7 +269,12 @@ support::db_test!(
                 r.header(header::LOCATION)
             );
         }
-        for path in ["/logout", "/tokens", "/tokens/1/revoke"] {
+        for path in [
+            "/logout",
+            "/tokens",
+            "/tokens/1/revoke",
+            "/account/password",
+        ] {
             let r = send(
                 &app,
                 form(
@@ -898,6 +903,16 @@ support::db_test!(
         let token = shown_token(&r.text);
         let _ = enqueue_sync(&app, &token).await;
         let _ = send(&app, empty(bearer(Method::GET, "/api/v1/jobs", "fb_wrong"))).await;
+        let new_password = "N3w-Admin-Passw0rd!";
+        let change = serde_urlencoded::to_string([
+            ("csrf", csrf.as_str()),
+            ("current_password", password),
+            ("new_password", new_password),
+            ("new_password_confirm", new_password),
+        ])
+        .unwrap();
+        let r = send(&app, signed_in_form("/account/password", &cookie, &change)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
 
         let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         assert!(logs.contains("/setup"), "the capture works: {logs}");
@@ -914,6 +929,7 @@ support::db_test!(
         let cookie_value = cookie.split('=').nth(1).unwrap();
         for secret in [
             password,
+            new_password,
             "a wrong password 123",
             setup_token.as_str(),
             token.as_str(),
@@ -1081,5 +1097,103 @@ support::db_test!(
             .await
             .unwrap();
         assert!(judys[0].revoked_at.is_some());
+    }
+);
+
+support::db_test!(an_operator_changes_their_password, |t: TestDb| async move {
+    let app = app(&t.db);
+    fillbook::auth::operators::add(&t.db, "kate", "kates password", false)
+        .await
+        .unwrap();
+    let here = session_of(&app, "kate", "kates password").await;
+    let elsewhere = session_of(&app, "kate", "kates password").await;
+    let csrf = csrf_of(&t.db, &here).await;
+    let get = |cookie: Option<&str>| {
+        let mut b = request(Method::GET, "/account/password");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        empty(b)
+    };
+    let r = send(&app, get(None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.header(header::LOCATION).starts_with("/login"));
+    let r = send(&app, get(Some(&here))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("Change your password") && r.text.contains(&csrf));
+    let post = |csrf: &str, current: &str, new: &str, confirm: &str| {
+        let body = serde_urlencoded::to_string([
+            ("csrf", csrf),
+            ("current_password", current),
+            ("new_password", new),
+            ("new_password_confirm", confirm),
+        ])
+        .unwrap();
+        signed_in_form("/account/password", &here, &body)
+    };
+    let new = "kates new password";
+    // Refusals change nothing.
+    let r = send(&app, post("forged", "kates password", new, new)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&app, post(&csrf, "not her password", new, new)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.text.contains("the current password is wrong"),
+        "{}",
+        r.text
+    );
+    let r = send(&app, post(&csrf, "kates password", new, "something else")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("differ"), "{}", r.text);
+    let r = send(&app, post(&csrf, "kates password", "short", "short")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("at least 10"), "{}", r.text);
+    assert!(signed_in(&app, &elsewhere).await);
+    // The change: every other session ends, this browser gets a new one.
+    let r = send(&app, post(&csrf, "kates password", new, new)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.header(header::LOCATION), "/account/password?changed=1");
+    let renewed = r.session_cookie().expect("a new session");
+    assert!(!signed_in(&app, &here).await);
+    assert!(!signed_in(&app, &elsewhere).await);
+    assert!(signed_in(&app, &renewed).await);
+    let back = request(Method::GET, "/account/password?changed=1").header(header::COOKIE, &renewed);
+    let r = send(&app, empty(back)).await;
+    assert!(r.text.contains("Your password was changed"), "{}", r.text);
+    let r = sign_in(&app, "kate", "kates password", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    session_of(&app, "kate", new).await;
+    let actions: Vec<String> = audit_actions(&t.db)
+        .await
+        .into_iter()
+        .map(|a| a.0)
+        .collect();
+    assert!(actions.contains(&"password.changed".to_string()));
+    // The wrong current password counted as a failed sign-in.
+    assert_eq!(actions.iter().filter(|a| *a == "login.failed").count(), 2);
+});
+
+support::db_test!(
+    guessing_the_current_password_is_throttled,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        let lee = support::operator(&t.db, "lee", false).await;
+        for attempt in 1..=6 {
+            let body = format!(
+                "csrf={}&current_password=guess+{attempt}+guess&new_password=0123456789&new_password_confirm=0123456789",
+                lee.csrf
+            );
+            let r = send(
+                &app,
+                signed_in_form("/account/password", &lee.cookie, &body),
+            )
+            .await;
+            let expected = if attempt <= 5 {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::TOO_MANY_REQUESTS
+            };
+            assert_eq!(r.status, expected, "attempt {attempt}");
+        }
     }
 );

@@ -46,7 +46,7 @@ pub fn SessionMenu() -> impl IntoView {
         view! {
             <div class="session-menu">
                 {s.is_admin.then(|| view! { <a href="/audit">"Audit log"</a> })}
-                <span class="muted" data-testid="signed-in-as" title="Signed in">{s.username.clone()}</span>
+                <a href="/account/password" rel="external" class="muted" data-testid="signed-in-as" title="Signed in: change your password">{s.username.clone()}</a>
                 <form method="post" action="/logout" class="inline-form">
                     <CsrfField />
                     <button type="submit" class="button secondary small">"Sign out"</button>

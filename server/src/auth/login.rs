@@ -39,53 +39,7 @@ pub async fn sign_in(
         name: username.to_string(),
         ip: ip.map(str::to_string),
     };
-    let _turn = ONE_ATTEMPT_AT_A_TIME.lock().await;
-    let since = Utc::now() - chrono::Duration::seconds(WINDOW_SECONDS);
-    let (by_user, by_ip) = audit::count_since(db, "login.failed", since, username, ip).await?;
-    if by_user >= settings.max_failures_per_user
-        || (ip.is_some() && by_ip >= settings.max_failures_per_ip)
-    {
-        audit::record(
-            db,
-            &who,
-            "login.throttled",
-            Some(username.to_string()),
-            None,
-        )
-        .await?;
-        return Err(Error::TooManyRequests {
-            message: "too many failed sign-ins for this user or from this address; wait a minute and try again".into(),
-            retry_after_seconds: WINDOW_SECONDS as u64,
-        });
-    }
-    let operator = operators::find(db, username).await?;
-    let hash = operator
-        .as_ref()
-        .map(|o| o.password_hash.clone())
-        .unwrap_or_else(|| password::decoy().to_string());
-    let offered = secret_password.to_string();
-    let matches = tokio::task::spawn_blocking(move || password::verify(&offered, &hash))
-        .await
-        .map_err(|e| Error::Internal(format!("the password check stopped: {e}")))?;
-    let operator = match operator {
-        Some(o) if matches && o.disabled_at.is_none() => o,
-        other => {
-            let reason = match other {
-                None => "unknown user",
-                Some(o) if o.disabled_at.is_some() => "disabled",
-                Some(_) => "wrong password",
-            };
-            audit::record(
-                db,
-                &who,
-                "login.failed",
-                Some(username.to_string()),
-                Some(serde_json::json!({ "reason": reason })),
-            )
-            .await?;
-            return Err(Error::Unauthorized("wrong user name or password".into()));
-        }
-    };
+    let operator = check_password(db, settings, &who, secret_password).await?;
     let session = sessions::start(db, settings, operator.id, ip, user_agent).await?;
     let actor = Actor {
         kind: "operator".into(),
@@ -100,4 +54,91 @@ pub async fn sign_in(
     )
     .await?;
     Ok(SignedIn { operator, session })
+}
+
+/// Changes the signed-in operator's (`actor`) password once the current one checks out
+/// (a wrong one counts as a failed sign-in); ends all their sessions and starts a new one
+/// for this browser.
+pub async fn change_password(
+    db: &impl ConnectionTrait,
+    settings: &AuthSettings,
+    actor: &Actor,
+    current: &str,
+    new: &str,
+    confirm: &str,
+    user_agent: Option<&str>,
+) -> Result<sessions::NewSession> {
+    password::validate(new, "new_password")?;
+    if new != confirm {
+        return Err(Error::invalid(
+            "new_password_confirm",
+            "the two new passwords differ",
+        ));
+    }
+    let operator = check_password(db, settings, actor, current).await?;
+    operators::reset_password(db, &operator.username, new).await?;
+    let ip = actor.ip.as_deref();
+    let session = sessions::start(db, settings, operator.id, ip, user_agent).await?;
+    audit::record(
+        db,
+        actor,
+        "password.changed",
+        Some(operator.username.clone()),
+        None,
+    )
+    .await?;
+    Ok(session)
+}
+
+/// The operator `who` names, if `secret_password` is theirs and they may sign in. Refused
+/// without checking while `who` (name or address) is over the failure limit; a failure is
+/// recorded as `login.failed`.
+async fn check_password(
+    db: &impl ConnectionTrait,
+    settings: &AuthSettings,
+    who: &Actor,
+    secret_password: &str,
+) -> Result<operators::Operator> {
+    let username = who.name.as_str();
+    let ip = who.ip.as_deref();
+    let _turn = ONE_ATTEMPT_AT_A_TIME.lock().await;
+    let since = Utc::now() - chrono::Duration::seconds(WINDOW_SECONDS);
+    let (by_user, by_ip) = audit::count_since(db, "login.failed", since, username, ip).await?;
+    if by_user >= settings.max_failures_per_user
+        || (ip.is_some() && by_ip >= settings.max_failures_per_ip)
+    {
+        audit::record(db, who, "login.throttled", Some(username.to_string()), None).await?;
+        return Err(Error::TooManyRequests {
+            message: "too many failed sign-ins for this user or from this address; wait a minute and try again".into(),
+            retry_after_seconds: WINDOW_SECONDS as u64,
+        });
+    }
+    let operator = operators::find(db, username).await?;
+    let hash = operator
+        .as_ref()
+        .map(|o| o.password_hash.clone())
+        .unwrap_or_else(|| password::decoy().to_string());
+    let offered = secret_password.to_string();
+    let matches = tokio::task::spawn_blocking(move || password::verify(&offered, &hash))
+        .await
+        .map_err(|e| Error::Internal(format!("the password check stopped: {e}")))?;
+    match operator {
+        Some(o) if matches && o.disabled_at.is_none() => Ok(o),
+        other => {
+            let reason = match other {
+                None => "unknown user",
+                Some(o) if o.disabled_at.is_some() => "disabled",
+                Some(_) => "wrong password",
+            };
+            audit::record(
+                db,
+                who,
+                "login.failed",
+                Some(username.to_string()),
+                Some(serde_json::json!({ "reason": reason })),
+            )
+            .await?;
+            Err(Error::Unauthorized("wrong user name or password".into()))
+        }
+    }
 }

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::web::AppState;
-use app::models::Actor;
+use app::models::{Actor, SessionDto};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -192,17 +192,8 @@ pub async fn login_submit(
         Ok(signed_in) => start_response(&state, &headers, signed_in.session, &next).await,
         Err(e) => {
             let (status, _) = e.status_and_code();
-            let mut response = login_form(status, &f.username, &next, Some(&e.to_string()));
-            if let Error::TooManyRequests {
-                retry_after_seconds,
-                ..
-            } = e
-            {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, retry_after_seconds.into());
-            }
-            response
+            let response = login_form(status, &f.username, &next, Some(&e.to_string()));
+            with_retry_after(response, &e)
         }
     }
 }
@@ -357,6 +348,117 @@ pub async fn setup_submit(
         Ok(session) => start_response(&state, &headers, session, "/trades").await,
         Err(e) => e.into_response(),
     }
+}
+
+fn password_form(
+    status: StatusCode,
+    session: &SessionDto,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    let notice = notice
+        .map(|n| format!("<p class=\"form-notice\" role=\"status\">{}</p>", escape(n)))
+        .unwrap_or_default();
+    let body = format!(
+        "<p>Signed in as <strong>{username}</strong>. A new password signs you out everywhere \
+         else.</p>{notice}{error}\
+         <form method=\"post\" action=\"/account/password\" class=\"auth-form\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"username\" autocomplete=\"username\" value=\"{username}\">\
+         <label>Current password <input type=\"password\" name=\"current_password\" autocomplete=\"current-password\" required></label>\
+         <label>New password (at least {min} characters) <input type=\"password\" name=\"new_password\" autocomplete=\"new-password\" required></label>\
+         <label>Repeat the new password <input type=\"password\" name=\"new_password_confirm\" autocomplete=\"new-password\" required></label>\
+         <button type=\"submit\" class=\"button\">Change password</button></form>\
+         <p><a href=\"/trades\">Back to Fillbook</a></p>",
+        username = escape(&session.username),
+        csrf = escape(&session.csrf),
+        error = error_box(error),
+        min = super::password::MIN_LENGTH,
+    );
+    page(status, "Change your password", &body)
+}
+
+#[derive(Deserialize)]
+pub struct ChangedQuery {
+    changed: Option<String>,
+}
+
+/// `GET /account/password`: the signed-in operator's password form.
+pub async fn password_page(
+    Extension(session): Extension<SessionDto>,
+    Query(q): Query<ChangedQuery>,
+) -> Response {
+    let notice = q
+        .changed
+        .is_some()
+        .then_some("Your password was changed; your other sessions were signed out.");
+    password_form(StatusCode::OK, &session, None, notice)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_confirm: String,
+}
+
+/// `POST /account/password` (behind the gate: a session and the CSRF proof): checks the
+/// current password like a sign-in (throttled, failures recorded), sets the new one, ends
+/// every session of the operator and signs this browser in again.
+pub async fn password_submit(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Extension(session): Extension<SessionDto>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f: PasswordForm = match form(&body) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let changed = login::change_password(
+        &state.db,
+        &state.auth.settings,
+        &actor,
+        &f.current_password,
+        &f.new_password,
+        &f.new_password_confirm,
+        agent,
+    )
+    .await;
+    match changed {
+        Ok(new_session) => {
+            start_response(&state, &headers, new_session, "/account/password?changed=1").await
+        }
+        Err(e) => {
+            let (status, _) = e.status_and_code();
+            let message = match &e {
+                Error::Unauthorized(_) => "the current password is wrong".to_string(),
+                other => other.to_string(),
+            };
+            with_retry_after(password_form(status, &session, Some(&message), None), &e)
+        }
+    }
+}
+
+/// Adds `Retry-After` to `response` when `e` is a throttling refusal.
+fn with_retry_after(mut response: Response, e: &Error) -> Response {
+    if let Error::TooManyRequests {
+        retry_after_seconds,
+        ..
+    } = e
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, (*retry_after_seconds).into());
+    }
+    response
 }
 
 /// The tokens an operator manages: an admin all of them, others their own.

@@ -134,6 +134,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         )
         .route("/logout", axum::routing::post(crate::auth::pages::logout))
         .route(
+            "/account/password",
+            get(crate::auth::pages::password_page).post(crate::auth::pages::password_submit),
+        )
+        .route(
             "/tokens",
             axum::routing::post(crate::auth::pages::create_token),
         )
