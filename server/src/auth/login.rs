@@ -116,12 +116,9 @@ async fn check_password(
     let operator = operators::find(db, username).await?;
     let hash = operator
         .as_ref()
-        .map(|o| o.password_hash.clone())
-        .unwrap_or_else(|| password::decoy().to_string());
-    let offered = secret_password.to_string();
-    let matches = tokio::task::spawn_blocking(move || password::verify(&offered, &hash))
-        .await
-        .map_err(|e| Error::Internal(format!("the password check stopped: {e}")))?;
+        .map(|o| o.password_hash.as_str())
+        .unwrap_or_else(|| password::decoy());
+    let matches = password::matches(secret_password, hash).await?;
     match operator {
         Some(o) if matches && o.disabled_at.is_none() => Ok(o),
         other => {

@@ -112,7 +112,7 @@ pub async fn add(
             "an operator named `{username}` already exists"
         )));
     }
-    let hash = password::hash(new_password)?;
+    let hash = password::hashed(new_password).await?;
     let now = Utc::now();
     Operator::find_by_statement(statement(
         db.get_database_backend(),
@@ -196,7 +196,7 @@ pub async fn reset_password(
         db.get_database_backend(),
         "UPDATE operators SET password_hash = $1, updated_at = $2 WHERE id = $3",
         [
-            password::hash(new_password)?.into(),
+            password::hashed(new_password).await?.into(),
             Utc::now().into(),
             operator.id.into(),
         ],

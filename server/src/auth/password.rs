@@ -51,6 +51,25 @@ pub fn verify(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// [`hash`] on the blocking pool: argon2 is deliberately slow and would hold up an async
+/// worker (every other request on it) meanwhile.
+pub async fn hashed(password: &str) -> Result<String> {
+    let password = password.to_string();
+    off_worker(move || hash(&password)).await?
+}
+
+/// [`verify`] on the blocking pool (see [`hashed`]).
+pub async fn matches(password: &str, hash: &str) -> Result<bool> {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    off_worker(move || verify(&password, &hash)).await
+}
+
+async fn off_worker<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal(format!("the password work stopped: {e}")))
+}
+
 /// A hash to verify against when the user does not exist, so that a wrong user name takes
 /// as long to refuse as a wrong password.
 pub fn decoy() -> &'static str {
