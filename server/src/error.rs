@@ -96,6 +96,15 @@ impl Error {
         err
     }
 
+    /// The message for a page that shows this error: the server's own failures are logged
+    /// and described without their internal details.
+    pub fn for_page(&self) -> String {
+        if self.status_and_code().0.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        self.public_message()
+    }
+
     /// The message safe to show a client: internal details stay in the log.
     fn public_message(&self) -> String {
         match self {
@@ -119,15 +128,12 @@ impl From<Error> for app::errors::AppError {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
         let mut body = json!({
             "type": format!("https://fillbook.dev/problems/{code}"),
             "title": status.canonical_reason().unwrap_or("Error"),
             "status": status.as_u16(),
             "code": code,
-            "detail": self.public_message(),
+            "detail": self.for_page(),
         });
         if let Error::Invalid { field, .. } = &self {
             body["field"] = json!(field);

@@ -1197,3 +1197,88 @@ support::db_test!(
         }
     }
 );
+
+support::db_test!(cookie_forms_must_be_forms, |t: TestDb| async move {
+    // A JSON-typed request needs no CSRF field (browsers cannot send one cross-site
+    // without a preflight), so the form handlers must not read such a body as a form.
+    let app = app(&t.db);
+    let mae = support::operator(&t.db, "mae", false).await;
+    let body = "current_password=x&new_password=0123456789&new_password_confirm=0123456789";
+    for (path, body) in [
+        ("/account/password", body),
+        ("/tokens", "name=bot&scopes=trades%3Aread"),
+    ] {
+        let post = request(Method::POST, path)
+            .header(header::COOKIE, &mae.cookie)
+            .header(header::ORIGIN, ORIGIN);
+        let r = send(&app, json_body(post, body)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{path}: {}",
+            r.text
+        );
+    }
+    let made = fillbook::auth::tokens::list(&t.db, Some("mae"))
+        .await
+        .unwrap();
+    assert!(made.is_empty());
+});
+
+support::db_test!(
+    an_interrupted_password_change_changes_nothing,
+    |t: TestDb| async move {
+        use sea_orm::{ConnectionTrait, DatabaseBackend};
+        let app = app(&t.db);
+        fillbook::auth::operators::add(&t.db, "nell", "nells password", false)
+            .await
+            .unwrap();
+        let here = session_of(&app, "nell", "nells password").await;
+        let elsewhere = session_of(&app, "nell", "nells password").await;
+        // The database refuses the change's audit entry, the last step of the change.
+        let refuse = match t.db.get_database_backend() {
+            DatabaseBackend::Postgres => vec![
+                "CREATE FUNCTION refuse_password_audit() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+                "CREATE TRIGGER refuse_password_audit BEFORE INSERT ON audit_events FOR EACH ROW \
+                 WHEN (NEW.action = 'password.changed') EXECUTE FUNCTION refuse_password_audit()",
+            ],
+            _ => vec![
+                "CREATE TRIGGER refuse_password_audit BEFORE INSERT ON audit_events \
+                 WHEN NEW.action = 'password.changed' \
+                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+            ],
+        };
+        for sql in refuse {
+            t.db.execute_unprepared(sql).await.unwrap();
+        }
+        let csrf = csrf_of(&t.db, &here).await;
+        let new = "nells new password";
+        let body = serde_urlencoded::to_string([
+            ("csrf", csrf.as_str()),
+            ("current_password", "nells password"),
+            ("new_password", new),
+            ("new_password_confirm", new),
+        ])
+        .unwrap();
+        let r = send(&app, signed_in_form("/account/password", &here, &body)).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text);
+        assert!(
+            r.text.contains("could not complete the request"),
+            "{}",
+            r.text
+        );
+        assert!(
+            !r.text.contains("injected"),
+            "internal details stay in the log"
+        );
+        // Nothing changed: both sessions live, the old password still works.
+        assert!(signed_in(&app, &here).await);
+        assert!(signed_in(&app, &elsewhere).await);
+        assert_eq!(
+            sign_in(&app, "nell", new, None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        session_of(&app, "nell", "nells password").await;
+    }
+);

@@ -9,7 +9,7 @@ use super::{audit, operators, password, sessions, AuthSettings};
 use crate::error::{Error, Result};
 use app::models::Actor;
 use chrono::Utc;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 /// The window failed sign-ins are counted in (seconds).
 pub const WINDOW_SECONDS: i64 = 60;
@@ -58,9 +58,11 @@ pub async fn sign_in(
 
 /// Changes the signed-in operator's (`actor`) password once the current one checks out
 /// (a wrong one counts as a failed sign-in); ends all their sessions and starts a new one
-/// for this browser.
+/// for this browser. The new password, the ended sessions, the new session and the audit
+/// entry are one transaction: an interrupted change (a timeout, a database error) changes
+/// nothing.
 pub async fn change_password(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     settings: &AuthSettings,
     actor: &Actor,
     current: &str,
@@ -76,17 +78,19 @@ pub async fn change_password(
         ));
     }
     let operator = check_password(db, settings, actor, current).await?;
-    operators::reset_password(db, &operator.username, new).await?;
+    let txn = db.begin().await?;
+    operators::reset_password(&txn, &operator.username, new).await?;
     let ip = actor.ip.as_deref();
-    let session = sessions::start(db, settings, operator.id, ip, user_agent).await?;
+    let session = sessions::start(&txn, settings, operator.id, ip, user_agent).await?;
     audit::record(
-        db,
+        &txn,
         actor,
         "password.changed",
         Some(operator.username.clone()),
         None,
     )
     .await?;
+    txn.commit().await?;
     Ok(session)
 }
 

@@ -131,7 +131,20 @@ async fn start_response(
     ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
 }
 
-fn form<T: serde::de::DeserializeOwned>(body: &Bytes) -> crate::Result<T> {
+/// A posted HTML form. Only `application/x-www-form-urlencoded` is read as one: the CSRF
+/// check lets JSON-typed requests through without the `csrf` field (a cross-site page
+/// cannot send them), so a form handler must never take such a body for a form.
+fn form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> crate::Result<T> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(Error::UnsupportedMediaType(format!(
+            "expected a form (application/x-www-form-urlencoded), got `{content_type}`"
+        )));
+    }
     serde_urlencoded::from_bytes(body)
         .map_err(|e| Error::BadRequest(format!("unreadable form: {e}")))
 }
@@ -158,7 +171,7 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for Pu
             .await
             .map_err(|_| Error::BadRequest("the form is too large".into()))?;
         Ok(Self {
-            fields: form(&bytes)?,
+            fields: form(&parts.headers, &bytes)?,
             ip,
             headers: parts.headers,
         })
@@ -192,7 +205,7 @@ pub async fn login_submit(
         Ok(signed_in) => start_response(&state, &headers, signed_in.session, &next).await,
         Err(e) => {
             let (status, _) = e.status_and_code();
-            let response = login_form(status, &f.username, &next, Some(&e.to_string()));
+            let response = login_form(status, &f.username, &next, Some(&e.for_page()));
             with_retry_after(response, &e)
         }
     }
@@ -294,7 +307,7 @@ pub async fn setup_submit(
     if let Err(e) = operators::validate_username(&f.username)
         .and_then(|_| super::password::validate(&f.password, "password"))
     {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string());
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.for_page());
     }
     if !state.auth.take_setup(&f.token) {
         let who = Actor {
@@ -315,7 +328,7 @@ pub async fn setup_submit(
         Err(e) => {
             state.auth.restore_setup(f.token.clone());
             let (status, _) = e.status_and_code();
-            return refuse(status, &e.to_string());
+            return refuse(status, &e.for_page());
         }
     };
     let actor = Actor {
@@ -415,7 +428,7 @@ pub async fn password_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f: PasswordForm = match form(&body) {
+    let f: PasswordForm = match form(&headers, &body) {
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
@@ -440,7 +453,7 @@ pub async fn password_submit(
             let (status, _) = e.status_and_code();
             let message = match &e {
                 Error::Unauthorized(_) => "the current password is wrong".to_string(),
-                other => other.to_string(),
+                other => other.for_page(),
             };
             with_retry_after(password_form(status, &session, Some(&message), None), &e)
         }
@@ -476,9 +489,10 @@ pub async fn create_token(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let pairs: Vec<(String, String)> = match form(&body) {
+    let pairs: Vec<(String, String)> = match form(&headers, &body) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -534,7 +548,7 @@ pub async fn create_token(
                 "API token not created",
                 &format!(
                     "{}<p><a href=\"/tokens\">Back to API tokens</a></p>",
-                    error_box(Some(&e.to_string()))
+                    error_box(Some(&e.for_page()))
                 ),
             )
         }
