@@ -1282,3 +1282,19 @@ support::db_test!(
         session_of(&app, "nell", "nells password").await;
     }
 );
+
+/// A route missing from the scope table would take any valid token: every documented
+/// operation names the scopes it needs, except those that check their own (tools) and the
+/// tool listing.
+#[test]
+fn every_documented_operation_needs_a_scope() {
+    let open_to_any_token = ["/api/v1/tools", "/api/v1/tools/1"];
+    for (method, path) in openapi_operations() {
+        let needed = fillbook::auth::middleware::required_scopes(&method, &path);
+        assert_eq!(
+            needed.is_empty(),
+            open_to_any_token.contains(&path.as_str()),
+            "{method} {path} needs {needed:?}"
+        );
+    }
+}
