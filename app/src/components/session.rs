@@ -1,8 +1,7 @@
 //! The signed-in operator: their name and role for the header, and the CSRF token every
 //! form posts back (the server refuses state changes without it). The server reads it from
-//! the request and hands it to the browser with the page (a `SharedValue`, synchronous: a
-//! resource read by several suspense boundaries at once could stall a server render, see
-//! leptos#4851).
+//! the request and hands it to the browser with the page (a `SharedValue`: read at once,
+//! no server function round trip and no suspense boundary around the header and forms).
 
 use crate::models::SessionDto;
 use leptos::prelude::*;

@@ -131,6 +131,13 @@ async fn start_response(
     ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
 }
 
+/// The browser's `User-Agent`, kept with its session.
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}
+
 /// A posted HTML form. Only `application/x-www-form-urlencoded` is read as one: the CSRF
 /// check lets JSON-typed requests through without the `csrf` field (a cross-site page
 /// cannot send them), so a form handler must never take such a body for a form.
@@ -189,9 +196,7 @@ pub async fn login_submit(
         headers,
     } = posted;
     let next = safe_next(f.next.as_deref());
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let agent = user_agent(&headers);
     match login::sign_in(
         &state.db,
         &state.auth.settings,
@@ -336,9 +341,7 @@ pub async fn setup_submit(
         name: admin.username.clone(),
         ip: ip.clone(),
     };
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let agent = user_agent(&headers);
     let started = async {
         audit::record(
             &state.db,
@@ -432,9 +435,7 @@ pub async fn password_submit(
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let agent = user_agent(&headers);
     let changed = login::change_password(
         &state.db,
         &state.auth.settings,
