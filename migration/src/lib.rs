@@ -1,5 +1,5 @@
 //! Database migrations for Fillbook: one for the base tables, one for trades, one for
-//! operators, sessions, API tokens and the audit log.
+//! operators, sessions, API tokens and the audit log, one for Flex statements and coverage.
 //!
 //! Migrations are written as SQL with a tiny dialect layer ([`dialect::render`]) so that
 //! PostgreSQL gets its native types (`timestamptz`, `jsonb`, identity keys) and SQLite
@@ -11,6 +11,7 @@ mod dialect;
 mod m0001_base_tables;
 mod m0002_trades;
 mod m0003_auth;
+mod m0004_flex;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_base_tables::Migration),
             Box::new(m0002_trades::Migration),
             Box::new(m0003_auth::Migration),
+            Box::new(m0004_flex::Migration),
         ]
     }
 }

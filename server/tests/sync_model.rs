@@ -61,6 +61,7 @@ fn row(e: &Exec, with_commission: bool) -> NormalizedExecution {
             "execution": { "id": format!("{}.{}", e.base, e.revision) },
             "commission_report": commission.map(|c| serde_json::json!({ "commission": c })),
         }),
+        flex: None,
     }
 }
 

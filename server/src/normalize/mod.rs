@@ -45,8 +45,50 @@ pub struct NormalizedExecution {
     pub currency: Option<String>,
     pub liquidity: Option<String>,
     pub commission: Option<f64>,
-    /// The broker record: execution fields, contract and matched commission report.
+    /// The gateway's record: execution fields, contract and matched commission report
+    /// (`{}` for a fill seen only in a Flex statement).
     pub raw: Value,
+    /// What a Flex statement says of this fill, when it came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flex: Option<FlexFields>,
+}
+
+/// A fill's Flex statement record: the statement's own ids and row.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FlexFields {
+    pub trade_id: Option<String>,
+    pub transaction_id: Option<String>,
+    pub ib_order_id: Option<String>,
+    pub brokerage_order_id: Option<String>,
+    pub order_reference: Option<String>,
+    /// The currency of the commission (it can differ from the trade's).
+    pub commission_currency: Option<String>,
+    /// The statement had only the trade date; the stored time is the start of that day.
+    pub time_unknown: bool,
+    /// The whole statement row as compact JSON text.
+    pub raw: String,
+}
+
+/// A Flex statement's cancellation of an earlier fill (never a fill itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlexCancellation {
+    pub account_code: String,
+    /// `flex-txn:<transactionID>`, else `flex-trade:<tradeID>`, else the row's `ibExecID`.
+    pub cancel_key: String,
+    pub orig_trade_id: Option<String>,
+    pub orig_transaction_id: Option<String>,
+    pub orig_order_id: Option<String>,
+    pub symbol: Option<String>,
+    /// Positive, like a fill's.
+    pub quantity: Option<f64>,
+    pub price: Option<f64>,
+    pub executed_at: Option<DateTime<Utc>>,
+    pub raw: Value,
+}
+
+/// Whether a stored `raw` record is the gateway's (a fill seen only in a statement has `{}`).
+pub fn seen_by_gateway(raw: &Value) -> bool {
+    raw.as_object().is_some_and(|o| !o.is_empty())
 }
 
 /// A record that could not be normalised, kept for the operator.
@@ -152,6 +194,7 @@ pub fn normalize_execution(
         commission: report.and_then(|r| normalize_commission(r.commission)),
         ib_exec_id,
         raw,
+        flex: None,
     })
 }
 

@@ -9,7 +9,10 @@
 use crate::db::write::upsert_accounts;
 use crate::error::{Error, Result};
 use crate::ib::{Gateway, IbConnectOptions};
-use crate::normalize::{normalize_batch, NormalizedExecution, SkippedExecution};
+use crate::normalize::{
+    normalize_batch, seen_by_gateway, FlexCancellation, FlexFields, NormalizedExecution,
+    SkippedExecution,
+};
 use chrono::{DateTime, Duration, Utc};
 use ibapi::orders::{ExecutionFilter, OrderData};
 use sea_orm::{
@@ -162,6 +165,10 @@ struct ExistingExec {
     trade_id: i32,
     account_id: i32,
     ib_exec_id: String,
+    ib_perm_id: Option<i64>,
+    ib_order_id: Option<i64>,
+    client_id: Option<i32>,
+    order_ref: Option<String>,
     quantity: f64,
     price: f64,
     executed_at: DateTime<Utc>,
@@ -169,6 +176,14 @@ struct ExistingExec {
     liquidity: Option<String>,
     exchange: Option<String>,
     raw: serde_json::Value,
+    flex_trade_id: Option<String>,
+    flex_transaction_id: Option<String>,
+    flex_ib_order_id: Option<String>,
+    flex_brokerage_order_id: Option<String>,
+    flex_order_reference: Option<String>,
+    flex_raw: Option<serde_json::Value>,
+    commission_currency: Option<String>,
+    time_unknown: bool,
 }
 
 /// What the canonical-flag pass needs of a stored execution (no raw record: that pass
@@ -181,6 +196,7 @@ struct Revision {
     exec_id_base: String,
     exec_revision: i32,
     is_canonical: bool,
+    busted_by: Option<String>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -201,6 +217,45 @@ fn placeholders(start: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// A period one run covered for one account (the coverage map).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoveragePeriod {
+    pub account_code: String,
+    /// `sync` (a gateway window) or `flex` (a statement period).
+    pub source: &'static str,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// What recorded it, e.g. `job:12` or `import:3`.
+    pub reference: Option<String>,
+}
+
+/// Everything one run writes, in one transaction.
+#[derive(Debug, Default)]
+pub struct LedgerBatch<'a> {
+    /// Accounts to record even when they have no fills (the gateway's managed accounts).
+    pub accounts: Vec<String>,
+    pub rows: Vec<NormalizedExecution>,
+    pub cancellations: Vec<FlexCancellation>,
+    pub orders: &'a [KnownOrder],
+    /// Whether `orders` is the gateway's view of the orders (a sync), so a trade whose order
+    /// it does not name is `unknown`; a statement knows no order states, so its run keeps a
+    /// trade's status unless Fillbook's own orders decide it.
+    pub knows_orders: bool,
+    pub coverage: Vec<CoveragePeriod>,
+}
+
+/// What a run did beyond the sync's counts: statement cancellations.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct LedgerOutcome {
+    pub metrics: SyncMetrics,
+    /// New cancellation rows recorded.
+    pub cancellations_recorded: usize,
+    /// Executions busted by a cancellation in this run.
+    pub busted_executions_count: usize,
+    /// Cancellations whose original fill is not in the ledger (yet), by key.
+    pub unmatched_cancellations: Vec<String>,
+}
+
 /// Writes normalised executions in one transaction and returns the counts.
 pub async fn apply_executions(
     db: &DatabaseConnection,
@@ -209,14 +264,144 @@ pub async fn apply_executions(
     orders: &[KnownOrder],
     now: DateTime<Utc>,
 ) -> Result<SyncMetrics> {
-    let mut metrics = SyncMetrics {
-        window_start: now,
-        window_end: now,
-        ..SyncMetrics::default()
+    let batch = LedgerBatch {
+        accounts: managed.to_vec(),
+        rows,
+        orders,
+        knows_orders: true,
+        ..LedgerBatch::default()
+    };
+    Ok(apply_batch(db, batch, now).await?.metrics)
+}
+
+/// The stored columns a later record of the same fill may change.
+#[derive(Debug, Clone, PartialEq)]
+struct Mutable {
+    perm_id: Option<i64>,
+    order_id: Option<i64>,
+    client_id: Option<i32>,
+    order_ref: Option<String>,
+    executed_at: DateTime<Utc>,
+    quantity: f64,
+    price: f64,
+    exchange: Option<String>,
+    liquidity: Option<String>,
+    commission: Option<f64>,
+    raw: serde_json::Value,
+    flex_trade_id: Option<String>,
+    flex_transaction_id: Option<String>,
+    flex_ib_order_id: Option<String>,
+    flex_brokerage_order_id: Option<String>,
+    flex_order_reference: Option<String>,
+    flex_raw: Option<serde_json::Value>,
+    commission_currency: Option<String>,
+    time_unknown: bool,
+}
+
+impl Mutable {
+    fn of_stored(e: &ExistingExec) -> Self {
+        Mutable {
+            perm_id: e.ib_perm_id,
+            order_id: e.ib_order_id,
+            client_id: e.client_id,
+            order_ref: e.order_ref.clone(),
+            executed_at: e.executed_at,
+            quantity: e.quantity,
+            price: e.price,
+            exchange: e.exchange.clone(),
+            liquidity: e.liquidity.clone(),
+            commission: e.commission,
+            raw: e.raw.clone(),
+            flex_trade_id: e.flex_trade_id.clone(),
+            flex_transaction_id: e.flex_transaction_id.clone(),
+            flex_ib_order_id: e.flex_ib_order_id.clone(),
+            flex_brokerage_order_id: e.flex_brokerage_order_id.clone(),
+            flex_order_reference: e.flex_order_reference.clone(),
+            flex_raw: e.flex_raw.clone(),
+            commission_currency: e.commission_currency.clone(),
+            time_unknown: e.time_unknown,
+        }
+    }
+
+    fn of_record(r: &NormalizedExecution) -> Self {
+        let flex = r.flex.as_ref();
+        let get = |f: fn(&FlexFields) -> &Option<String>| flex.and_then(|x| f(x).clone());
+        Mutable {
+            perm_id: Some(r.perm_id),
+            order_id: Some(r.order_id),
+            client_id: Some(r.client_id),
+            order_ref: r.order_ref.clone(),
+            executed_at: r.executed_at,
+            quantity: r.quantity,
+            price: r.price,
+            exchange: r.exchange.clone(),
+            liquidity: r.liquidity.clone(),
+            commission: r.commission,
+            raw: r.raw.clone(),
+            flex_trade_id: get(|f| &f.trade_id),
+            flex_transaction_id: get(|f| &f.transaction_id),
+            flex_ib_order_id: get(|f| &f.ib_order_id),
+            flex_brokerage_order_id: get(|f| &f.brokerage_order_id),
+            flex_order_reference: get(|f| &f.order_reference),
+            flex_raw: flex.and_then(|f| serde_json::from_str(&f.raw).ok()),
+            commission_currency: get(|f| &f.commission_currency),
+            time_unknown: flex.is_some_and(|f| f.time_unknown),
+        }
+    }
+
+    /// The stored fill after a new record of it: the gateway's fields win over a statement's
+    /// (whichever came first), a statement adds its ids and row, and a known commission is
+    /// never erased by a record without one. Either order of the two sources ends the same.
+    fn merged(old: Mutable, new: &NormalizedExecution) -> Mutable {
+        let incoming = Mutable::of_record(new);
+        if new.flex.is_none() {
+            Mutable {
+                commission: incoming.commission.or(old.commission),
+                flex_trade_id: old.flex_trade_id,
+                flex_transaction_id: old.flex_transaction_id,
+                flex_ib_order_id: old.flex_ib_order_id,
+                flex_brokerage_order_id: old.flex_brokerage_order_id,
+                flex_order_reference: old.flex_order_reference,
+                flex_raw: old.flex_raw,
+                commission_currency: old.commission_currency,
+                time_unknown: false,
+                ..incoming
+            }
+        } else if seen_by_gateway(&old.raw) {
+            Mutable {
+                commission: old.commission.or(incoming.commission),
+                flex_trade_id: incoming.flex_trade_id,
+                flex_transaction_id: incoming.flex_transaction_id,
+                flex_ib_order_id: incoming.flex_ib_order_id,
+                flex_brokerage_order_id: incoming.flex_brokerage_order_id,
+                flex_order_reference: incoming.flex_order_reference,
+                flex_raw: incoming.flex_raw,
+                commission_currency: incoming.commission_currency,
+                ..old
+            }
+        } else {
+            incoming
+        }
+    }
+}
+
+/// Writes one run — fills, statement cancellations, coverage — in one transaction.
+pub async fn apply_batch(
+    db: &DatabaseConnection,
+    batch: LedgerBatch<'_>,
+    now: DateTime<Utc>,
+) -> Result<LedgerOutcome> {
+    let mut outcome = LedgerOutcome {
+        metrics: SyncMetrics {
+            window_start: now,
+            window_end: now,
+            ..SyncMetrics::default()
+        },
+        ..LedgerOutcome::default()
     };
     // The same execution twice in one delivery: the last copy wins.
     let mut unique: HashMap<(String, String), NormalizedExecution> = HashMap::new();
-    for row in rows {
+    for row in batch.rows {
         let key = (row.account_code.clone(), row.ib_exec_id.clone());
         let row = match unique.get(&key) {
             Some(earlier) => with_known_commission(
@@ -232,10 +417,13 @@ pub async fn apply_executions(
 
     let txn = db.begin().await?;
     let backend = txn.get_database_backend();
-    let codes: BTreeSet<String> = managed
+    let codes: BTreeSet<String> = batch
+        .accounts
         .iter()
         .cloned()
         .chain(rows.iter().map(|r| r.account_code.clone()))
+        .chain(batch.cancellations.iter().map(|c| c.account_code.clone()))
+        .chain(batch.coverage.iter().map(|c| c.account_code.clone()))
         .collect();
     // A write first: on SQLite this takes the single writer's lock for the whole run.
     let account_ids = upsert_accounts(&txn, &codes, now).await?;
@@ -252,98 +440,38 @@ pub async fn apply_executions(
             .await?;
         }
     }
-    if rows.is_empty() {
-        txn.commit().await?;
-        return Ok(metrics);
+    for c in &batch.coverage {
+        txn.execute_raw(crate::db::statement(
+            backend,
+            "INSERT INTO coverage (account_id, source, period_start, period_end, reference, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (account_id, source, period_start, period_end) DO NOTHING",
+            [
+                account_ids[&c.account_code].into(),
+                c.source.into(),
+                c.start.into(),
+                c.end.into(),
+                c.reference.clone().into(),
+                now.into(),
+            ],
+        ))
+        .await?;
     }
+    if rows.is_empty() && batch.cancellations.is_empty() {
+        txn.commit().await?;
+        return Ok(outcome);
+    }
+    let metrics = &mut outcome.metrics;
 
     let mut phases = Phases::start();
-    // Parent trades: insert the missing ones, then read every referenced id.
-    let mut parents: HashMap<(i32, String), &NormalizedExecution> = HashMap::new();
-    for r in &rows {
-        parents
-            .entry((account_ids[&r.account_code], match_key(r)))
-            .or_insert(r);
-    }
-    let parent_list: Vec<(&(i32, String), &&NormalizedExecution)> = parents.iter().collect();
-    let mut new_parents = 0;
-    for chunk in parent_list.chunks(CHUNK) {
-        let mut values: Vec<SqlValue> = Vec::new();
-        let mut tuples = Vec::new();
-        for ((account_id, key), e) in chunk {
-            let n = values.len();
-            tuples.push(format!("({})", placeholders(n + 1, 15)));
-            let by_perm = e.perm_id > 0;
-            let by_ref = !by_perm && e.order_ref.is_some();
-            values.extend([
-                (*account_id).into(),
-                key.clone().into(),
-                Some(e.perm_id).filter(|p| *p > 0).into(),
-                if by_perm || by_ref {
-                    e.order_ref.clone()
-                } else {
-                    None
-                }
-                .into(),
-                Some(e.order_id).into(),
-                Some(e.client_id).into(),
-                e.symbol.clone().into(),
-                e.sec_type.clone().into(),
-                Some(e.side.clone()).into(),
-                e.exchange.clone().into(),
-                e.currency.clone().into(),
-                "unknown".into(),
-                now.into(),
-                now.into(),
-                now.into(),
-            ]);
-        }
-        let sql = format!(
-            "INSERT INTO trades (account_id, match_key, ib_perm_id, order_ref, ib_order_id, \
-             client_id, symbol, sec_type, side, exchange, currency, status, fetched_at, created_at, \
-             updated_at) VALUES {} ON CONFLICT (account_id, match_key) DO NOTHING",
-            tuples.join(", ")
-        );
-        new_parents += txn
-            .execute_raw(crate::db::statement(backend, sql, values))
-            .await?
-            .rows_affected();
-    }
-    refresh_statistics(&txn, "trades", new_parents).await?;
-    let mut trade_ids: HashMap<(i32, String), i32> = HashMap::new();
-    for chunk in parent_list.chunks(CHUNK) {
-        let mut values: Vec<SqlValue> = Vec::new();
-        let mut conds = Vec::new();
-        for ((account_id, key), _) in chunk {
-            let n = values.len();
-            conds.push(format!(
-                "(account_id = ${} AND match_key = ${})",
-                n + 1,
-                n + 2
-            ));
-            values.push((*account_id).into());
-            values.push(key.clone().into());
-        }
-        let found = IdKey::find_by_statement(crate::db::statement(
-            backend,
-            format!(
-                "SELECT id, account_id, match_key FROM trades WHERE {}",
-                conds.join(" OR ")
-            ),
-            values,
-        ))
-        .all(&txn)
-        .await?;
-        for f in found {
-            trade_ids.insert((f.account_id, f.match_key), f.id);
-        }
-    }
-
-    phases.lap("parents");
-    let mut inserts: Vec<(&NormalizedExecution, i32, i32)> = Vec::new();
+    // Existing rows of these executions, a chunk at a time (memory stays bounded). A fill
+    // already in the ledger keeps its trade, and new fills of the same group join that
+    // trade: fills of one order seen partly live and partly in a statement end in one trade.
+    let mut pending: Vec<(&NormalizedExecution, i32, String)> = Vec::new();
+    let mut shared: HashMap<(i32, String), i32> = HashMap::new();
+    let mut referenced: HashSet<i32> = HashSet::new();
     let mut touched_trades: HashSet<i32> = HashSet::new();
     let mut touched_bases: HashSet<(i32, String)> = HashSet::new();
-    // Existing rows of these executions, a chunk at a time (memory stays bounded).
     for slice in rows.chunks(CHUNK) {
         let existing: Vec<ExistingExec> = load_where(
             &txn,
@@ -362,61 +490,91 @@ pub async fn apply_executions(
             .collect();
         for r in slice {
             let account_id = account_ids[&r.account_code];
-            let trade_id = trade_ids[&(account_id, match_key(r))];
-            match by_key.get(&(account_id, r.ib_exec_id.as_str())) {
-                None => {
-                    inserts.push((r, account_id, trade_id));
-                    touched_trades.insert(trade_id);
-                    touched_bases.insert((account_id, r.exec_id_base.clone()));
-                }
-                Some(old) => {
-                    // A delivery without the commission report (it came after the end marker
-                    // this time) must not erase a commission already known.
-                    let kept;
-                    let r = if r.commission.is_none() && old.commission.is_some() {
-                        kept = with_known_commission(
-                            r.clone(),
-                            old.commission,
-                            old.raw.get("commission_report"),
-                        );
-                        &kept
-                    } else {
-                        r
-                    };
-                    if !changed(old, r) {
-                        continue;
-                    }
-                    txn.execute_raw(crate::db::statement(
-                        backend,
-                        "UPDATE trade_executions SET quantity = $1, price = $2, executed_at = $3, \
-                     commission = $4, liquidity = $5, exchange = $6, raw = $7, fetched_at = $8, \
-                     updated_at = $8 WHERE id = $9",
-                        [
-                            r.quantity.into(),
-                            r.price.into(),
-                            r.executed_at.into(),
-                            r.commission.into(),
-                            r.liquidity.clone().into(),
-                            r.exchange.clone().into(),
-                            r.raw.clone().into(),
-                            now.into(),
-                            old.id.into(),
-                        ],
-                    ))
-                    .await?;
-                    metrics.updated_executions_count += 1;
-                    touched_trades.insert(old.trade_id);
-                    touched_bases.insert((account_id, r.exec_id_base.clone()));
-                }
+            let key = match_key(r);
+            let Some(old) = by_key.get(&(account_id, r.ib_exec_id.as_str())) else {
+                pending.push((r, account_id, key));
+                continue;
+            };
+            shared.entry((account_id, key)).or_insert(old.trade_id);
+            referenced.insert(old.trade_id);
+            // A delivery without the commission report (it came after the end marker
+            // this time) must not erase a commission already known.
+            let kept;
+            let r = if r.commission.is_none() && old.commission.is_some() && r.flex.is_none() {
+                kept = with_known_commission(
+                    r.clone(),
+                    old.commission,
+                    old.raw.get("commission_report"),
+                );
+                &kept
+            } else {
+                r
+            };
+            let before = Mutable::of_stored(old);
+            let after = Mutable::merged(before.clone(), r);
+            if after == before {
+                continue;
             }
+            update_execution(&txn, old.id, &after, now).await?;
+            metrics.updated_executions_count += 1;
+            touched_trades.insert(old.trade_id);
+            touched_bases.insert((account_id, r.exec_id_base.clone()));
         }
+    }
+
+    phases.lap("existing");
+    // Parent trades of the new fills that have no shared trade: insert, then read the ids.
+    let mut parents: HashMap<(i32, String), &NormalizedExecution> = HashMap::new();
+    for (r, account_id, key) in &pending {
+        let group = (*account_id, key.clone());
+        if !shared.contains_key(&group) {
+            parents.entry(group).or_insert(r);
+        }
+    }
+    let trade_ids = ensure_parents(&txn, &parents, now).await?;
+    let inserts: Vec<(&NormalizedExecution, i32, i32)> = pending
+        .iter()
+        .map(|(r, account_id, key)| {
+            let group = (*account_id, key.clone());
+            let trade_id = shared.get(&group).copied().unwrap_or(trade_ids[&group]);
+            (*r, *account_id, trade_id)
+        })
+        .collect();
+    for (r, account_id, trade_id) in &inserts {
+        touched_trades.insert(*trade_id);
+        referenced.insert(*trade_id);
+        touched_bases.insert((*account_id, r.exec_id_base.clone()));
     }
     insert_executions(&txn, &inserts, now).await?;
     metrics.inserted_executions_count = inserts.len();
     refresh_statistics(&txn, "trade_executions", inserts.len() as u64).await?;
 
     phases.lap("executions");
-    // Canonical flags of every touched (account, exec_id_base): the highest revision wins.
+    // Statement cancellations: record them, then bust every fill they name that is in the
+    // ledger (also those recorded by earlier runs whose original arrives only now).
+    let ids: Vec<i32> = account_ids.values().copied().collect();
+    outcome.cancellations_recorded =
+        record_cancellations(&txn, &batch.cancellations, &account_ids, now).await?;
+    for bust in bust_cancelled(&txn, &ids, now).await? {
+        match bust {
+            Bust::Done {
+                account_id,
+                trade_id,
+                exec_id_base,
+            } => {
+                outcome.busted_executions_count += 1;
+                touched_trades.insert(trade_id);
+                referenced.insert(trade_id);
+                touched_bases.insert((account_id, exec_id_base));
+            }
+            Bust::Unmatched(key) => outcome.unmatched_cancellations.push(key),
+        }
+    }
+    let metrics = &mut outcome.metrics;
+
+    phases.lap("cancellations");
+    // Canonical flags of every touched (account, exec_id_base): the highest revision that no
+    // cancellation busted wins.
     let group_rows: Vec<Revision> = load_where(
         &txn,
         REVISION_SELECT,
@@ -425,7 +583,7 @@ pub async fn apply_executions(
     )
     .await?;
     let mut best: HashMap<(i32, String), (i32, i32)> = HashMap::new();
-    for e in &group_rows {
+    for e in group_rows.iter().filter(|e| e.busted_by.is_none()) {
         let key = (e.account_id, e.exec_id_base.clone());
         let candidate = (e.exec_revision, e.id);
         best.entry(key)
@@ -439,7 +597,9 @@ pub async fn apply_executions(
     let mut make_true = Vec::new();
     let mut make_false = Vec::new();
     for e in &group_rows {
-        let canonical = best[&(e.account_id, e.exec_id_base.clone())].1 == e.id;
+        let canonical = best
+            .get(&(e.account_id, e.exec_id_base.clone()))
+            .is_some_and(|b| b.1 == e.id);
         if canonical != e.is_canonical {
             if canonical {
                 make_true.push(e.id);
@@ -490,8 +650,8 @@ pub async fn apply_executions(
 
     phases.lap("aggregates");
     // Status of every referenced trade from what is known about its order.
-    let gateway_orders = OrderIndex::new(orders);
-    let referenced: Vec<i32> = trade_ids.values().copied().collect();
+    let gateway_orders = OrderIndex::new(batch.orders);
+    let referenced: Vec<i32> = referenced.into_iter().collect();
     let mut status_changes: HashMap<&'static str, Vec<i32>> = HashMap::new();
     let id_to_code: HashMap<i32, &String> = account_ids.iter().map(|(c, i)| (*i, c)).collect();
     for chunk in referenced.chunks(CHUNK) {
@@ -515,6 +675,9 @@ pub async fn apply_executions(
                 .find(account, &t)
                 .cloned()
                 .or_else(|| local_order(&local, &t, account));
+            if known.is_none() && !batch.knows_orders {
+                continue;
+            }
             let status = trade_status(t.total_quantity, known.as_ref());
             if status != t.status {
                 status_changes.entry(status).or_default().push(t.id);
@@ -540,8 +703,286 @@ pub async fn apply_executions(
     txn.commit().await?;
     phases.lap("commit");
     tracing::debug!(phases = %phases.report(), "trades sync timings");
-    Ok(metrics)
+    Ok(outcome)
 }
+
+/// Inserts the missing parent trades of `parents` (one representative fill per
+/// `(account_id, match_key)`) and returns the id of every one of them.
+async fn ensure_parents(
+    txn: &impl ConnectionTrait,
+    parents: &HashMap<(i32, String), &NormalizedExecution>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<(i32, String), i32>> {
+    let backend = txn.get_database_backend();
+    let parent_list: Vec<(&(i32, String), &&NormalizedExecution)> = parents.iter().collect();
+    let mut new_parents = 0;
+    for chunk in parent_list.chunks(CHUNK) {
+        let mut values: Vec<SqlValue> = Vec::new();
+        let mut tuples = Vec::new();
+        for ((account_id, key), e) in chunk {
+            let n = values.len();
+            tuples.push(format!("({})", placeholders(n + 1, 15)));
+            let by_perm = e.perm_id > 0;
+            let by_ref = !by_perm && e.order_ref.is_some();
+            values.extend([
+                (*account_id).into(),
+                key.clone().into(),
+                Some(e.perm_id).filter(|p| *p > 0).into(),
+                if by_perm || by_ref {
+                    e.order_ref.clone()
+                } else {
+                    None
+                }
+                .into(),
+                Some(e.order_id).into(),
+                Some(e.client_id).into(),
+                e.symbol.clone().into(),
+                e.sec_type.clone().into(),
+                Some(e.side.clone()).into(),
+                e.exchange.clone().into(),
+                e.currency.clone().into(),
+                "unknown".into(),
+                now.into(),
+                now.into(),
+                now.into(),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO trades (account_id, match_key, ib_perm_id, order_ref, ib_order_id, \
+             client_id, symbol, sec_type, side, exchange, currency, status, fetched_at, created_at, \
+             updated_at) VALUES {} ON CONFLICT (account_id, match_key) DO NOTHING",
+            tuples.join(", ")
+        );
+        new_parents += txn
+            .execute_raw(crate::db::statement(backend, sql, values))
+            .await?
+            .rows_affected();
+    }
+    refresh_statistics(txn, "trades", new_parents).await?;
+    let mut trade_ids: HashMap<(i32, String), i32> = HashMap::new();
+    for chunk in parent_list.chunks(CHUNK) {
+        let mut values: Vec<SqlValue> = Vec::new();
+        let mut conds = Vec::new();
+        for ((account_id, key), _) in chunk {
+            let n = values.len();
+            conds.push(format!(
+                "(account_id = ${} AND match_key = ${})",
+                n + 1,
+                n + 2
+            ));
+            values.push((*account_id).into());
+            values.push(key.clone().into());
+        }
+        let found = IdKey::find_by_statement(crate::db::statement(
+            backend,
+            format!(
+                "SELECT id, account_id, match_key FROM trades WHERE {}",
+                conds.join(" OR ")
+            ),
+            values,
+        ))
+        .all(txn)
+        .await?;
+        for f in found {
+            trade_ids.insert((f.account_id, f.match_key), f.id);
+        }
+    }
+    Ok(trade_ids)
+}
+
+/// Writes the merged state of one stored fill.
+async fn update_execution(
+    txn: &impl ConnectionTrait,
+    id: i32,
+    m: &Mutable,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    txn.execute_raw(crate::db::statement(
+        txn.get_database_backend(),
+        "UPDATE trade_executions SET ib_perm_id = $1, ib_order_id = $2, client_id = $3, \
+         order_ref = $4, executed_at = $5, quantity = $6, price = $7, exchange = $8, \
+         liquidity = $9, commission = $10, raw = $11, flex_trade_id = $12, \
+         flex_transaction_id = $13, flex_ib_order_id = $14, flex_brokerage_order_id = $15, \
+         flex_order_reference = $16, flex_raw = $17, commission_currency = $18, \
+         time_unknown = $19, fetched_at = $20, updated_at = $20 WHERE id = $21",
+        [
+            m.perm_id.into(),
+            m.order_id.into(),
+            m.client_id.into(),
+            m.order_ref.clone().into(),
+            m.executed_at.into(),
+            m.quantity.into(),
+            m.price.into(),
+            m.exchange.clone().into(),
+            m.liquidity.clone().into(),
+            m.commission.into(),
+            m.raw.clone().into(),
+            m.flex_trade_id.clone().into(),
+            m.flex_transaction_id.clone().into(),
+            m.flex_ib_order_id.clone().into(),
+            m.flex_brokerage_order_id.clone().into(),
+            m.flex_order_reference.clone().into(),
+            m.flex_raw.clone().into(),
+            m.commission_currency.clone().into(),
+            m.time_unknown.into(),
+            now.into(),
+            id.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Records statement cancellations (a cancellation seen again is not recorded twice);
+/// returns how many are new.
+async fn record_cancellations(
+    txn: &impl ConnectionTrait,
+    cancellations: &[FlexCancellation],
+    account_ids: &HashMap<String, i32>,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let mut recorded = 0;
+    for c in cancellations {
+        recorded += txn
+            .execute_raw(crate::db::statement(
+                txn.get_database_backend(),
+                "INSERT INTO flex_cancellations (account_id, cancel_key, orig_trade_id, \
+                 orig_transaction_id, orig_order_id, symbol, quantity, price, executed_at, raw, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+                 ON CONFLICT (account_id, cancel_key) DO NOTHING",
+                [
+                    account_ids[&c.account_code].into(),
+                    c.cancel_key.clone().into(),
+                    c.orig_trade_id.clone().into(),
+                    c.orig_transaction_id.clone().into(),
+                    c.orig_order_id.clone().into(),
+                    c.symbol.clone().into(),
+                    c.quantity.into(),
+                    c.price.into(),
+                    c.executed_at.into(),
+                    c.raw.clone().into(),
+                    now.into(),
+                ],
+            ))
+            .await?
+            .rows_affected() as usize;
+    }
+    Ok(recorded)
+}
+
+/// What became of one open cancellation.
+enum Bust {
+    Done {
+        account_id: i32,
+        trade_id: i32,
+        exec_id_base: String,
+    },
+    Unmatched(String),
+}
+
+#[derive(FromQueryResult)]
+struct OpenCancellation {
+    id: i32,
+    account_id: i32,
+    cancel_key: String,
+    orig_trade_id: Option<String>,
+    orig_transaction_id: Option<String>,
+    quantity: Option<f64>,
+    price: Option<f64>,
+}
+
+#[derive(FromQueryResult)]
+struct Candidate {
+    id: i32,
+    trade_id: i32,
+    exec_id_base: String,
+    exec_revision: i32,
+    quantity: f64,
+    price: f64,
+    busted_by: Option<String>,
+}
+
+/// Busts the fill named by every open cancellation of these accounts. The link is the
+/// original's transaction id; only a cancellation without one is matched by trade id, and
+/// then only to a fill of the same size and price that is not busted yet (a rebooking keeps
+/// the original's trade id, so the earliest revision is the one cancelled).
+async fn bust_cancelled(
+    txn: &impl ConnectionTrait,
+    account_ids: &[i32],
+    now: DateTime<Utc>,
+) -> Result<Vec<Bust>> {
+    let backend = txn.get_database_backend();
+    let mut out = Vec::new();
+    if account_ids.is_empty() {
+        return Ok(out);
+    }
+    let open = OpenCancellation::find_by_statement(crate::db::statement(
+        backend,
+        format!(
+            "SELECT id, account_id, cancel_key, orig_trade_id, orig_transaction_id, quantity, \
+             price FROM flex_cancellations WHERE execution_id IS NULL AND account_id IN ({}) \
+             ORDER BY id",
+            placeholders(1, account_ids.len())
+        ),
+        account_ids
+            .iter()
+            .map(|i| SqlValue::from(*i))
+            .collect::<Vec<_>>(),
+    ))
+    .all(txn)
+    .await?;
+    for c in open {
+        let (column, value) = match (&c.orig_transaction_id, &c.orig_trade_id) {
+            (Some(t), _) => ("flex_transaction_id", t),
+            (None, Some(t)) => ("flex_trade_id", t),
+            (None, None) => {
+                out.push(Bust::Unmatched(c.cancel_key));
+                continue;
+            }
+        };
+        let mut candidates = Candidate::find_by_statement(crate::db::statement(
+            backend,
+            format!(
+                "SELECT id, trade_id, exec_id_base, exec_revision, quantity, price, busted_by \
+                 FROM trade_executions WHERE account_id = $1 AND {column} = $2 \
+                 ORDER BY exec_revision, id"
+            ),
+            [c.account_id.into(), value.clone().into()],
+        ))
+        .all(txn)
+        .await?;
+        candidates.retain(|e| e.busted_by.is_none());
+        if column == "flex_trade_id" {
+            let same = |a: Option<f64>, b: f64| a.is_none_or(|a| (a - b).abs() < 1e-9);
+            candidates.retain(|e| same(c.quantity, e.quantity) && same(c.price, e.price));
+        }
+        let Some(target) = candidates.into_iter().next() else {
+            out.push(Bust::Unmatched(c.cancel_key));
+            continue;
+        };
+        for (sql, values) in [
+            (
+                "UPDATE trade_executions SET busted_by = $1, updated_at = $2 WHERE id = $3",
+                [c.cancel_key.clone().into(), now.into(), target.id.into()],
+            ),
+            (
+                "UPDATE flex_cancellations SET execution_id = $1, updated_at = $2 WHERE id = $3",
+                [target.id.into(), now.into(), c.id.into()],
+            ),
+        ] {
+            txn.execute_raw(crate::db::statement(backend, sql, values))
+                .await?;
+        }
+        out.push(Bust::Done {
+            account_id: c.account_id,
+            trade_id: target.trade_id,
+            exec_id_base: target.exec_id_base,
+        });
+        let _ = target.exec_revision;
+    }
+    Ok(out)
+}
+
 
 /// Wall-clock time of each step of a run, logged at debug level.
 struct Phases {
@@ -603,7 +1044,9 @@ pub async fn insert_executions(
         let mut tuples = Vec::new();
         for (r, account_id, trade_id) in chunk {
             let n = values.len();
-            tuples.push(format!("({})", placeholders(n + 1, 23)));
+            tuples.push(format!("({})", placeholders(n + 1, 31)));
+            let flex = r.flex.as_ref();
+            let get = |f: fn(&FlexFields) -> &Option<String>| flex.and_then(|x| f(x).clone());
             values.extend([
                 (*trade_id).into(),
                 (*account_id).into(),
@@ -628,6 +1071,14 @@ pub async fn insert_executions(
                 now.into(),
                 now.into(),
                 now.into(),
+                get(|f| &f.trade_id).into(),
+                get(|f| &f.transaction_id).into(),
+                get(|f| &f.ib_order_id).into(),
+                get(|f| &f.brokerage_order_id).into(),
+                get(|f| &f.order_reference).into(),
+                flex.map(|f| f.raw.clone()).into(),
+                get(|f| &f.commission_currency).into(),
+                flex.is_some_and(|f| f.time_unknown).into(),
             ]);
         }
         let sql = format!(
@@ -671,12 +1122,21 @@ struct ExecutionRecord<'a> {
     fetched_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    flex_trade_id: Option<&'a str>,
+    flex_transaction_id: Option<&'a str>,
+    flex_ib_order_id: Option<&'a str>,
+    flex_brokerage_order_id: Option<&'a str>,
+    flex_order_reference: Option<&'a str>,
+    flex_raw: Option<serde_json::Value>,
+    commission_currency: Option<&'a str>,
+    time_unknown: bool,
 }
 
 const EXECUTION_COLUMNS: &str = "trade_id, account_id, ib_exec_id, exec_id_base, \
      exec_revision, ib_perm_id, ib_order_id, order_ref, client_id, executed_at, quantity, price, \
      side, symbol, exchange, currency, liquidity, commission, is_canonical, raw, fetched_at, \
-     created_at, updated_at";
+     created_at, updated_at, flex_trade_id, flex_transaction_id, flex_ib_order_id, \
+     flex_brokerage_order_id, flex_order_reference, flex_raw, commission_currency, time_unknown";
 
 /// The PostgreSQL path of [`insert_executions`].
 async fn insert_executions_as_json(
@@ -711,6 +1171,20 @@ async fn insert_executions_as_json(
                 fetched_at: now,
                 created_at: now,
                 updated_at: now,
+                flex_trade_id: r.flex.as_ref().and_then(|f| f.trade_id.as_deref()),
+                flex_transaction_id: r.flex.as_ref().and_then(|f| f.transaction_id.as_deref()),
+                flex_ib_order_id: r.flex.as_ref().and_then(|f| f.ib_order_id.as_deref()),
+                flex_brokerage_order_id: r
+                    .flex
+                    .as_ref()
+                    .and_then(|f| f.brokerage_order_id.as_deref()),
+                flex_order_reference: r.flex.as_ref().and_then(|f| f.order_reference.as_deref()),
+                flex_raw: r.flex.as_ref().and_then(|f| serde_json::from_str(&f.raw).ok()),
+                commission_currency: r
+                    .flex
+                    .as_ref()
+                    .and_then(|f| f.commission_currency.as_deref()),
+                time_unknown: r.flex.as_ref().is_some_and(|f| f.time_unknown),
             })
             .collect();
         let document = serde_json::to_string(&records)
@@ -744,17 +1218,6 @@ fn with_known_commission(
     row
 }
 
-/// Whether a stored execution differs from a fetched one in anything the broker may revise.
-fn changed(old: &ExistingExec, new: &NormalizedExecution) -> bool {
-    old.commission != new.commission
-        || old.quantity != new.quantity
-        || old.price != new.price
-        || old.executed_at != new.executed_at
-        || old.liquidity != new.liquidity
-        || old.exchange != new.exchange
-        || old.raw != new.raw
-}
-
 /// Stored executions (as `select` reads them) whose `column` is one of the given values,
 /// per account.
 async fn load_where<T: FromQueryResult>(
@@ -785,10 +1248,13 @@ async fn load_where<T: FromQueryResult>(
 }
 
 const REVISION_SELECT: &str = "SELECT id, trade_id, account_id, exec_id_base, exec_revision, \
-     is_canonical FROM trade_executions";
+     is_canonical, busted_by FROM trade_executions";
 
-const EXISTING_SELECT: &str = "SELECT id, trade_id, account_id, ib_exec_id, quantity, price, \
-     executed_at, commission, liquidity, exchange, raw FROM trade_executions";
+const EXISTING_SELECT: &str = "SELECT id, trade_id, account_id, ib_exec_id, ib_perm_id, \
+     ib_order_id, client_id, order_ref, quantity, price, executed_at, commission, liquidity, \
+     exchange, raw, flex_trade_id, flex_transaction_id, flex_ib_order_id, \
+     flex_brokerage_order_id, flex_order_reference, flex_raw, commission_currency, time_unknown \
+     FROM trade_executions";
 
 fn group(pairs: impl Iterator<Item = (i32, String)>) -> HashMap<i32, Vec<String>> {
     let mut out: HashMap<i32, Vec<String>> = HashMap::new();
