@@ -3,8 +3,8 @@
 
 use crate::auth::commands::cli_actor;
 use crate::config::{
-    BenchCommand, Cli, Command, IbArgs, IbSimArgs, JobsCommand, MigrateArgs, OrdersCommand,
-    ServeArgs, WorkerArgs, WorkerCommandArgs,
+    BenchCommand, Cli, Command, IbArgs, IbSimArgs, ImportCommand, JobsCommand, MigrateArgs,
+    OrdersCommand, ServeArgs, WorkerArgs, WorkerCommandArgs,
 };
 use crate::error::{Error, Result};
 use crate::jobs::kinds::{self, SyncSettings};
@@ -65,6 +65,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Orders(cmd) => orders_command(&url, cmd).await,
         Command::Users(cmd) => crate::auth::commands::users(&db::connect(&url).await?, cmd).await,
         Command::Tokens(cmd) => crate::auth::commands::tokens(&db::connect(&url).await?, cmd).await,
+        Command::Import(ImportCommand::Flex { files, json }) => {
+            crate::flex::commands::import_files(&db::connect(&url).await?, &files, json).await
+        }
+        Command::Accounts(cmd) => {
+            crate::flex::commands::accounts(&db::connect(&url).await?, cmd).await
+        }
         Command::Bench(BenchCommand::Jobs {
             jobs,
             samples,

@@ -77,6 +77,40 @@ pub enum Command {
     /// Manage API tokens for bots.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Import broker statements into the ledger.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// List accounts and change their settings.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ImportCommand {
+    /// Import Flex statement XML files (Activity or Trade Confirmation Flex queries); each
+    /// file is one import, written in one transaction.
+    Flex {
+        /// The statement files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Print the metrics as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AccountsCommand {
+    /// List accounts with their Flex time zone.
+    List,
+    /// Set the zone an account's zoneless Flex statement times are read in (IANA name such
+    /// as `America/New_York`, or `default` for America/New_York).
+    SetFlexZone {
+        /// The IB account code.
+        account: String,
+        /// The time zone.
+        zone: String,
+    },
 }
 
 /// Passwords are read from stdin with `--password-stdin` (never from the command line,

@@ -2,8 +2,10 @@
 //! same ledger as the gateway's executions: one row per fill, whichever source saw it first.
 //!
 //! `xml` streams the document, `time` reads IB's time shapes, `row` turns a statement row
-//! into a ledger record, `import` runs one import in one transaction.
+//! into a ledger record, `import` runs one import in one transaction, `commands` is its
+//! command line.
 
+pub mod commands;
 pub mod import;
 pub mod row;
 pub mod time;

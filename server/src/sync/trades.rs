@@ -38,6 +38,68 @@ pub struct SyncMetrics {
     pub window_end: DateTime<Utc>,
     /// Each skipped record with its raw payload and the reason.
     pub skipped: Vec<SkippedExecution>,
+    /// Periods before this window that neither a sync nor a statement covered, per account:
+    /// the gateway no longer reports them, so their fills can only come from a statement.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncovered: Vec<UncoveredPeriod>,
+}
+
+/// A period no run covered, reported by the sync that comes after it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UncoveredPeriod {
+    pub account: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub message: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct LastCovered {
+    code: String,
+    covered_until: Option<DateTime<Utc>>,
+}
+
+/// For each account with earlier coverage, the period between the end of the latest run
+/// that covered it (sync or statement) and `window_start`, when there is one.
+async fn uncovered_before(
+    db: &impl ConnectionTrait,
+    accounts: &[String],
+    window_start: DateTime<Utc>,
+) -> Result<Vec<UncoveredPeriod>> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = LastCovered::find_by_statement(crate::db::statement(
+        db.get_database_backend(),
+        format!(
+            "SELECT a.code AS code, MAX(c.period_end) AS covered_until FROM accounts a \
+             JOIN coverage c ON c.account_id = a.id WHERE a.code IN ({}) GROUP BY a.code",
+            placeholders(1, accounts.len())
+        ),
+        accounts
+            .iter()
+            .map(|a| SqlValue::from(a.clone()))
+            .collect::<Vec<_>>(),
+    ))
+    .all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let from = r.covered_until?;
+            (from < window_start).then(|| UncoveredPeriod {
+                message: format!(
+                    "{}: fills between {} and {} can only come from a Flex statement",
+                    r.code,
+                    from.format("%Y-%m-%d %H:%M UTC"),
+                    window_start.format("%Y-%m-%d %H:%M UTC")
+                ),
+                account: r.code,
+                from,
+                to: window_start,
+            })
+        })
+        .collect())
 }
 
 /// What the gateway knows about an order, for trade status.
@@ -120,8 +182,36 @@ pub async fn sync_trades_once(
         normalize_ms = fetched.elapsed().as_millis() as u64,
         "trades sync fetched and normalised"
     );
-    let mut metrics =
-        apply_executions(db, &managed, normalized.executions, &orders, Utc::now()).await?;
+    let mut accounts: Vec<String> = managed.clone();
+    for r in &normalized.executions {
+        if !accounts.contains(&r.account_code) {
+            accounts.push(r.account_code.clone());
+        }
+    }
+    let uncovered = uncovered_before(db, &accounts, window_start).await?;
+    let coverage = accounts
+        .iter()
+        .map(|a| CoveragePeriod {
+            account_code: a.clone(),
+            source: "sync",
+            start: window_start,
+            end: window_end,
+            reference: None,
+        })
+        .collect();
+    let batch = LedgerBatch {
+        accounts,
+        rows: normalized.executions,
+        orders: &orders,
+        knows_orders: true,
+        coverage,
+        ..LedgerBatch::default()
+    };
+    let mut metrics = apply_batch(db, batch, Utc::now()).await?.metrics;
+    for u in &uncovered {
+        tracing::warn!(account = %u.account, "{}", u.message);
+    }
+    metrics.uncovered = uncovered;
     metrics.fetched_executions_count = fetched_count;
     metrics.skipped_executions_count = normalized.skipped.len();
     metrics.skipped = normalized.skipped;
@@ -133,13 +223,17 @@ pub async fn sync_trades_once(
     Ok(metrics)
 }
 
-/// The parent trade key of an execution: `perm:<id>`, `ref:<order_ref>` or
+/// The parent trade key of an execution: `perm:<id>`, `ref:<order_ref>`, for a fill seen
+/// only in a statement `flexorder:<IB order id>`, else
 /// `ord:<client>:<order>:<symbol>:<side>:<UTC date>`.
 pub fn match_key(e: &NormalizedExecution) -> String {
+    let flex_order = e.flex.as_ref().and_then(|f| f.ib_order_id.as_deref());
     if e.perm_id > 0 {
         format!("perm:{}", e.perm_id)
     } else if let Some(r) = e.order_ref.as_deref().filter(|r| !r.is_empty()) {
         format!("ref:{r}")
+    } else if let Some(order) = flex_order {
+        format!("flexorder:{order}")
     } else {
         format!(
             "ord:{}:{}:{}:{}:{}",
@@ -516,6 +610,9 @@ pub async fn apply_batch(
                 continue;
             }
             update_execution(&txn, old.id, &after, now).await?;
+            if r.flex.is_none() && !seen_by_gateway(&before.raw) && r.perm_id > 0 {
+                adopt_order(&txn, old.trade_id, r, now).await?;
+            }
             metrics.updated_executions_count += 1;
             touched_trades.insert(old.trade_id);
             touched_bases.insert((account_id, r.exec_id_base.clone()));
@@ -793,6 +890,38 @@ async fn ensure_parents(
     Ok(trade_ids)
 }
 
+/// A trade first seen in a statement takes the gateway's order identity (perm id, its
+/// `perm:` key, order and client ids) once the gateway reports one of its fills, unless
+/// another trade of the account already holds that order; so a statement imported before
+/// or after a sync ends in the same trade.
+async fn adopt_order(
+    txn: &impl ConnectionTrait,
+    trade_id: i32,
+    r: &NormalizedExecution,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let key = format!("perm:{}", r.perm_id);
+    txn.execute_raw(crate::db::statement(
+        txn.get_database_backend(),
+        "UPDATE trades SET ib_perm_id = $1, match_key = $2, ib_order_id = $3, client_id = $4, \
+         order_ref = COALESCE($5, order_ref), updated_at = $6 \
+         WHERE id = $7 AND ib_perm_id IS NULL AND NOT EXISTS (SELECT 1 FROM trades o \
+         WHERE o.account_id = trades.account_id AND o.id <> trades.id \
+         AND (o.ib_perm_id = $1 OR o.match_key = $2))",
+        [
+            r.perm_id.into(),
+            key.into(),
+            r.order_id.into(),
+            r.client_id.into(),
+            r.order_ref.clone().into(),
+            now.into(),
+            trade_id.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Writes the merged state of one stored fill.
 async fn update_execution(
     txn: &impl ConnectionTrait,
@@ -985,7 +1114,6 @@ async fn bust_cancelled(
     }
     Ok(out)
 }
-
 
 /// Wall-clock time of each step of a run, logged at debug level.
 struct Phases {
@@ -1182,7 +1310,10 @@ async fn insert_executions_as_json(
                     .as_ref()
                     .and_then(|f| f.brokerage_order_id.as_deref()),
                 flex_order_reference: r.flex.as_ref().and_then(|f| f.order_reference.as_deref()),
-                flex_raw: r.flex.as_ref().and_then(|f| serde_json::from_str(&f.raw).ok()),
+                flex_raw: r
+                    .flex
+                    .as_ref()
+                    .and_then(|f| serde_json::from_str(&f.raw).ok()),
                 commission_currency: r
                     .flex
                     .as_ref()

@@ -1,0 +1,185 @@
+//! The command line of statements: `fillbook import flex FILE…` and `fillbook accounts …`
+//! (the Flex time zone an administrator sets per account), audited as the local user.
+
+use super::import::{import_flex, ImportMetrics, DEFAULT_FLEX_ZONE};
+use crate::auth::audit;
+use crate::auth::commands::cli_actor;
+use crate::config::AccountsCommand;
+use crate::error::{Error, Result};
+use chrono::Utc;
+use chrono_tz::Tz;
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use std::path::PathBuf;
+
+/// Imports each file in its own transaction, prints its metrics, and records it in the
+/// import history. Stops at the first file that cannot be imported (earlier ones stay).
+pub async fn import_files(db: &DatabaseConnection, files: &[PathBuf], json: bool) -> Result<()> {
+    crate::db::migrate(db).await?;
+    for path in files {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::invalid("file", format!("cannot open {name}: {e}")))?;
+        let input = std::io::BufReader::with_capacity(256 * 1024, file);
+        let result = import_flex(db, input, Some(format!("file:{name}"))).await;
+        record_import(db, "cli", &name, &result).await?;
+        let metrics = result.map_err(|e| match e {
+            Error::Invalid { message, .. } => Error::invalid("file", format!("{name}: {message}")),
+            other => other,
+        })?;
+        if json {
+            let text = serde_json::to_string_pretty(&metrics)
+                .map_err(|e| Error::Internal(format!("cannot print metrics: {e}")))?;
+            println!("{text}");
+        } else {
+            println!("{}", summary(&name, &metrics));
+        }
+    }
+    Ok(())
+}
+
+/// One line per import, then one line per skipped record or unmatched cancellation.
+pub fn summary(name: &str, m: &ImportMetrics) -> String {
+    let mut out = format!(
+        "{name}: {} rows read, {} executions ({} new, {} updated, {} busted), {} cancellations \
+         ({} unmatched), {} summary rows skipped, {} records skipped, {} canonical changes, \
+         {} trades touched",
+        m.rows_read,
+        m.executions_read,
+        m.executions_inserted,
+        m.executions_updated,
+        m.executions_busted,
+        m.cancellations_read,
+        m.unmatched_cancellations.len(),
+        m.summary_rows_skipped.values().sum::<usize>(),
+        m.skipped_count,
+        m.canonical_changes,
+        m.touched_trades
+    );
+    for s in &m.statements {
+        out.push_str(&format!(
+            "\n  statement {} {} → {}",
+            s.account,
+            s.from_date.as_deref().unwrap_or("?"),
+            s.to_date.as_deref().unwrap_or("?")
+        ));
+    }
+    for s in &m.skipped {
+        out.push_str(&format!("\n  skipped: {} {}", s.reason, s.raw));
+    }
+    for key in &m.unmatched_cancellations {
+        out.push_str(&format!(
+            "\n  cancellation {key}: the fill it cancels is not in the ledger yet"
+        ));
+    }
+    out
+}
+
+/// Appends a finished import to the history (`imports`).
+pub async fn record_import(
+    db: &impl ConnectionTrait,
+    created_by: &str,
+    file_name: &str,
+    result: &Result<ImportMetrics>,
+) -> Result<()> {
+    let (status, metrics, error) = match result {
+        Ok(m) => ("completed", serde_json::to_value(m).ok(), None::<String>),
+        Err(e) => ("failed", None, Some(e.to_string())),
+    };
+    let now = Utc::now();
+    db.execute_raw(crate::db::statement(
+        db.get_database_backend(),
+        "INSERT INTO imports (source, file_name, status, metrics, error, created_by, created_at, \
+         finished_at) VALUES ('flex', $1, $2, $3, $4, $5, $6, $6)",
+        [
+            file_name.into(),
+            status.into(),
+            metrics.into(),
+            error.into(),
+            created_by.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct AccountRow {
+    code: String,
+    flex_time_zone: Option<String>,
+}
+
+/// `fillbook accounts list|set-flex-zone`.
+pub async fn accounts(db: &DatabaseConnection, cmd: AccountsCommand) -> Result<()> {
+    crate::db::migrate(db).await?;
+    match cmd {
+        AccountsCommand::List => {
+            let rows = AccountRow::find_by_statement(crate::db::statement(
+                db.get_database_backend(),
+                "SELECT code, flex_time_zone FROM accounts ORDER BY code",
+                Vec::<sea_orm::Value>::new(),
+            ))
+            .all(db)
+            .await?;
+            for r in rows {
+                let zone = r
+                    .flex_time_zone
+                    .unwrap_or_else(|| format!("{} (default)", DEFAULT_FLEX_ZONE.name()));
+                println!("{}\tflex time zone: {zone}", r.code);
+            }
+            Ok(())
+        }
+        AccountsCommand::SetFlexZone { account, zone } => {
+            let stored = set_flex_zone(db, &account, &zone).await?;
+            audit::record(
+                db,
+                &cli_actor(),
+                "account.flex_zone_set",
+                Some(account.clone()),
+                Some(serde_json::json!({ "zone": stored })),
+            )
+            .await?;
+            println!(
+                "{account}: Flex times without a zone are read in {}",
+                stored.as_deref().unwrap_or(DEFAULT_FLEX_ZONE.name())
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Validates and stores an account's Flex time zone (`default` clears it); answers what
+/// was stored. An unknown account or zone is a 422 naming the field.
+pub async fn set_flex_zone(
+    db: &impl ConnectionTrait,
+    account: &str,
+    zone: &str,
+) -> Result<Option<String>> {
+    let zone = zone.trim();
+    let stored = if zone.eq_ignore_ascii_case("default") || zone.is_empty() {
+        None
+    } else {
+        let tz: Tz = zone.parse().map_err(|_| {
+            Error::invalid(
+                "zone",
+                format!("`{zone}` is not an IANA time zone name (such as America/New_York)"),
+            )
+        })?;
+        Some(tz.name().to_string())
+    };
+    let updated = db
+        .execute_raw(crate::db::statement(
+            db.get_database_backend(),
+            "UPDATE accounts SET flex_time_zone = $1, updated_at = $2 WHERE code = $3",
+            [stored.clone().into(), Utc::now().into(), account.into()],
+        ))
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Err(Error::invalid(
+            "account",
+            format!("no account `{account}`: sync or import it first"),
+        ));
+    }
+    Ok(stored)
+}
