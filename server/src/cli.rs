@@ -53,6 +53,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Migrate(args) => migrate(&url, args).await,
         Command::Bench(BenchCommand::Api(args)) => crate::bench::api::run(args).await,
         Command::Bench(BenchCommand::Sync(args)) => crate::bench::sync::run(args).await,
+        Command::Bench(BenchCommand::Import(args)) => crate::bench::import::run(&url, args).await,
         Command::Mcp => {
             let db = db::connect(&url).await?;
             db::migrate(&db).await?;

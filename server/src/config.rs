@@ -313,6 +313,8 @@ pub enum BenchCommand {
     Api(crate::bench::api::BenchApiArgs),
     /// Protocol-only drain, write floor, first sync and re-sync of generated executions.
     Sync(crate::bench::sync::BenchSyncArgs),
+    /// Parse time, write floor and full import of a generated Flex statement.
+    Import(crate::bench::import::BenchImportArgs),
     /// Enqueue→start latency and no-op throughput of the job queue on this database.
     Jobs {
         /// Jobs in the throughput run.

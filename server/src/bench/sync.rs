@@ -183,7 +183,7 @@ fn print_report(r: &Report) {
 }
 
 /// A fresh database URL for `target` and what to remove afterwards.
-async fn fresh_database(target: &str, postgres_url: &str) -> Result<(String, String)> {
+pub(crate) async fn fresh_database(target: &str, postgres_url: &str) -> Result<(String, String)> {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     match target {
         "sqlite" => {
@@ -210,7 +210,7 @@ async fn fresh_database(target: &str, postgres_url: &str) -> Result<(String, Str
     }
 }
 
-async fn drop_database(cleanup: &str, postgres_url: &str) -> Result<()> {
+pub(crate) async fn drop_database(cleanup: &str, postgres_url: &str) -> Result<()> {
     if cleanup.starts_with("fillbook_bench_sync_") {
         let admin = crate::db::connect(postgres_url).await?;
         admin
@@ -227,7 +227,7 @@ async fn drop_database(cleanup: &str, postgres_url: &str) -> Result<()> {
     Ok(())
 }
 
-async fn prepared(url: &str) -> Result<DatabaseConnection> {
+pub(crate) async fn prepared(url: &str) -> Result<DatabaseConnection> {
     let db = crate::db::connect(url).await?;
     crate::db::migrate(&db).await?;
     Ok(db)
@@ -235,7 +235,7 @@ async fn prepared(url: &str) -> Result<DatabaseConnection> {
 
 /// Bulk-loads `rows` into an empty `trade_executions` (one parent trade per account) and
 /// returns the seconds the load took.
-async fn write_floor(
+pub(crate) async fn write_floor(
     db: &DatabaseConnection,
     rows: &[crate::normalize::NormalizedExecution],
 ) -> Result<f64> {
