@@ -95,6 +95,7 @@ fn sync_settings(ib: &IbArgs) -> SyncSettings {
         client_id: ib.ib_client_id,
         connect_timeout: kinds::DEFAULT_CONNECT_TIMEOUT,
         lookback_days: kinds::DEFAULT_LOOKBACK_DAYS,
+        time_zone: ib.ib_time_zone,
     }
 }
 
@@ -366,6 +367,7 @@ async fn sync_command(url: &str, cmd: crate::config::SyncCommand) -> Result<()> 
         port: args.port.unwrap_or(args.ib.ib_port),
         client_id: args.client_id.unwrap_or(args.ib.ib_client_id),
         connect_timeout: Duration::from_secs(args.connect_timeout_seconds.max(1)),
+        time_zone: args.ib.ib_time_zone,
     };
     let (value, summary) = match cmd {
         SyncCommand::Trades { lookback_days, .. } => {

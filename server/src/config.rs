@@ -45,6 +45,10 @@ pub struct IbArgs {
     /// API client id used for Fillbook's connections.
     #[arg(long = "ib-client-id", env = "IB_CLIENT_ID", default_value_t = 100)]
     pub ib_client_id: i32,
+    /// Time zone of the gateway host (IANA name): older gateways send execution times
+    /// without a zone, in the host's local time.
+    #[arg(long = "ib-time-zone", env = "IB_TIME_ZONE", default_value = "UTC")]
+    pub ib_time_zone: chrono_tz::Tz,
 }
 
 #[derive(Debug, Subcommand)]

@@ -397,3 +397,64 @@ fn the_command_line_imports_and_reports() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("DU0000001\tflex time zone: Asia/Tokyo"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+support::db_test!(
+    zoneless_gateway_times_are_read_in_the_gateway_zone,
+    |t: TestDb| async move {
+        let scenario: Scenario = serde_json::from_value(json!({
+            "accounts": ["DU0000001"],
+            "executions": [{
+                "exec_id": "00ab.0001.01.01", "account": "DU0000001", "order_id": 1,
+                "client_id": 100, "perm_id": 42, "contract": { "con_id": 1, "symbol": "AAPL" },
+                "side": "BOT", "shares": 1.0, "price": 1.0, "time": "20261120  09:00:00"
+            }]
+        }))
+        .unwrap();
+        let sim = sim::start(scenario, Faults::default()).await.unwrap();
+        let ib = IbConnectOptions {
+            time_zone: chrono_tz::America::New_York,
+            ..IbConnectOptions::new("127.0.0.1", sim.port(), 100)
+        };
+        sync_trades_once(&t.db, &ib, 7).await.unwrap();
+        let l = ledger(&t.db).await;
+        assert!(l[0].contains("2026-11-20T14:00:00"), "{l:?}");
+    }
+);
+
+support::db_test!(
+    a_sync_after_an_uncovered_period_says_so,
+    |t: TestDb| async move {
+        // The statement covers up to 2026-11-20; today's sync window starts later.
+        import(&t.db, "statement_a.xml").await;
+        let sim = sim::start(live_scenario(), Faults::default())
+            .await
+            .unwrap();
+        let m = sync_trades_once(
+            &t.db,
+            &IbConnectOptions::new("127.0.0.1", sim.port(), 100),
+            1,
+        )
+        .await
+        .unwrap();
+        assert_eq!(m.uncovered.len(), 1, "{:?}", m.uncovered);
+        let message = &m.uncovered[0].message;
+        assert!(
+            message.contains("DU0000001: fills between 2026-11-21 05:00 UTC and")
+                && message.contains("can only come from a Flex statement"),
+            "{message}"
+        );
+        // The sync's own window is in the coverage map now: an immediate re-sync reports no gap.
+        let again = sync_trades_once(
+            &t.db,
+            &IbConnectOptions::new("127.0.0.1", sim.port(), 100),
+            1,
+        )
+        .await
+        .unwrap();
+        assert!(again.uncovered.is_empty(), "{:?}", again.uncovered);
+        assert_eq!(
+            count(&t.db, "SELECT COUNT(*) FROM coverage WHERE source = 'sync'").await,
+            2
+        );
+    }
+);

@@ -44,6 +44,7 @@ support::db_test!(
             client_id: 100,
             connect_timeout: Duration::from_secs(5),
             lookback_days: DEFAULT_LOOKBACK_DAYS,
+            time_zone: chrono_tz::UTC,
         };
         let ib = handlers::connect_options(&settings);
         // Accounts and the starting position come from the gateway.

@@ -48,10 +48,15 @@ pub fn generate(path: &Path, n: usize) -> Result<u64> {
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let io = |e: std::io::Error| Error::Internal(format!("cannot write the statement: {e}"));
     writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#).map_err(io)?;
-    writeln!(w, r#"<FlexQueryResponse queryName="bench" type="AF"><FlexStatements count="1">"#)
-        .map_err(io)?;
+    writeln!(
+        w,
+        r#"<FlexQueryResponse queryName="bench" type="AF"><FlexStatements count="1">"#
+    )
+    .map_err(io)?;
     writeln!(w, r#"<FlexStatement accountId="U9000001" fromDate="20250101" toDate="20261120" period="Custom" whenGenerated="20261121;080000"><Trades>"#).map_err(io)?;
-    let symbols = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "TSLA", "META", "IBM"];
+    let symbols = [
+        "AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "TSLA", "META", "IBM",
+    ];
     let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 2).expect("date");
     for i in 0..n {
         let order = i / 3;
@@ -80,7 +85,11 @@ pub fn generate(path: &Path, n: usize) -> Result<u64> {
         )
         .map_err(io)?;
     }
-    writeln!(w, "</Trades></FlexStatement></FlexStatements></FlexQueryResponse>").map_err(io)?;
+    writeln!(
+        w,
+        "</Trades></FlexStatement></FlexStatements></FlexQueryResponse>"
+    )
+    .map_err(io)?;
     w.flush().map_err(io)?;
     std::fs::metadata(path)
         .map(|m| m.len())
@@ -170,9 +179,9 @@ pub async fn run(database_url: &str, args: BenchImportArgs) -> Result<()> {
             child.inserted,
             child.inserted as f64 / child.seconds,
             child.seconds / target_seconds,
-            child
-                .peak_memory_mib
-                .map_or("unknown".into(), |m| format!("{m:.0} MiB (target < 200 MiB)")),
+            child.peak_memory_mib.map_or("unknown".into(), |m| format!(
+                "{m:.0} MiB (target < 200 MiB)"
+            )),
         );
     }
     std::fs::remove_dir_all(&dir).ok();

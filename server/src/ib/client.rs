@@ -37,6 +37,9 @@ pub struct IbConnectOptions {
     pub port: u16,
     pub client_id: i32,
     pub connect_timeout: Duration,
+    /// The zone of the gateway host: executions in the legacy zoneless time form are its
+    /// local time.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl IbConnectOptions {
@@ -47,6 +50,7 @@ impl IbConnectOptions {
             port,
             client_id,
             connect_timeout: Duration::from_secs(5),
+            time_zone: chrono_tz::UTC,
         }
     }
 
@@ -58,7 +62,10 @@ impl IbConnectOptions {
 
 impl From<&crate::config::IbArgs> for IbConnectOptions {
     fn from(args: &crate::config::IbArgs) -> Self {
-        Self::new(args.ib_host.clone(), args.ib_port, args.ib_client_id)
+        Self {
+            time_zone: args.ib_time_zone,
+            ..Self::new(args.ib_host.clone(), args.ib_port, args.ib_client_id)
+        }
     }
 }
 

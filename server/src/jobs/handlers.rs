@@ -71,6 +71,7 @@ pub fn connect_options(s: &SyncSettings) -> crate::ib::IbConnectOptions {
         port: s.port,
         client_id: s.client_id,
         connect_timeout: s.connect_timeout,
+        time_zone: s.time_zone,
     }
 }
 

@@ -48,6 +48,8 @@ pub struct SyncSettings {
     pub client_id: i32,
     pub connect_timeout: Duration,
     pub lookback_days: u32,
+    /// Zone of the gateway host, for executions timed without a zone.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl SyncSettings {
@@ -61,6 +63,7 @@ impl SyncSettings {
                 .connect_timeout_seconds
                 .map_or(self.connect_timeout, Duration::from_secs),
             lookback_days: o.lookback_days.unwrap_or(self.lookback_days),
+            time_zone: self.time_zone,
         }
     }
 }
@@ -246,6 +249,7 @@ mod tests {
             client_id: 100,
             connect_timeout: Duration::from_secs(10),
             lookback_days: 7,
+            time_zone: chrono_tz::UTC,
         };
         let got = base.with_overrides(&SyncOverrides {
             port: Some(4001),

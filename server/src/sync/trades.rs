@@ -174,7 +174,7 @@ pub async fn sync_trades_once(
     gateway.disconnect().await;
 
     let fetched = std::time::Instant::now();
-    let normalized = normalize_batch(&batch.executions, &batch.commissions, chrono_tz::UTC);
+    let normalized = normalize_batch(&batch.executions, &batch.commissions, ib.time_zone);
     let fetched_count = batch.executions.len();
     drop(batch); // the normalised rows carry everything on; keep one copy in memory
     tracing::debug!(
