@@ -458,3 +458,53 @@ support::db_test!(
         );
     }
 );
+
+support::db_test!(
+    a_statement_written_in_small_batches_ends_the_same,
+    |t: TestDb| async move {
+        use fillbook::flex::import::import_flex_in_batches;
+        let text = std::fs::read_to_string(fixture("statement_a.xml")).unwrap();
+        // Batches of two rows: the rebooking and the cancellation land in later batches than
+        // the fills they revise and cancel.
+        let m = import_flex_in_batches(&t.db, std::io::Cursor::new(text.clone()), None, 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            (m.executions_inserted, m.executions_busted),
+            (8, 1),
+            "{m:?}"
+        );
+        assert!(m.unmatched_cancellations.is_empty(), "{m:?}");
+        let batched = ledger(&t.db).await;
+        let other = if t.is_postgres() {
+            support::postgres().await
+        } else {
+            support::sqlite().await
+        };
+        import(&other.db, "statement_a.xml").await;
+        assert_eq!(ledger(&other.db).await, batched);
+        // A document that breaks after several batches were written rolls all of them back.
+        let broken = text.replace(
+            "</Trades>",
+            "<Trade levelOfDetail=\"EXECUTION\" ibExecID=\"x\"</Trades>",
+        );
+        let fresh = if t.is_postgres() {
+            support::postgres().await
+        } else {
+            support::sqlite().await
+        };
+        let err = import_flex_in_batches(&fresh.db, std::io::Cursor::new(broken), None, 2)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("malformed XML"), "{err}");
+        assert_eq!(
+            count(&fresh.db, "SELECT COUNT(*) FROM trade_executions").await,
+            0
+        );
+        assert_eq!(
+            count(&fresh.db, "SELECT COUNT(*) FROM flex_cancellations").await,
+            0
+        );
+        assert_eq!(count(&fresh.db, "SELECT COUNT(*) FROM accounts").await, 0);
+    }
+);

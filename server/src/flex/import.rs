@@ -1,6 +1,6 @@
 //! One Flex statement import: stream the XML, normalise each row, and write every fill,
-//! cancellation and statement period in one transaction (a malformed document writes
-//! nothing). Zoneless times are read in each account's Flex time zone
+//! cancellation and statement period in batches of one transaction (a malformed document
+//! writes nothing). Zoneless times are read in each account's Flex time zone
 //! (`accounts.flex_time_zone`, default [`DEFAULT_FLEX_ZONE`]).
 
 use super::row::{normalize_row, RowOutcome};
@@ -8,12 +8,12 @@ use super::time::parse_flex_time;
 use super::xml::{FlexItem, FlexReader, FlexXmlError, StatementInfo};
 use crate::error::{Error, Result};
 use crate::normalize::{resolve_zone, FlexCancellation, NormalizedExecution, SkippedExecution};
-use crate::sync::trades::{apply_batch, CoveragePeriod, LedgerBatch};
+use crate::sync::trades::{apply_in, CoveragePeriod, LedgerBatch, LedgerOutcome};
 use chrono::{Duration, Utc};
 use chrono_tz::Tz;
-use sea_orm::{DatabaseConnection, FromQueryResult};
+use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
 
 /// The zone of an account whose Flex time zone nobody set.
@@ -52,13 +52,29 @@ pub struct ImportMetrics {
     pub statements: Vec<StatementPeriod>,
 }
 
-/// Everything read from one document, before it is written.
+/// Rows a statement import writes per batch (all batches share the import's transaction).
+pub const IMPORT_BATCH: usize = 5_000;
+
+/// A batch of rows read from a document.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub executions: Vec<NormalizedExecution>,
+    pub cancellations: Vec<FlexCancellation>,
+}
+
+/// What the reader learned of the whole document besides its rows.
+#[derive(Debug, Default)]
+pub struct ReadSummary {
+    pub coverage: Vec<CoveragePeriod>,
+    pub metrics: ImportMetrics,
+}
+
+/// Everything read from one document (the parse-only benchmark holds it all).
 #[derive(Debug, Default)]
 pub struct ParsedStatement {
     pub executions: Vec<NormalizedExecution>,
     pub cancellations: Vec<FlexCancellation>,
-    pub coverage: Vec<CoveragePeriod>,
-    pub metrics: ImportMetrics,
+    pub summary: ReadSummary,
 }
 
 #[derive(FromQueryResult)]
@@ -82,14 +98,18 @@ pub async fn account_zones(db: &DatabaseConnection) -> Result<HashMap<String, Tz
         .collect())
 }
 
-/// Reads a whole document (blocking I/O: run it off the async workers).
-pub fn parse_statement(
+/// Reads a document, handing `sink` a chunk of at most `batch` rows at a time (blocking
+/// I/O: run it off the async workers). `sink` answers `false` to stop early.
+pub fn read_statement(
     input: impl BufRead,
     zones: &HashMap<String, Tz>,
     reference: Option<&str>,
-) -> std::result::Result<ParsedStatement, FlexXmlError> {
+    batch: usize,
+    mut sink: impl FnMut(Chunk) -> bool,
+) -> std::result::Result<ReadSummary, FlexXmlError> {
     let mut reader = FlexReader::new(input);
-    let mut out = ParsedStatement::default();
+    let mut out = ReadSummary::default();
+    let mut chunk = Chunk::default();
     let mut current = StatementInfo::default();
     let zone_of = |code: &str| zones.get(code).copied().unwrap_or(DEFAULT_FLEX_ZONE);
     while let Some(item) = reader.next_item()? {
@@ -123,16 +143,24 @@ pub fn parse_statement(
                 match normalize_row(&row, &current.account, zone_of(&account)) {
                     RowOutcome::Execution(e) => {
                         out.metrics.executions_read += 1;
-                        out.executions.push(*e);
+                        chunk.executions.push(*e);
                     }
                     RowOutcome::Cancellation(c) => {
                         out.metrics.cancellations_read += 1;
-                        out.cancellations.push(*c);
+                        chunk.cancellations.push(*c);
                     }
                     RowOutcome::Skipped(s) => out.metrics.skipped.push(s),
                 }
+                if chunk.executions.len() + chunk.cancellations.len() >= batch
+                    && !sink(std::mem::take(&mut chunk))
+                {
+                    return Ok(out);
+                }
             }
         }
+    }
+    if !(chunk.executions.is_empty() && chunk.cancellations.is_empty()) {
+        sink(chunk);
     }
     out.metrics.summary_rows_skipped = reader.counts.summary_rows_skipped;
     out.metrics.sections_ignored = reader.counts.sections_ignored;
@@ -140,59 +168,128 @@ pub fn parse_statement(
     Ok(out)
 }
 
+/// Reads a whole document into memory.
+pub fn parse_statement(
+    input: impl BufRead,
+    zones: &HashMap<String, Tz>,
+    reference: Option<&str>,
+) -> std::result::Result<ParsedStatement, FlexXmlError> {
+    let mut executions = Vec::new();
+    let mut cancellations = Vec::new();
+    let summary = read_statement(input, zones, reference, IMPORT_BATCH, |c| {
+        executions.extend(c.executions);
+        cancellations.extend(c.cancellations);
+        true
+    })?;
+    Ok(ParsedStatement {
+        executions,
+        cancellations,
+        summary,
+    })
+}
+
 /// A document the reader refused, as the API reports it (422 naming the statement).
 pub fn refused(e: FlexXmlError) -> Error {
     Error::invalid("statement", e.to_string())
 }
 
-/// Imports one statement document: parses it, then writes it in one transaction.
+/// Imports one statement document in one transaction, streaming: the reader runs on a
+/// blocking thread and hands over batches of [`IMPORT_BATCH`] rows, each written as it
+/// arrives, so memory holds a batch or two, not the document. A malformed document (even
+/// near its end) rolls everything back.
 pub async fn import_flex<R: BufRead + Send + 'static>(
     db: &DatabaseConnection,
     input: R,
     reference: Option<String>,
 ) -> Result<ImportMetrics> {
-    let zones = account_zones(db).await?;
-    let parsed =
-        tokio::task::spawn_blocking(move || parse_statement(input, &zones, reference.as_deref()))
-            .await
-            .map_err(|e| Error::Internal(format!("statement reader stopped: {e}")))?
-            .map_err(refused)?;
-    write_statement(db, parsed).await
+    import_flex_in_batches(db, input, reference, IMPORT_BATCH).await
 }
 
-/// Writes a parsed statement in one transaction.
-pub async fn write_statement(
+/// [`import_flex`] with batches of `batch` rows (tests use tiny batches).
+pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
     db: &DatabaseConnection,
-    parsed: ParsedStatement,
+    input: R,
+    reference: Option<String>,
+    batch: usize,
 ) -> Result<ImportMetrics> {
-    let mut metrics = parsed.metrics;
-    for s in &metrics.skipped {
+    let zones = account_zones(db).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(1);
+    let reader = tokio::task::spawn_blocking(move || {
+        read_statement(input, &zones, reference.as_deref(), batch.max(1), |chunk| {
+            tx.blocking_send(chunk).is_ok()
+        })
+    });
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let mut metrics = ImportMetrics::default();
+    let mut touched = HashSet::new();
+    let mut unmatched: Vec<String> = Vec::new();
+    let mut applied: HashSet<String> = HashSet::new();
+    let mut absorb = |metrics: &mut ImportMetrics, o: LedgerOutcome| {
+        metrics.executions_inserted += o.metrics.inserted_executions_count;
+        metrics.executions_updated += o.metrics.updated_executions_count;
+        metrics.canonical_changes += o.metrics.canonical_changes_count;
+        metrics.executions_busted += o.busted_executions_count;
+        metrics.cancellations_recorded += o.cancellations_recorded;
+        touched.extend(o.touched_trade_ids);
+        applied.extend(o.applied_cancellations);
+        for key in o.unmatched_cancellations {
+            if !unmatched.contains(&key) {
+                unmatched.push(key);
+            }
+        }
+    };
+    while let Some(chunk) = rx.recv().await {
+        let batch = LedgerBatch {
+            rows: chunk.executions,
+            cancellations: chunk.cancellations,
+            ..LedgerBatch::default()
+        };
+        absorb(&mut metrics, apply_in(&txn, batch, now).await?);
+    }
+    let summary = reader
+        .await
+        .map_err(|e| Error::Internal(format!("statement reader stopped: {e}")))?
+        .map_err(refused)?;
+    // The statements' accounts (also those without fills) and periods.
+    let last = LedgerBatch {
+        accounts: summary
+            .metrics
+            .statements
+            .iter()
+            .map(|s| s.account.clone())
+            .filter(|a| !a.is_empty())
+            .collect(),
+        coverage: summary.coverage,
+        ..LedgerBatch::default()
+    };
+    absorb(&mut metrics, apply_in(&txn, last, now).await?);
+    txn.commit().await?;
+    let read = summary.metrics;
+    for s in &read.skipped {
         tracing::warn!(reason = %s.reason, raw = %s.raw, "skipped a malformed statement row");
     }
-    let outcome = apply_batch(
-        db,
-        LedgerBatch {
-            accounts: metrics
-                .statements
-                .iter()
-                .map(|s| s.account.clone())
-                .filter(|a| !a.is_empty())
-                .collect(),
-            rows: parsed.executions,
-            cancellations: parsed.cancellations,
-            orders: &[],
-            knows_orders: false,
-            coverage: parsed.coverage,
-        },
-        Utc::now(),
-    )
-    .await?;
-    metrics.executions_inserted = outcome.metrics.inserted_executions_count;
-    metrics.executions_updated = outcome.metrics.updated_executions_count;
-    metrics.canonical_changes = outcome.metrics.canonical_changes_count;
-    metrics.touched_trades = outcome.metrics.touched_trades_count;
-    metrics.executions_busted = outcome.busted_executions_count;
-    metrics.cancellations_recorded = outcome.cancellations_recorded;
-    metrics.unmatched_cancellations = outcome.unmatched_cancellations;
-    Ok(metrics)
+    Ok(ImportMetrics {
+        touched_trades: touched.len(),
+        unmatched_cancellations: unmatched
+            .into_iter()
+            .filter(|k| !applied.contains(k))
+            .collect(),
+        ..read
+    }
+    .with_writes(&metrics))
+}
+
+impl ImportMetrics {
+    /// These read counts with the write counts of `w`.
+    fn with_writes(self, w: &ImportMetrics) -> ImportMetrics {
+        ImportMetrics {
+            executions_inserted: w.executions_inserted,
+            executions_updated: w.executions_updated,
+            executions_busted: w.executions_busted,
+            canonical_changes: w.canonical_changes,
+            cancellations_recorded: w.cancellations_recorded,
+            ..self
+        }
+    }
 }

@@ -16,8 +16,8 @@ use crate::normalize::{
 use chrono::{DateTime, Duration, Utc};
 use ibapi::orders::{ExecutionFilter, OrderData};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, TransactionTrait,
-    Value as SqlValue,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
+    TransactionTrait, Value as SqlValue,
 };
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -348,6 +348,12 @@ pub struct LedgerOutcome {
     pub busted_executions_count: usize,
     /// Cancellations whose original fill is not in the ledger (yet), by key.
     pub unmatched_cancellations: Vec<String>,
+    /// Cancellations that busted their fill in this batch, by key.
+    #[serde(skip)]
+    pub applied_cancellations: Vec<String>,
+    /// Every trade this batch touched (a run of several batches counts each once).
+    #[serde(skip)]
+    pub touched_trade_ids: Vec<i32>,
 }
 
 /// Writes normalised executions in one transaction and returns the counts.
@@ -485,6 +491,20 @@ pub async fn apply_batch(
     batch: LedgerBatch<'_>,
     now: DateTime<Utc>,
 ) -> Result<LedgerOutcome> {
+    let txn = db.begin().await?;
+    let outcome = apply_in(&txn, batch, now).await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// Writes one batch inside the caller's transaction. A run may apply several batches in
+/// one transaction (a statement streams in chunks): a later batch sees the earlier ones'
+/// rows as stored, so the outcome is the same as one batch of everything.
+pub async fn apply_in(
+    txn: &DatabaseTransaction,
+    batch: LedgerBatch<'_>,
+    now: DateTime<Utc>,
+) -> Result<LedgerOutcome> {
     let mut outcome = LedgerOutcome {
         metrics: SyncMetrics {
             window_start: now,
@@ -509,7 +529,6 @@ pub async fn apply_batch(
     }
     let rows: Vec<NormalizedExecution> = unique.into_values().collect();
 
-    let txn = db.begin().await?;
     let backend = txn.get_database_backend();
     let codes: BTreeSet<String> = batch
         .accounts
@@ -520,7 +539,7 @@ pub async fn apply_batch(
         .chain(batch.coverage.iter().map(|c| c.account_code.clone()))
         .collect();
     // A write first: on SQLite this takes the single writer's lock for the whole run.
-    let account_ids = upsert_accounts(&txn, &codes, now).await?;
+    let account_ids = upsert_accounts(txn, &codes, now).await?;
     if backend == DbBackend::Postgres {
         // One sync per account at a time; locks taken in a fixed order cannot deadlock.
         let mut ids: Vec<i32> = account_ids.values().copied().collect();
@@ -552,7 +571,6 @@ pub async fn apply_batch(
         .await?;
     }
     if rows.is_empty() && batch.cancellations.is_empty() {
-        txn.commit().await?;
         return Ok(outcome);
     }
     let metrics = &mut outcome.metrics;
@@ -568,7 +586,7 @@ pub async fn apply_batch(
     let mut touched_bases: HashSet<(i32, String)> = HashSet::new();
     for slice in rows.chunks(CHUNK) {
         let existing: Vec<ExistingExec> = load_where(
-            &txn,
+            txn,
             EXISTING_SELECT,
             "ib_exec_id",
             group(
@@ -609,9 +627,9 @@ pub async fn apply_batch(
             if after == before {
                 continue;
             }
-            update_execution(&txn, old.id, &after, now).await?;
+            update_execution(txn, old.id, &after, now).await?;
             if r.flex.is_none() && !seen_by_gateway(&before.raw) && r.perm_id > 0 {
-                adopt_order(&txn, old.trade_id, r, now).await?;
+                adopt_order(txn, old.trade_id, r, now).await?;
             }
             metrics.updated_executions_count += 1;
             touched_trades.insert(old.trade_id);
@@ -628,7 +646,7 @@ pub async fn apply_batch(
             parents.entry(group).or_insert(r);
         }
     }
-    let trade_ids = ensure_parents(&txn, &parents, now).await?;
+    let trade_ids = ensure_parents(txn, &parents, now).await?;
     let inserts: Vec<(&NormalizedExecution, i32, i32)> = pending
         .iter()
         .map(|(r, account_id, key)| {
@@ -645,24 +663,26 @@ pub async fn apply_batch(
         referenced.insert(*trade_id);
         touched_bases.insert((*account_id, r.exec_id_base.clone()));
     }
-    insert_executions(&txn, &inserts, now).await?;
+    insert_executions(txn, &inserts, now).await?;
     metrics.inserted_executions_count = inserts.len();
-    refresh_statistics(&txn, "trade_executions", inserts.len() as u64).await?;
+    refresh_statistics(txn, "trade_executions", inserts.len() as u64).await?;
 
     phases.lap("executions");
     // Statement cancellations: record them, then bust every fill they name that is in the
     // ledger (also those recorded by earlier runs whose original arrives only now).
     let ids: Vec<i32> = account_ids.values().copied().collect();
     outcome.cancellations_recorded =
-        record_cancellations(&txn, &batch.cancellations, &account_ids, now).await?;
-    for bust in bust_cancelled(&txn, &ids, now).await? {
+        record_cancellations(txn, &batch.cancellations, &account_ids, now).await?;
+    for bust in bust_cancelled(txn, &ids, now).await? {
         match bust {
             Bust::Done {
                 account_id,
                 trade_id,
                 exec_id_base,
+                cancel_key,
             } => {
                 outcome.busted_executions_count += 1;
+                outcome.applied_cancellations.push(cancel_key);
                 touched_trades.insert(trade_id);
                 referenced.insert(trade_id);
                 touched_bases.insert((account_id, exec_id_base));
@@ -676,7 +696,7 @@ pub async fn apply_batch(
     // Canonical flags of every touched (account, exec_id_base): the highest revision that no
     // cancellation busted wins.
     let group_rows: Vec<Revision> = load_where(
-        &txn,
+        txn,
         REVISION_SELECT,
         "exec_id_base",
         group(touched_bases.into_iter()),
@@ -763,9 +783,9 @@ pub async fn apply_batch(
             ),
             chunk.iter().map(|id| SqlValue::from(*id)).collect::<Vec<_>>(),
         ))
-        .all(&txn)
+        .all(txn)
         .await?;
-        let local = local_orders(&txn, &states).await?;
+        let local = local_orders(txn, &states).await?;
         for t in states {
             let account = id_to_code
                 .get(&t.account_id)
@@ -800,9 +820,8 @@ pub async fn apply_batch(
     }
     metrics.touched_trades_count = touched_trades.len();
     phases.lap("status");
-    txn.commit().await?;
-    phases.lap("commit");
-    tracing::debug!(phases = %phases.report(), "trades sync timings");
+    tracing::debug!(phases = %phases.report(), "ledger write timings");
+    outcome.touched_trade_ids = touched_trades.into_iter().collect();
     Ok(outcome)
 }
 
@@ -1008,6 +1027,7 @@ enum Bust {
         account_id: i32,
         trade_id: i32,
         exec_id_base: String,
+        cancel_key: String,
     },
     Unmatched(String),
 }
@@ -1109,6 +1129,7 @@ async fn bust_cancelled(
             account_id: c.account_id,
             trade_id: target.trade_id,
             exec_id_base: target.exec_id_base,
+            cancel_key: c.cancel_key,
         });
         let _ = target.exec_revision;
     }
