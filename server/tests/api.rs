@@ -585,3 +585,59 @@ support::db_test!(wrong_content_type_is_415, |t: TestDb| async move {
         None,
     );
 });
+
+support::db_test!(
+    a_nul_character_in_any_text_is_422_naming_the_field,
+    |t: TestDb| async move {
+        let app = seeded(&t).await;
+        let before = get(&app, "/api/v1/trades?limit=500").await;
+        for (reply, field) in [
+            (get(&app, "/api/v1/trades?symbol=%00").await, "symbol"),
+            (
+                post(
+                    &app,
+                    "/api/v1/tools/list_trades",
+                    json!({"symbol": "\u{0}"}),
+                )
+                .await,
+                "symbol",
+            ),
+            (
+                post(
+                    &app,
+                    "/api/v1/orders",
+                    json!({"account_id": 1, "symbol": "AAPL", "side": "BUY", "order_type": "MKT",
+                       "quantity": 1, "tif": "DAY", "order_ref": "bot\u{0}1"}),
+                )
+                .await,
+                "order_ref",
+            ),
+            (
+                post(
+                    &app,
+                    "/api/v1/jobs",
+                    json!({"type": "trades.sync", "payload": {"host": "\u{0}"}}),
+                )
+                .await,
+                "payload.host",
+            ),
+        ] {
+            assert_eq!(
+                reply.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                reply.body
+            );
+            assert_eq!(reply.body["field"], field, "{}", reply.body);
+            assert!(reply.content_type.starts_with("application/problem+json"));
+        }
+        // Nothing was written, and ordinary requests still work.
+        assert_eq!(
+            get(&app, "/api/v1/trades?limit=500").await.body,
+            before.body
+        );
+        let orders = get(&app, "/api/v1/orders").await;
+        assert_eq!(orders.status, StatusCode::OK);
+        assert!(items(&orders).is_empty(), "{}", orders.body);
+    }
+);

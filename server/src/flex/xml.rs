@@ -321,6 +321,12 @@ impl<R: BufRead> FlexReader<R> {
                 .decode_and_unescape_value(self.reader.decoder())
                 .map_err(|e| self.malformed_at(self.here(), format!("attribute `{key}`: {e}")))?
                 .into_owned();
+            if value.contains('\0') {
+                return Err(self.malformed_at(
+                    self.here(),
+                    format!("attribute `{key}` holds a NUL character"),
+                ));
+            }
             out.push((key, value));
         }
         Ok(out)
@@ -415,6 +421,9 @@ mod tests {
         let undeclared = r#"<FlexQueryResponse><FlexStatements><FlexStatement accountId="U1"><Trades>
 <Trade ibExecID="&xxe;"/></Trades></FlexStatement></FlexStatements></FlexQueryResponse>"#;
         assert!(read_all(undeclared).is_err());
+        let nul = r#"<FlexQueryResponse><FlexStatements><FlexStatement accountId="U1"><Trades>
+<Trade ibExecID="a&#0;b"/></Trades></FlexStatement></FlexStatements></FlexQueryResponse>"#;
+        assert!(read_all(nul).is_err());
         let deep = format!(
             "<FlexQueryResponse>{}{}</FlexQueryResponse>",
             "<a>".repeat(40),

@@ -2,6 +2,7 @@
 //! files, and the tower-http stack (request ids, tracing, compression, timeouts).
 
 pub mod health;
+pub mod text_input;
 
 use app::backend::SharedBackend;
 use axum::extract::FromRef;
@@ -165,7 +166,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         ));
 
     let gate = axum::middleware::from_fn_with_state(state, crate::auth::middleware::authenticate);
-    streaming.merge(timed).layer(gate).layer(
+    streaming
+        .merge(timed)
+        .layer(axum::middleware::from_fn(text_input::refuse_nul))
+        .layer(gate)
+        .layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
             .layer(
