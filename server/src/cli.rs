@@ -251,6 +251,7 @@ fn sim_faults(args: &IbSimArgs, mut faults: Faults) -> Faults {
     faults.refuse_handshake |= args.refuse_handshake;
     faults.malformed_after = args.malformed_after.or(faults.malformed_after);
     faults.server_version = args.server_version.or(faults.server_version);
+    faults.drop_on_place |= args.drop_on_place;
     faults
 }
 

@@ -395,6 +395,9 @@ pub struct IbSimArgs {
     /// Fault: announce this server version (below 213 the client refuses it).
     #[arg(long, value_name = "V")]
     pub server_version: Option<i32>,
+    /// Fault: accept each placed order, then drop the connection before answering.
+    #[arg(long)]
+    pub drop_on_place: bool,
 }
 
 /// Gateway options of a one-off sync; unset ones fall back to IB_HOST / IB_PORT / IB_CLIENT_ID.

@@ -3,18 +3,25 @@
 //! through the gateway with the gateway's next valid order id, records what the gateway
 //! said as order events, and after the batch enqueues `positions.sync` and `trades.sync`
 //! (unique enqueue). A gateway that cannot be reached puts the claimed orders back in the
-//! queue with a visible error and fails the job, which retries with backoff. An order whose
-//! submission outcome is unknown (the connection broke while placing it) stays
-//! `submitting` with the error: it is never placed a second time automatically.
+//! queue with a visible error and fails the job, which retries with backoff.
+//!
+//! Orders are placed at most once. IB order ids are not idempotent, so an order whose
+//! placement may have reached the gateway without an answer (the connection broke while
+//! placing it, or a worker died meanwhile) stays `submitting` with a visible error and the
+//! job fails; before anything else, every later run reconciles such orders with the
+//! gateway's open and completed orders (same client id and order id, and the order's own
+//! reference when it has one). Found: its state is taken from the gateway and it is never
+//! placed again. Provably absent (the gateway does not know it): it is placed now, once.
+//! While the gateway cannot be asked, the order stays in doubt and is not resent.
 
 use super::{record_event, status};
 use crate::db::entities::{accounts, orders};
 use crate::error::Result;
 use crate::ib::{Gateway, IbConnectOptions, PlaceOrderOutcome};
 use crate::jobs::{clock::SystemClock, kinds, Clock};
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use ibapi::contracts::Contract;
-use ibapi::orders::{Action, Order, TimeInForce};
+use ibapi::orders::{Action, Order, OrderData, TimeInForce};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use serde_json::{json, Value};
 
@@ -33,7 +40,13 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
         ))
         .all(db)
         .await?;
-    if claimed.is_empty() {
+    let claimed_ids: Vec<i32> = claimed.iter().map(|o| o.id).collect();
+    let doubtful: Vec<orders::Model> = in_doubt(db, clock.now() - IN_DOUBT_AFTER)
+        .await?
+        .into_iter()
+        .filter(|o| !claimed_ids.contains(&o.id))
+        .collect();
+    if claimed.is_empty() && doubtful.is_empty() {
         return Ok(json!({ "claimed": 0 }));
     }
     let gateway = match Gateway::connect(ib).await {
@@ -47,7 +60,41 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
         }
     };
     let mut tally = json!({ "claimed": claimed.len(), "submitted": 0, "filled": 0,
-                            "partially_filled": 0, "rejected": 0, "unknown": 0 });
+                            "partially_filled": 0, "rejected": 0, "unknown": 0,
+                            "reconciled": 0, "resent_absent": 0 });
+    let mut claimed = claimed;
+    if !doubtful.is_empty() {
+        let mut known = gateway.open_orders().await?;
+        known.extend(gateway.completed_orders().await?);
+        for order in doubtful {
+            match known.iter().find(|g| is_same_order(g, &order)) {
+                Some(found) => {
+                    settle(db, &order, found).await?;
+                    tally["reconciled"] = json!(tally["reconciled"].as_u64().unwrap_or(0) + 1);
+                }
+                None => {
+                    record_event(
+                        db,
+                        &clock,
+                        order.id,
+                        status::SUBMITTING,
+                        Some(format!(
+                            "the gateway knows no order {} of client {}: it was never placed; \
+                             placing it now",
+                            order.ib_order_id.unwrap_or_default(),
+                            order.client_id.unwrap_or_default()
+                        )),
+                        None,
+                    )
+                    .await?;
+                    tally["resent_absent"] =
+                        json!(tally["resent_absent"].as_u64().unwrap_or(0) + 1);
+                    claimed.push(order);
+                }
+            }
+        }
+    }
+    let mut unknown = 0;
     for order in claimed {
         let account = accounts::Entity::find_by_id(order.account_id)
             .one(db)
@@ -68,12 +115,102 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
         )
         .await?;
         tally[key] = json!(tally[key].as_u64().unwrap_or(0) + 1);
+        unknown += usize::from(key == "unknown");
     }
     gateway.disconnect().await;
     for kind in [kinds::POSITIONS_SYNC, kinds::TRADES_SYNC] {
         crate::jobs::enqueue_kind(db, kind, json!({})).await?;
     }
+    if unknown > 0 {
+        // Fail the attempt: the retry reconciles these orders with the gateway first.
+        return Err(crate::Error::Internal(format!(
+            "{unknown} order(s) may have reached the gateway without an answer; they are \
+             reconciled with the gateway before anything is resent ({tally})"
+        )));
+    }
     Ok(tally)
+}
+
+/// A `submitting` order older than this with no worker's answer is in doubt (its worker
+/// died); one that recorded an unknown outcome is in doubt at once.
+const IN_DOUBT_AFTER: Duration = Duration::minutes(2);
+
+/// Orders whose placement may have reached the gateway without an answer: `submitting`
+/// with an IB order id, and either an error recorded or no change since `stale_before`.
+async fn in_doubt(
+    db: &DatabaseConnection,
+    stale_before: chrono::DateTime<Utc>,
+) -> Result<Vec<orders::Model>> {
+    Ok(orders::Entity::find()
+        .from_raw_sql(crate::db::statement(
+            db.get_database_backend(),
+            "SELECT * FROM orders WHERE status = $1 AND ib_order_id IS NOT NULL \
+             AND (last_error IS NOT NULL OR updated_at < $2) ORDER BY id",
+            [status::SUBMITTING.into(), stale_before.into()],
+        ))
+        .all(db)
+        .await?)
+}
+
+/// Whether the gateway's order is this one: the same client and order id (and the same
+/// reference when the order has one).
+fn is_same_order(g: &OrderData, o: &orders::Model) -> bool {
+    // Completed orders carry the id in the order only (the envelope says -1).
+    let id = i64::from(if g.order.order_id > 0 {
+        g.order.order_id
+    } else {
+        g.order_id
+    });
+    Some(id) == o.ib_order_id
+        && Some(g.order.client_id) == o.client_id
+        && o.order_ref
+            .as_deref()
+            .is_none_or(|r| r.is_empty() || r == g.order.order_ref)
+}
+
+/// Takes an in-doubt order's state from the gateway's record of it.
+async fn settle(db: &DatabaseConnection, o: &orders::Model, g: &OrderData) -> Result<()> {
+    let gateway_status = g.order_state.status.to_string();
+    let filled = g.order.filled_quantity;
+    let new_status = match gateway_status.as_str() {
+        "Filled" => status::FILLED,
+        "Cancelled" | "ApiCancelled" => status::CANCELLED,
+        "Inactive" => status::REJECTED,
+        _ if filled >= o.quantity && o.quantity > 0.0 => status::FILLED,
+        _ if filled > 0.0 => status::PARTIALLY_FILLED,
+        _ => status::SUBMITTED,
+    };
+    let now = Utc::now();
+    db.execute_raw(crate::db::statement(
+        db.get_database_backend(),
+        "UPDATE orders SET status = $1, ib_perm_id = $2, filled_quantity = $3, \
+         submitted_at = COALESCE(submitted_at, $4), updated_at = $4, last_error = NULL \
+         WHERE id = $5",
+        [
+            new_status.into(),
+            Some(g.order.perm_id).filter(|p| *p > 0).into(),
+            filled.into(),
+            now.into(),
+            o.id.into(),
+        ],
+    ))
+    .await?;
+    record_event(
+        db,
+        &SystemClock,
+        o.id,
+        new_status,
+        Some(format!(
+            "reconciled with the gateway: order {} found ({gateway_status}); not placed again",
+            o.ib_order_id.unwrap_or_default()
+        )),
+        Some(
+            json!({ "perm_id": g.order.perm_id, "gateway_status": gateway_status,
+                     "filled": filled }),
+        ),
+    )
+    .await?;
+    Ok(())
 }
 
 async fn requeue(db: &DatabaseConnection, id: i32, message: &str) -> Result<()> {
@@ -223,8 +360,10 @@ async fn submit_one(
             Ok(new_status)
         }
         Err(e) => {
-            let message =
-                format!("submission outcome unknown, not retried automatically (check TWS): {e}");
+            let message = format!(
+                "submission outcome unknown: the order is reconciled with the gateway before \
+                 anything is resent: {e}"
+            );
             db.execute_raw(crate::db::statement(
                 backend,
                 "UPDATE orders SET last_error = $1, updated_at = $2 WHERE id = $3",

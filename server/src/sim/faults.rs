@@ -26,6 +26,10 @@ pub struct Faults {
     /// (below 213 the `ibapi` client refuses the gateway).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<i32>,
+    /// Accept each placed order into the book, then close the connection before answering:
+    /// the client cannot know whether its order exists.
+    #[serde(default)]
+    pub drop_on_place: bool,
 }
 
 impl Faults {

@@ -65,10 +65,18 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::
             client_id,
         };
         let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let drop_on_place = faults.drop_on_place;
         let mut writer = tokio::spawn(write_loop(wr, rx, faults));
         loop {
             tokio::select! {
                 frame = read_frame(&mut rd) => match frame {
+                    Ok((id, body)) if drop_on_place && id == request::PLACE_ORDER => {
+                        if let Ok(req) = proto::PlaceOrderRequest::decode(body.as_slice()) {
+                            shared.book().place(client_id, req);
+                        }
+                        tracing::info!("ib-sim: accepted an order and dropped the connection (fault)");
+                        break;
+                    }
                     Ok((id, body)) => answer(id, &body, client_id, session, &shared, &tx),
                     Err(_) => break,
                 },
