@@ -17,6 +17,7 @@ mod demo;
 mod encode;
 mod faults;
 mod generate;
+pub mod flex_ws;
 pub mod proto;
 mod scenario;
 mod session;
