@@ -3,9 +3,8 @@
 
 use crate::auth::commands::cli_actor;
 use crate::config::{
-    BenchCommand, Cli, Command, FlexArgs, FlexCommand, FlexCredentialsCommand, FlexSimArgs,
-    IbArgs, IbSimArgs, JobsCommand, MigrateArgs, OrdersCommand, ServeArgs, WorkerArgs,
-    WorkerCommandArgs,
+    BenchCommand, Cli, Command, FlexArgs, FlexCommand, FlexCredentialsCommand, FlexSimArgs, IbArgs,
+    IbSimArgs, JobsCommand, MigrateArgs, OrdersCommand, ServeArgs, WorkerArgs, WorkerCommandArgs,
 };
 use crate::error::{Error, Result};
 use crate::jobs::kinds::{self, SyncSettings};
@@ -212,7 +211,10 @@ async fn flex_command(url: &str, cmd: FlexCommand) -> Result<()> {
         }) => {
             let token = match token_env {
                 Some(var) => std::env::var(&var).map_err(|_| {
-                    Error::invalid("token_env", format!("the environment variable {var} is not set"))
+                    Error::invalid(
+                        "token_env",
+                        format!("the environment variable {var} is not set"),
+                    )
                 })?,
                 None => {
                     let mut line = String::new();
@@ -394,8 +396,7 @@ async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
         addr: args.bind.to_string(),
         reason: e.to_string(),
     })?;
-    let worker = (args.worker.workers > 0)
-        .then(|| {
+    let worker = (args.worker.workers > 0).then(|| {
         tokio::spawn(job_worker(&db, &args.worker, &args.ib, &args.flex).run(shutdown_signal()))
     });
     let options = web::leptos_options(&args.site_root, local);

@@ -36,8 +36,7 @@ fn check_name(name: &str) -> Result<()> {
 
 fn check(name: &str, query_id: &str, token: &str) -> Result<()> {
     check_name(name)?;
-    if query_id.is_empty() || query_id.len() > 32 || !query_id.chars().all(|c| c.is_ascii_digit())
-    {
+    if query_id.is_empty() || query_id.len() > 32 || !query_id.chars().all(|c| c.is_ascii_digit()) {
         return Err(Error::invalid(
             "query_id",
             "the Flex query id is the number Client Portal shows next to the query",

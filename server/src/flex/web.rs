@@ -194,11 +194,13 @@ fn envelope(body: &[u8]) -> Result<Option<HashMap<String, String>>> {
     let mut current: Option<String> = None;
     let mut seen_root = false;
     loop {
-        let event = reader.read_event_into(&mut buf).map_err(|e| Error::FlexService {
-            code: None,
-            message: format!("the Flex Web Service answered with malformed XML: {e}"),
-            retryable: true,
-        })?;
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| Error::FlexService {
+                code: None,
+                message: format!("the Flex Web Service answered with malformed XML: {e}"),
+                retryable: true,
+            })?;
         match event {
             Event::Start(e) | Event::Empty(e) if !seen_root => {
                 if e.name().as_ref() != b"FlexStatementResponse" {
@@ -384,8 +386,12 @@ impl FlexWebClient {
                     retryable: true,
                 });
             }
-            tracing::info!(step, code, delay_ms = delay.as_millis() as u64,
-                "Flex Web Service asks to try again");
+            tracing::info!(
+                step,
+                code,
+                delay_ms = delay.as_millis() as u64,
+                "Flex Web Service asks to try again"
+            );
             tokio::time::sleep(delay).await;
             tries += 1;
         }
@@ -397,7 +403,13 @@ impl FlexWebClient {
         let token = credentials.token.as_str();
         let send_url = format!("{}/SendRequest", self.options.base_url);
         let fields = match self
-            .ask("SendRequest", &send_url, token, &credentials.query_id, started)
+            .ask(
+                "SendRequest",
+                &send_url,
+                token,
+                &credentials.query_id,
+                started,
+            )
             .await?
         {
             Answer::Envelope(f) => f,
@@ -478,7 +490,14 @@ mod tests {
         assert_eq!(remedy(1003), Remedy::Later);
         let e = service_error(1012, "Token has expired.", "SendRequest");
         assert!(
-            matches!(&e, Error::FlexService { retryable: false, code: Some(1012), .. }),
+            matches!(
+                &e,
+                Error::FlexService {
+                    retryable: false,
+                    code: Some(1012),
+                    ..
+                }
+            ),
             "{e:?}"
         );
         assert!(e.to_string().contains("1012"));

@@ -64,7 +64,9 @@ async fn flex_fetch(ctx: JobContext, flex: &FlexWebOptions) -> Result<Value, Job
     let name = kinds::parse_flex_fetch_payload(&ctx.job.payload)
         .map_err(|e| JobFailure::permanent(e.to_string()))?;
     match crate::flex::fetch::fetch_and_import(&ctx.db, flex, &name).await {
-        Ok(metrics) => serde_json::to_value(metrics).map_err(|e| JobFailure::retryable(e.to_string())),
+        Ok(metrics) => {
+            serde_json::to_value(metrics).map_err(|e| JobFailure::retryable(e.to_string()))
+        }
         Err(e) if crate::flex::fetch::is_retryable(&e) => Err(JobFailure::retryable(e.to_string())),
         Err(e) => Err(JobFailure::permanent(e.to_string())),
     }

@@ -276,7 +276,10 @@ mod tests {
         };
         assert_eq!(field(json!({})), "payload.credentials");
         assert_eq!(field(json!({"credentials": ""})), "payload.credentials");
-        assert_eq!(field(json!({"credentials": "a", "token": "x"})), "payload.token");
+        assert_eq!(
+            field(json!({"credentials": "a", "token": "x"})),
+            "payload.token"
+        );
         assert_eq!(field(json!([1])), "payload");
         let job = new_job(FLEX_FETCH, json!({"credentials": "main"})).unwrap();
         assert_eq!(

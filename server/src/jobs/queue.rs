@@ -563,7 +563,14 @@ impl Queue {
                 job.attempt
             );
             let outcome = self
-                .finish_attempt(db, &job, &message, &guard, job.attempted_by.as_deref(), false)
+                .finish_attempt(
+                    db,
+                    &job,
+                    &message,
+                    &guard,
+                    job.attempted_by.as_deref(),
+                    false,
+                )
                 .await;
             match outcome {
                 Ok(Outcome::NotOwner) => {}

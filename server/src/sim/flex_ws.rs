@@ -192,7 +192,9 @@ fn xml(body: String) -> Response {
 }
 
 fn timestamp() -> String {
-    chrono::Utc::now().format("%d %B, %Y %I:%M %p UTC").to_string()
+    chrono::Utc::now()
+        .format("%d %B, %Y %I:%M %p UTC")
+        .to_string()
 }
 
 /// IB's failure envelope.
@@ -216,7 +218,12 @@ fn fail(code: u32) -> Response {
 }
 
 /// Checks what every call needs; returns the error answer if any.
-fn check_call(shared: &Shared, headers: &HeaderMap, p: &Params, get_statement: bool) -> Option<Response> {
+fn check_call(
+    shared: &Shared,
+    headers: &HeaderMap,
+    p: &Params,
+    get_statement: bool,
+) -> Option<Response> {
     let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -264,7 +271,8 @@ async fn send_request(
     }
     let reference = {
         let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-        let index = (state.counts.send_request as usize - 1).min(shared.config.statements.len() - 1);
+        let index =
+            (state.counts.send_request as usize - 1).min(shared.config.statements.len() - 1);
         state.next_reference += 1;
         let reference = format!("{}", 7_300_000_000u64 + state.next_reference);
         state.issued.insert(reference.clone(), index);
