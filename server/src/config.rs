@@ -291,12 +291,12 @@ pub struct WorkerCommandArgs {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum JobsCommand {
-    /// Enqueue a job (`trades.sync`, `positions.sync`); prints it as JSON.
+    /// Enqueue a job (`trades.sync`, `positions.sync`, `flex.fetch`); prints it as JSON.
     Enqueue {
         /// Job type.
         #[arg(value_name = "TYPE")]
         kind: String,
-        /// JSON object of payload overrides, e.g. '{"lookback_days": 3}'.
+        /// JSON payload, e.g. '{"lookback_days": 3}' or '{"credentials": "main"}'.
         #[arg(long)]
         payload: Option<String>,
     },
@@ -484,4 +484,13 @@ pub enum SyncCommand {
         #[command(flatten)]
         args: SyncArgs,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_tree_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

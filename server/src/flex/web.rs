@@ -433,11 +433,16 @@ impl FlexWebClient {
             .map(|c| c.trim().to_string())
             .filter(|c| !c.is_empty())
             .ok_or_else(|| missing("ReferenceCode"))?;
+        // The token goes to this URL: over https whenever the service itself is.
+        let scheme = match self.options.base_url.starts_with("https://") {
+            true => "https://",
+            false => "http",
+        };
         let get_url = fields
             .get("Url")
             .map(|u| u.trim().to_string())
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-            .ok_or_else(|| missing("GetStatement Url"))?;
+            .filter(|u| u.starts_with(scheme))
+            .ok_or_else(|| missing("GetStatement Url (https)"))?;
         match self
             .ask("GetStatement", &get_url, token, &reference_code, started)
             .await?
