@@ -337,8 +337,17 @@ support::db_test!(
     }
 );
 
-/// Runs a worker with the flex handler until `job` finishes.
+/// Runs a worker with the flex handler until `job` finishes an attempt.
 async fn run_job(t: &TestDb, sim: &FlexSimHandle, job: i32) -> fillbook::db::entities::jobs::Model {
+    run_job_with(t, options(sim), job).await
+}
+
+/// Runs a worker whose flex handler uses `flex` until `job` finishes an attempt.
+async fn run_job_with(
+    t: &TestDb,
+    flex: FlexWebOptions,
+    job: i32,
+) -> fillbook::db::entities::jobs::Model {
     let settings = SyncSettings {
         host: "127.0.0.1".into(),
         port: 1,
@@ -350,7 +359,7 @@ async fn run_job(t: &TestDb, sim: &FlexSimHandle, job: i32) -> fillbook::db::ent
     config.poll_interval = Duration::from_millis(50);
     let worker = Worker::new(
         t.db.clone(),
-        handlers::registry_with_flex(settings, options(sim)),
+        handlers::registry_with_flex(settings, flex),
         config,
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -443,6 +452,32 @@ support::db_test!(
         );
         assert_token_not_logged(&token);
         assert_token_not_logged(&wrong);
+    }
+);
+
+support::db_test!(
+    flex_fetch_job_still_generating_is_retried_later,
+    |t: TestDb| async move {
+        let token = token();
+        let sim = sim(&token, |c| {
+            c.fault = Some(FlexFault::parse("1019").unwrap())
+        })
+        .await;
+        store(&t, "main", QUERY, &token).await;
+        let queued =
+            fillbook::jobs::enqueue_kind(&t.db, kinds::FLEX_FETCH, json!({"credentials": "main"}))
+                .await
+                .unwrap();
+        let mut o = options(&sim);
+        o.total_timeout = Duration::from_millis(300);
+        let job = run_job_with(&t, o, queued.job.id).await;
+        assert_eq!(job.state, "retryable");
+        assert_eq!(job.attempt, 1);
+        assert!(job.error.unwrap().contains("1019"));
+        assert_eq!(
+            count(&t.db, "SELECT COUNT(*) FROM trade_executions").await,
+            0
+        );
     }
 );
 
