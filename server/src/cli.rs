@@ -3,8 +3,9 @@
 
 use crate::auth::commands::cli_actor;
 use crate::config::{
-    BenchCommand, Cli, Command, IbArgs, IbSimArgs, ImportCommand, JobsCommand, MigrateArgs,
-    OrdersCommand, ServeArgs, WorkerArgs, WorkerCommandArgs,
+    BenchCommand, Cli, Command, FlexArgs, FlexCommand, FlexCredentialsCommand, FlexSimArgs, IbArgs,
+    IbSimArgs, ImportCommand, JobsCommand, MigrateArgs, OrdersCommand, ServeArgs, WorkerArgs,
+    WorkerCommandArgs,
 };
 use crate::error::{Error, Result};
 use crate::jobs::kinds::{self, SyncSettings};
@@ -72,6 +73,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Accounts(cmd) => {
             crate::flex::commands::accounts(&db::connect(&url).await?, cmd).await
         }
+        Command::Flex(cmd) => flex_command(&url, cmd).await,
+        Command::FlexSim(args) => flex_sim(args).await,
         Command::Bench(BenchCommand::Jobs {
             jobs,
             samples,
@@ -100,10 +103,15 @@ fn sync_settings(ib: &IbArgs) -> SyncSettings {
 }
 
 /// The job worker of this process, configured from `args`.
-fn job_worker(db: &sea_orm::DatabaseConnection, args: &WorkerArgs, ib: &IbArgs) -> jobs::Worker {
+fn job_worker(
+    db: &sea_orm::DatabaseConnection,
+    args: &WorkerArgs,
+    ib: &IbArgs,
+    flex: &FlexArgs,
+) -> jobs::Worker {
     jobs::Worker::new(
         db.clone(),
-        jobs::handlers::registry(sync_settings(ib)),
+        jobs::handlers::registry_with_flex(sync_settings(ib), flex.options()),
         jobs::worker_config(args),
     )
 }
@@ -115,7 +123,7 @@ async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
             "the database has pending migrations; run `fillbook migrate` first".into(),
         ));
     }
-    let worker = job_worker(&db, &args.worker, &args.ib);
+    let worker = job_worker(&db, &args.worker, &args.ib, &args.flex);
     println!("job worker {} running", worker.id());
     worker.run(shutdown_signal()).await
 }
@@ -198,6 +206,104 @@ async fn orders_command(url: &str, cmd: OrdersCommand) -> Result<()> {
             print_json(&page)
         }
     }
+}
+
+/// `fillbook flex …`: credentials (audited; tokens never printed) and a fetch now.
+async fn flex_command(url: &str, cmd: FlexCommand) -> Result<()> {
+    use crate::flex::credentials;
+    let db = db::connect(url).await?;
+    match cmd {
+        FlexCommand::Credentials(FlexCredentialsCommand::Set {
+            name,
+            query_id,
+            token_env,
+        }) => {
+            let token = match token_env {
+                Some(var) => std::env::var(&var).map_err(|_| {
+                    Error::invalid(
+                        "token_env",
+                        format!("the environment variable {var} is not set"),
+                    )
+                })?,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| Error::invalid("token", format!("cannot read stdin: {e}")))?;
+                    line
+                }
+            };
+            let replaced =
+                credentials::set(&db, &cli_actor(), &name, &query_id, token.trim()).await?;
+            let verb = if replaced { "replaced" } else { "stored" };
+            println!("flex credentials `{name}` {verb} (query {query_id})");
+            Ok(())
+        }
+        FlexCommand::Credentials(FlexCredentialsCommand::List) => {
+            print_json(&credentials::list(&db).await?)
+        }
+        FlexCommand::Credentials(FlexCredentialsCommand::Remove { name }) => {
+            credentials::remove(&db, &cli_actor(), &name).await?;
+            println!("flex credentials `{name}` removed");
+            Ok(())
+        }
+        FlexCommand::Fetch { name, flex, json } => {
+            db::migrate(&db).await?;
+            let m = crate::flex::fetch::fetch_and_import(&db, &flex.options(), &name).await?;
+            if json {
+                return print_json(&m);
+            }
+            println!(
+                "flex fetch `{name}`: reference {}, {} bytes, {} executions read, {} new, {} updated, {} cancellations, {} skipped",
+                m.reference_code,
+                m.statement_bytes,
+                m.import.executions_read,
+                m.import.executions_inserted,
+                m.import.executions_updated,
+                m.import.cancellations_read,
+                m.import.skipped_count,
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn flex_sim(args: FlexSimArgs) -> Result<()> {
+    use crate::sim::flex_ws;
+    let statements = args
+        .statements
+        .iter()
+        .map(|path| {
+            std::fs::read(path).map_err(|e| {
+                Error::invalid("statement", format!("cannot read {}: {e}", path.display()))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let fault = args
+        .fail_with
+        .as_deref()
+        .map(flex_ws::FlexFault::parse)
+        .transpose()?;
+    let handle = flex_ws::start_on(
+        flex_ws::FlexSimConfig {
+            token: args.token,
+            query_id: args.query_id.clone(),
+            statements,
+            token_expired: args.expired_token,
+            fault,
+            delay: Duration::from_millis(args.delay_ms),
+        },
+        args.port,
+    )
+    .await?;
+    println!(
+        "Flex Web Service simulator on {} (query {}, {} statement(s))",
+        handle.base_url(),
+        args.query_id,
+        args.statements.len()
+    );
+    shutdown_signal().await;
+    Ok(())
 }
 
 async fn ib_sim(args: IbSimArgs) -> Result<()> {
@@ -300,8 +406,9 @@ async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
         addr: args.bind.to_string(),
         reason: e.to_string(),
     })?;
-    let worker = (args.worker.workers > 0)
-        .then(|| tokio::spawn(job_worker(&db, &args.worker, &args.ib).run(shutdown_signal())));
+    let worker = (args.worker.workers > 0).then(|| {
+        tokio::spawn(job_worker(&db, &args.worker, &args.ib, &args.flex).run(shutdown_signal()))
+    });
     let options = web::leptos_options(&args.site_root, local);
     let info = web::server_info(&args.ib.ib_host, args.ib.ib_port, args.demo);
     let auth = std::sync::Arc::new(crate::auth::Auth::new(args.auth.settings()));

@@ -87,6 +87,11 @@ pub enum Command {
     /// List accounts and change their settings.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Flex Web Service: stored credentials and fetching statements.
+    #[command(subcommand)]
+    Flex(FlexCommand),
+    /// Run a simulated IB Flex Web Service on 127.0.0.1 (demos, tests).
+    FlexSim(FlexSimArgs),
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -97,6 +102,41 @@ pub enum ImportCommand {
         /// The statement files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Print the metrics as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where IB's Flex Web Service is.
+#[derive(Debug, Clone, Args)]
+pub struct FlexArgs {
+    /// Base URL of the Flex Web Service (`…/FlexWebService`; `SendRequest` is appended).
+    #[arg(
+        long = "flex-base-url",
+        env = "FILLBOOK_FLEX_BASE_URL",
+        default_value = crate::flex::web::DEFAULT_BASE_URL
+    )]
+    pub flex_base_url: String,
+}
+
+impl FlexArgs {
+    pub fn options(&self) -> crate::flex::web::FlexWebOptions {
+        crate::flex::web::FlexWebOptions::with_base_url(&self.flex_base_url)
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum FlexCommand {
+    /// Store, list or remove Flex Web Service credentials.
+    #[command(subcommand)]
+    Credentials(FlexCredentialsCommand),
+    /// Download the statement of the named credentials now and import it.
+    Fetch {
+        /// Name of stored credentials.
+        name: String,
+        #[command(flatten)]
+        flex: FlexArgs,
         /// Print the metrics as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -115,6 +155,52 @@ pub enum AccountsCommand {
         /// The time zone.
         zone: String,
     },
+}
+
+/// Tokens are read from stdin or from an environment variable (never from the command
+/// line, where other users could see them) and never printed.
+#[derive(Debug, Clone, Subcommand)]
+pub enum FlexCredentialsCommand {
+    /// Store (or replace) credentials; the token is the first line of stdin unless
+    /// --token-env names a variable holding it.
+    Set {
+        name: String,
+        /// The Flex query's id (Client Portal → Performance & Reports → Flex Queries).
+        #[arg(long)]
+        query_id: String,
+        /// Read the token from this environment variable instead of stdin.
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+    },
+    /// List stored credentials as JSON (names and query ids, never tokens).
+    List,
+    /// Remove stored credentials.
+    Remove { name: String },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FlexSimArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Statement XML files, served one per SendRequest in order (the last one repeated).
+    #[arg(long = "statement", value_name = "FILE", required = true, num_args = 1..)]
+    pub statements: Vec<PathBuf>,
+    /// The token the simulator accepts (others get 1015). A simulator's, not a real one.
+    #[arg(long, default_value = "SIMTOKEN")]
+    pub token: String,
+    /// The query id the simulator knows (others get 1020).
+    #[arg(long, default_value = "100001")]
+    pub query_id: String,
+    /// Answer 1012 (token expired) to every SendRequest.
+    #[arg(long)]
+    pub expired_token: bool,
+    /// Answer error CODE (for the first N calls with xN), e.g. 1019x2 on GetStatement.
+    #[arg(long, value_name = "CODE[xN]")]
+    pub fail_with: Option<String>,
+    /// Wait this many milliseconds before each answer.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub delay_ms: u64,
 }
 
 /// Passwords are read from stdin with `--password-stdin` (never from the command line,
@@ -237,16 +323,18 @@ pub struct WorkerCommandArgs {
     pub worker: WorkerArgs,
     #[command(flatten)]
     pub ib: IbArgs,
+    #[command(flatten)]
+    pub flex: FlexArgs,
 }
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum JobsCommand {
-    /// Enqueue a job (`trades.sync`, `positions.sync`); prints it as JSON.
+    /// Enqueue a job (`trades.sync`, `positions.sync`, `flex.fetch`); prints it as JSON.
     Enqueue {
         /// Job type.
         #[arg(value_name = "TYPE")]
         kind: String,
-        /// JSON object of payload overrides, e.g. '{"lookback_days": 3}'.
+        /// JSON payload, e.g. '{"lookback_days": 3}' or '{"credentials": "main"}'.
         #[arg(long)]
         payload: Option<String>,
     },
@@ -357,6 +445,8 @@ pub struct ServeArgs {
     pub worker: WorkerArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub flex: FlexArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -437,4 +527,13 @@ pub enum SyncCommand {
         #[command(flatten)]
         args: SyncArgs,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_tree_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -51,6 +51,15 @@ pub enum Error {
     /// IB Gateway could not be reached or failed a request.
     #[error(transparent)]
     Ib(#[from] crate::ib::IbError),
+    /// IB's Flex Web Service failed or refused a request (`code`: IB's error code, if it
+    /// gave one). `retryable`: trying again later may succeed; otherwise the message says
+    /// what the operator must fix. Never carries the token.
+    #[error("{message}")]
+    FlexService {
+        code: Option<u32>,
+        message: String,
+        retryable: bool,
+    },
     /// Anything else that went wrong inside the server.
     #[error("{0}")]
     Internal(String),
@@ -80,6 +89,7 @@ impl Error {
             }
             Error::DbConnect { .. } => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             Error::Ib(_) => (StatusCode::BAD_GATEWAY, "gateway_error"),
+            Error::FlexService { .. } => (StatusCode::BAD_GATEWAY, "flex_service_error"),
             Error::Config(_) | Error::Db(_) | Error::Bind { .. } | Error::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }

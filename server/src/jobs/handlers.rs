@@ -1,15 +1,25 @@
 //! The handlers a worker registers, in one place: [`registry`] maps each job kind to the
 //! function that runs it.
 
+use crate::flex::web::FlexWebOptions;
 use crate::jobs::kinds::{self, SyncSettings};
-use crate::jobs::worker::{HandlerRegistry, JobContext};
+use crate::jobs::worker::{HandlerRegistry, JobContext, JobFailure};
 use serde_json::{json, Value};
 
-/// The handlers of this build. `settings` are the gateway defaults that a sync job's payload
-/// overrides. The test hook [`kinds::TEST_NOOP`] is registered only when
-/// `FILLBOOK_TEST_JOBS=1`.
+/// The handlers of this build, with the Flex Web Service at IB's address.
 pub fn registry(settings: SyncSettings) -> HandlerRegistry {
+    registry_with_flex(settings, FlexWebOptions::default())
+}
+
+/// The handlers of this build. `settings` are the gateway defaults that a sync job's payload
+/// overrides; `flex` is how `flex.fetch` reaches the Flex Web Service. The test hook
+/// [`kinds::TEST_NOOP`] is registered only when `FILLBOOK_TEST_JOBS=1`.
+pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> HandlerRegistry {
     let mut registry = HandlerRegistry::new();
+    registry.register_classified(kinds::FLEX_FETCH, move |ctx| {
+        let flex = flex.clone();
+        async move { flex_fetch(ctx, &flex).await }
+    });
     let defaults = settings.clone();
     registry.register(kinds::POSITIONS_SYNC, move |ctx| {
         let defaults = defaults.clone();
@@ -46,6 +56,20 @@ pub fn registry(settings: SyncSettings) -> HandlerRegistry {
         registry.register(kinds::TEST_NOOP, noop);
     }
     registry
+}
+
+/// [`kinds::FLEX_FETCH`]: downloads and imports the statement of the payload's credentials;
+/// token, query and payload problems discard the job at once.
+async fn flex_fetch(ctx: JobContext, flex: &FlexWebOptions) -> Result<Value, JobFailure> {
+    let name = kinds::parse_flex_fetch_payload(&ctx.job.payload)
+        .map_err(|e| JobFailure::permanent(e.to_string()))?;
+    match crate::flex::fetch::fetch_and_import(&ctx.db, flex, &name).await {
+        Ok(metrics) => {
+            serde_json::to_value(metrics).map_err(|e| JobFailure::retryable(e.to_string()))
+        }
+        Err(e) if crate::flex::fetch::is_retryable(&e) => Err(JobFailure::retryable(e.to_string())),
+        Err(e) => Err(JobFailure::permanent(e.to_string())),
+    }
 }
 
 /// Whether the test hook kinds are enabled in this process.

@@ -12,8 +12,10 @@ pub const TRADES_SYNC: &str = "trades.sync";
 pub const POSITIONS_SYNC: &str = "positions.sync";
 /// Submit every confirmed (queued) order through the gateway (the orders worker).
 pub const ORDERS_SUBMIT: &str = "orders.submit";
+/// Download a Flex statement through the Flex Web Service and import it.
+pub const FLEX_FETCH: &str = "flex.fetch";
 /// Every kind an operator may enqueue.
-pub const KNOWN: [&str; 3] = [TRADES_SYNC, POSITIONS_SYNC, ORDERS_SUBMIT];
+pub const KNOWN: [&str; 4] = [TRADES_SYNC, POSITIONS_SYNC, ORDERS_SUBMIT, FLEX_FETCH];
 
 /// Test hook: a job that does nothing and succeeds. Workers register it only when the
 /// environment variable [`TEST_JOBS_ENV`] is `1` (used by the multi-process test and the
@@ -124,6 +126,30 @@ pub fn parse_sync_payload(payload: &Value) -> Result<SyncOverrides> {
     Ok(out)
 }
 
+/// Parses the payload of a `flex.fetch` job: `{"credentials": NAME}`; returns the name.
+pub fn parse_flex_fetch_payload(payload: &Value) -> Result<String> {
+    let object = payload
+        .as_object()
+        .ok_or_else(|| Error::invalid("payload", "payload must be a JSON object"))?;
+    if let Some(other) = object.keys().find(|k| k.as_str() != "credentials") {
+        return Err(Error::invalid(
+            format!("payload.{other}"),
+            format!("unknown payload key `{other}`; allowed: credentials"),
+        ));
+    }
+    object
+        .get("credentials")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::invalid(
+                "payload.credentials",
+                "`credentials` must name stored Flex credentials (a non-empty string)",
+            )
+        })
+}
+
 /// `value` with object keys sorted at every level, serialised compactly.
 pub fn canonical_json(value: &Value) -> String {
     fn sorted(value: &Value) -> Value {
@@ -161,6 +187,13 @@ pub fn new_job(kind: &str, payload: Value) -> Result<NewJob> {
     match kind {
         TRADES_SYNC | POSITIONS_SYNC => {
             parse_sync_payload(&payload)?;
+            let key = unique_key(kind, &payload);
+            Ok(NewJob::new(kind, payload)
+                .unique_key(key)
+                .max_attempts(SYNC_MAX_ATTEMPTS))
+        }
+        FLEX_FETCH => {
+            parse_flex_fetch_payload(&payload)?;
             let key = unique_key(kind, &payload);
             Ok(NewJob::new(kind, payload)
                 .unique_key(key)
@@ -231,6 +264,30 @@ mod tests {
         assert_ne!(
             unique_key(TRADES_SYNC, &json!({})),
             unique_key(POSITIONS_SYNC, &json!({}))
+        );
+    }
+
+    #[test]
+    fn flex_fetch_payload_names_credentials() {
+        assert_eq!(
+            parse_flex_fetch_payload(&json!({"credentials": "main"})).unwrap(),
+            "main"
+        );
+        let field = |v: Value| match new_job(FLEX_FETCH, v) {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        assert_eq!(field(json!({})), "payload.credentials");
+        assert_eq!(field(json!({"credentials": ""})), "payload.credentials");
+        assert_eq!(
+            field(json!({"credentials": "a", "token": "x"})),
+            "payload.token"
+        );
+        assert_eq!(field(json!([1])), "payload");
+        let job = new_job(FLEX_FETCH, json!({"credentials": "main"})).unwrap();
+        assert_eq!(
+            job.unique_key.as_deref(),
+            Some(r#"flex.fetch:{"credentials":"main"}"#)
         );
     }
 

@@ -18,7 +18,7 @@ pub mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Backoff, ClaimRequest, Enqueued, NewJob, Outcome, Queue};
-pub use worker::{HandlerRegistry, JobContext, Worker, WorkerConfig};
+pub use worker::{HandlerRegistry, JobContext, JobFailure, Worker, WorkerConfig};
 
 use crate::config::WorkerArgs;
 use crate::db::entities::jobs as job_rows;

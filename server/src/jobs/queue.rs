@@ -407,13 +407,26 @@ impl Queue {
         error: &str,
     ) -> Result<Outcome> {
         let guard = "state = 'running' AND attempted_by = $worker";
-        self.finish_attempt(db, job, error, guard, job.attempted_by.as_deref())
+        self.finish_attempt(db, job, error, guard, job.attempted_by.as_deref(), false)
+            .await
+    }
+
+    /// Records a failed attempt of `job` (as claimed) that no retry can mend, if it is still
+    /// this worker's: the job is discarded whatever attempts it has left.
+    pub async fn discard(
+        &self,
+        db: &impl ConnectionTrait,
+        job: &jobs::Model,
+        error: &str,
+    ) -> Result<Outcome> {
+        let guard = "state = 'running' AND attempted_by = $worker";
+        self.finish_attempt(db, job, error, guard, job.attempted_by.as_deref(), true)
             .await
     }
 
     /// The shared end of a failed (or abandoned) attempt: appends to `errors`, then moves the
     /// job to `retryable` or `discarded` under `guard` (SQL with `$worker` and `$now`
-    /// placeholders).
+    /// placeholders); `give_up` discards it whatever attempts are left.
     async fn finish_attempt(
         &self,
         db: &impl ConnectionTrait,
@@ -421,6 +434,7 @@ impl Queue {
         error: &str,
         guard: &str,
         worker: Option<&str>,
+        give_up: bool,
     ) -> Result<Outcome> {
         let backend = db.get_database_backend();
         let now = self.now();
@@ -441,7 +455,7 @@ impl Queue {
                 Some(key) => self.waiting_duplicate(db, key, job.id).await?,
                 None => None,
             };
-            let out_of_attempts = job.attempt >= job.max_attempts;
+            let out_of_attempts = give_up || job.attempt >= job.max_attempts;
             let (new_state, scheduled_at, finished_at, outcome) =
                 if out_of_attempts || superseded_by.is_some() {
                     (
@@ -549,7 +563,14 @@ impl Queue {
                 job.attempt
             );
             let outcome = self
-                .finish_attempt(db, &job, &message, &guard, job.attempted_by.as_deref())
+                .finish_attempt(
+                    db,
+                    &job,
+                    &message,
+                    &guard,
+                    job.attempted_by.as_deref(),
+                    false,
+                )
                 .await;
             match outcome {
                 Ok(Outcome::NotOwner) => {}

@@ -3,7 +3,8 @@
 //! purges old finished jobs. Any number of workers, in any number of processes and hosts,
 //! may share one PostgreSQL database.
 //!
-//! A handler that returns `Err` or panics is a failed attempt. A handler whose job was
+//! A handler that returns `Err` or panics is a failed attempt, retried after a backoff; a
+//! [`JobFailure::permanent`] one (retrying cannot help) discards the job at once. A handler whose job was
 //! cancelled, or whose lease was lost, is dropped at the next heartbeat and nothing it
 //! returns is recorded. Dropping the future of [`Worker::run`] (or aborting its task) drops
 //! every running handler too — as if the process died; the rescuer re-runs those jobs once
@@ -34,9 +35,42 @@ pub struct JobContext {
     pub queue: Queue,
 }
 
-/// A job handler: the job's result (stored on the job) or an error message.
+/// Why an attempt failed: its message (stored on the job) and whether another attempt
+/// could succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobFailure {
+    pub message: String,
+    /// Retrying cannot help (bad credentials, invalid input): discard the job now.
+    pub permanent: bool,
+}
+
+impl JobFailure {
+    /// A failure that another attempt may not repeat.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    /// A failure every attempt would repeat.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+}
+
+impl From<String> for JobFailure {
+    fn from(message: String) -> Self {
+        Self::retryable(message)
+    }
+}
+
+/// A job handler: the job's result (stored on the job) or why it failed.
 pub type Handler =
-    Arc<dyn Fn(JobContext) -> BoxFuture<'static, Result<Value, String>> + Send + Sync>;
+    Arc<dyn Fn(JobContext) -> BoxFuture<'static, Result<Value, JobFailure>> + Send + Sync>;
 
 /// Job kind → handler.
 #[derive(Clone, Default)]
@@ -57,11 +91,25 @@ impl HandlerRegistry {
         Self::default()
     }
 
-    /// Registers `handler` for `kind`, replacing any earlier one.
+    /// Registers `handler` for `kind`, replacing any earlier one; each error it returns is
+    /// a retryable failure.
     pub fn register<F, Fut>(&mut self, kind: &str, handler: F) -> &mut Self
     where
         F: Fn(JobContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, String>> + Send + 'static,
+    {
+        self.handlers.insert(
+            kind.to_string(),
+            Arc::new(move |ctx| handler(ctx).map(|r| r.map_err(JobFailure::from)).boxed()),
+        );
+        self
+    }
+
+    /// Registers a handler that says of each failure whether it is permanent.
+    pub fn register_classified<F, Fut>(&mut self, kind: &str, handler: F) -> &mut Self
+    where
+        F: Fn(JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, JobFailure>> + Send + 'static,
     {
         self.handlers
             .insert(kind.to_string(), Arc::new(move |ctx| handler(ctx).boxed()));
@@ -276,8 +324,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 impl Execution {
     async fn execute(self, job: jobs::Model) {
         let Some(handler) = self.registry.get(&job.kind).cloned() else {
-            self.record(&job, Err(format!("no handler for job type `{}`", job.kind)))
-                .await;
+            let error = format!("no handler for job type `{}`", job.kind);
+            self.record(&job, Err(JobFailure::retryable(error))).await;
             return;
         };
         let ctx = JobContext {
@@ -293,7 +341,7 @@ impl Execution {
             tokio::select! {
                 out = &mut work => break match out {
                     Ok(result) => result,
-                    Err(panic) => Err(format!("handler panicked: {}", panic_message(panic.as_ref()))),
+                    Err(panic) => Err(JobFailure::retryable(format!("handler panicked: {}", panic_message(panic.as_ref())))),
                 },
                 _ = heartbeat.tick() => {
                     match self.queue.heartbeat(&self.db, job.id, &self.worker, self.lease).await {
@@ -311,11 +359,13 @@ impl Execution {
         self.record(&job, outcome).await;
     }
 
-    async fn record(&self, job: &jobs::Model, outcome: Result<Value, String>) {
+    async fn record(&self, job: &jobs::Model, outcome: Result<Value, JobFailure>) {
         let written = match &outcome {
             Ok(result) => self.queue.complete(&self.db, job, result.clone()).await,
-            Err(error) => self.queue.fail(&self.db, job, error).await,
+            Err(f) if f.permanent => self.queue.discard(&self.db, job, &f.message).await,
+            Err(f) => self.queue.fail(&self.db, job, &f.message).await,
         };
+        let outcome = outcome.map_err(|f| f.message);
         match written {
             Ok(Outcome::NotOwner) => tracing::warn!(job = job.id, worker = %self.worker,
                 "job was cancelled or rescued while running; its outcome is not recorded"),

@@ -16,6 +16,7 @@ mod book;
 mod demo;
 mod encode;
 mod faults;
+pub mod flex_ws;
 mod generate;
 pub mod proto;
 mod scenario;
