@@ -40,7 +40,9 @@ export default defineConfig({
     { name: 'app', dependencies: ['setup'], use: { storageState: STORAGE }, testIgnore: /auth\.setup\.ts/ },
   ],
   webServer: {
-    command: `FILLBOOK_SETUP_TOKEN=${process.env.E2E_SETUP_TOKEN} ${binary} serve --demo --bind 127.0.0.1:${port} --site-root ${path.join(root, 'target', 'site')} --database-url sqlite://${dataDir}/e2e.db`,
+    // A configured gateway nobody listens on: the failing-sync story chooses it by name
+    // (requests cannot name addresses).
+    command: `${binary} --database-url sqlite://${dataDir}/e2e.db gateways add dead --host 127.0.0.1 --port 1 && FILLBOOK_SETUP_TOKEN=${process.env.E2E_SETUP_TOKEN} ${binary} serve --demo --bind 127.0.0.1:${port} --site-root ${path.join(root, 'target', 'site')} --database-url sqlite://${dataDir}/e2e.db`,
     url: `http://127.0.0.1:${port}/readyz`,
     timeout: 60_000,
     reuseExistingServer: false,

@@ -142,11 +142,12 @@ test('double-clicking Sync now creates one job', async ({ page, request }) => {
 
 test('a failing sync shows its error and Retry runs it again', async ({ page, request, baseURL }) => {
   await waitIdle(request);
-  // A sync pointed at a port nobody listens on fails like a gateway that is down.
+  // A sync of the configured gateway `dead` (a port nobody listens on) fails like a
+  // gateway that is down.
   // The signed-in operator's cookie travels with these calls; state changes also need the
   // page's origin (the server's CSRF check).
   const origin = { origin: new URL(baseURL!).origin };
-  const res = await request.post('/api/v1/jobs', { data: { type: 'trades.sync', payload: { port: 1 } }, headers: origin });
+  const res = await request.post('/api/v1/jobs', { data: { type: 'trades.sync', payload: { gateway: 'dead' } }, headers: origin });
   expect(res.status()).toBe(202);
   const job = await res.json();
   await expect.poll(async () => (await (await request.get(`/api/v1/jobs/${job.id}`)).json()).state,

@@ -1,5 +1,6 @@
 //! Database migrations for Fillbook: one for the base tables, one for trades, one for
-//! operators, sessions, API tokens and the audit log, one for Flex statements and coverage.
+//! operators, sessions, API tokens and the audit log, one for Flex statements and coverage,
+//! one for the configured gateways.
 //!
 //! Migrations are written as SQL with a tiny dialect layer ([`dialect::render`]) so that
 //! PostgreSQL gets its native types (`timestamptz`, `jsonb`, identity keys) and SQLite
@@ -12,6 +13,7 @@ mod m0001_base_tables;
 mod m0002_trades;
 mod m0003_auth;
 mod m0004_flex;
+mod m0005_gateways;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -24,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_trades::Migration),
             Box::new(m0003_auth::Migration),
             Box::new(m0004_flex::Migration),
+            Box::new(m0005_gateways::Migration),
         ]
     }
 }

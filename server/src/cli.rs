@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Flex(cmd) => flex_command(&url, cmd).await,
         Command::FlexSim(args) => flex_sim(args).await,
+        Command::Gateways(cmd) => gateways_command(&url, cmd).await,
         Command::Bench(BenchCommand::Jobs {
             jobs,
             samples,
@@ -87,6 +88,49 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Internal(format!("cannot print JSON: {e}")))?;
     println!("{text}");
+    Ok(())
+}
+
+/// `fillbook gateways add|list|remove`, audited as the local user.
+async fn gateways_command(url: &str, cmd: crate::config::GatewaysCommand) -> Result<()> {
+    use crate::config::GatewaysCommand as G;
+    let db = db::connect(url).await?;
+    db::migrate(&db).await?;
+    match cmd {
+        G::Add {
+            name,
+            host,
+            port,
+            client_id,
+            time_zone,
+        } => {
+            let g = crate::gateways::GatewayRow {
+                name,
+                host,
+                port,
+                client_id_base: client_id,
+                time_zone,
+            };
+            crate::gateways::add(&db, &cli_actor(), &g).await?;
+            println!(
+                "gateway {} → {}:{} (client id {})",
+                g.name, g.host, g.port, g.client_id_base
+            );
+        }
+        G::List => {
+            println!("default\t(--ib-host / --ib-port of the serving process)");
+            for g in crate::gateways::list(&db).await? {
+                println!(
+                    "{}\t{}:{}\tclient id {}",
+                    g.name, g.host, g.port, g.client_id_base
+                );
+            }
+        }
+        G::Remove { name } => {
+            crate::gateways::remove(&db, &cli_actor(), &name).await?;
+            println!("gateway {name} removed");
+        }
+    }
     Ok(())
 }
 

@@ -92,6 +92,32 @@ pub enum Command {
     Flex(FlexCommand),
     /// Run a simulated IB Flex Web Service on 127.0.0.1 (demos, tests).
     FlexSim(FlexSimArgs),
+    /// The gateways jobs may connect to, by name (administrators).
+    #[command(subcommand)]
+    Gateways(GatewaysCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum GatewaysCommand {
+    /// Add (or replace) a named gateway; `default` is the one of --ib-host/--ib-port.
+    Add {
+        /// Its name (a-z, 0-9, `-`, `_`), as jobs and requests choose it.
+        name: String,
+        #[arg(long)]
+        host: String,
+        #[arg(long)]
+        port: i32,
+        /// Client id of its trades.sync (positions.sync uses +1, orders.submit +2).
+        #[arg(long, default_value_t = 100)]
+        client_id: i32,
+        /// Zone of the gateway host (for executions timed without a zone).
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
+    /// List the configured gateways.
+    List,
+    /// Remove a named gateway.
+    Remove { name: String },
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod flex;
+pub mod gateways;
 pub mod ib;
 pub mod jobs;
 pub mod normalize;

@@ -641,3 +641,111 @@ support::db_test!(
         assert!(items(&orders).is_empty(), "{}", orders.body);
     }
 );
+
+support::db_test!(
+    a_request_cannot_aim_the_server_at_an_address,
+    |t: TestDb| async move {
+        let app = seeded(&t).await;
+        let jobs_before = get(&app, "/api/v1/jobs").await;
+        for payload in [
+            json!({"host": "169.254.169.254", "port": 80}),
+            json!({"port": 22}),
+            json!({"client_id": 0}),
+        ] {
+            let reply = post(
+                &app,
+                "/api/v1/jobs",
+                json!({"type": "trades.sync", "payload": payload}),
+            )
+            .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                reply.body
+            );
+            assert!(
+                reply.body["field"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("payload."),
+                "{}",
+                reply.body
+            );
+            assert!(
+                reply.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("configuration"),
+                "{}",
+                reply.body
+            );
+        }
+        let tool = post(
+            &app,
+            "/api/v1/tools/enqueue_trades_sync_job",
+            json!({"host": "10.0.0.1", "port": 80}),
+        )
+        .await;
+        assert!(tool.status.is_client_error(), "{}", tool.body);
+        // Only configured gateways, by name.
+        let unknown = post(
+            &app,
+            "/api/v1/jobs",
+            json!({"type": "trades.sync", "payload": {"gateway": "elsewhere"}}),
+        )
+        .await;
+        assert_eq!(
+            unknown.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            unknown.body
+        );
+        assert_eq!(unknown.body["field"], "payload.gateway");
+        assert!(unknown.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("configured: default"));
+        assert_eq!(
+            get(&app, "/api/v1/jobs").await.body,
+            jobs_before.body,
+            "no job was queued"
+        );
+        let admin = app::models::Actor::new("cli", "test");
+        fillbook::gateways::add(
+            &t.db,
+            &admin,
+            &fillbook::gateways::GatewayRow {
+                name: "paper-2".into(),
+                host: "127.0.0.1".into(),
+                port: 1,
+                client_id_base: 300,
+                time_zone: None,
+            },
+        )
+        .await
+        .unwrap();
+        let queued = post(
+            &app,
+            "/api/v1/jobs",
+            json!({"type": "trades.sync", "payload": {"gateway": "paper-2"}}),
+        )
+        .await;
+        assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+        let defaults = fillbook::jobs::kinds::SyncSettings {
+            host: "127.0.0.1".into(),
+            port: 4002,
+            client_id: 100,
+            connect_timeout: Duration::from_secs(1),
+            lookback_days: 7,
+            time_zone: chrono_tz::UTC,
+        };
+        let resolved = fillbook::gateways::resolve(&t.db, Some("paper-2"), &defaults)
+            .await
+            .unwrap();
+        assert_eq!(
+            (resolved.host.as_str(), resolved.port, resolved.client_id),
+            ("127.0.0.1", 1, 300)
+        );
+    }
+);

@@ -132,14 +132,22 @@ support::db_test!(unique_jobs_collapse_while_waiting, |t: TestDb| async move {
     let e = q
         .enqueue(
             db,
-            kinds::new_job(kinds::TRADES_SYNC, json!({"port": 4001, "host": "gw"})).unwrap(),
+            kinds::new_job(
+                kinds::TRADES_SYNC,
+                json!({"lookback_days": 3, "gateway": "gw"}),
+            )
+            .unwrap(),
         )
         .await
         .unwrap();
     let again = q
         .enqueue(
             db,
-            kinds::new_job(kinds::TRADES_SYNC, json!({"host": "gw", "port": 4001})).unwrap(),
+            kinds::new_job(
+                kinds::TRADES_SYNC,
+                json!({"gateway": "gw", "lookback_days": 3}),
+            )
+            .unwrap(),
         )
         .await
         .unwrap();

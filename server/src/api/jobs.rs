@@ -25,7 +25,8 @@ pub struct NewJobRequest {
     /// `trades.sync` or `positions.sync`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Overrides: `host`, `port`, `client_id`, `connect_timeout_seconds`, `lookback_days`.
+    /// Sync jobs: `gateway` (a configured gateway's name), `connect_timeout_seconds`,
+    /// `lookback_days` (1-7). `flex.fetch`: `credentials`.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub payload: Option<serde_json::Value>,

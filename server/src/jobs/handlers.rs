@@ -24,7 +24,7 @@ pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> Handl
     registry.register(kinds::POSITIONS_SYNC, move |ctx| {
         let defaults = defaults.clone();
         async move {
-            let (ib, _) = job_session(&ctx, &defaults, 1)?;
+            let (ib, _) = job_session(&ctx, &defaults, 1).await?;
             let metrics = crate::sync::positions::sync_positions_once(&ctx.db, &ib)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -35,7 +35,7 @@ pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> Handl
     registry.register(kinds::TRADES_SYNC, move |ctx| {
         let defaults = defaults.clone();
         async move {
-            let (ib, s) = job_session(&ctx, &defaults, 0)?;
+            let (ib, s) = job_session(&ctx, &defaults, 0).await?;
             let metrics = crate::sync::trades::sync_trades_once(&ctx.db, &ib, s.lookback_days)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -46,7 +46,7 @@ pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> Handl
     registry.register(kinds::ORDERS_SUBMIT, move |ctx| {
         let defaults = defaults.clone();
         async move {
-            let (ib, _) = job_session(&ctx, &defaults, 2)?;
+            let (ib, _) = job_session(&ctx, &defaults, 2).await?;
             crate::orders::worker::submit_queued(&ctx.db, &ib)
                 .await
                 .map_err(|e| e.to_string())
@@ -77,10 +77,17 @@ pub fn test_jobs_enabled() -> bool {
     std::env::var(kinds::TEST_JOBS_ENV).is_ok_and(|v| v == "1")
 }
 
-/// The settings a sync job runs with: `defaults` with the job's payload overrides applied.
-pub fn sync_settings(ctx: &JobContext, defaults: &SyncSettings) -> Result<SyncSettings, String> {
+/// The settings a sync job runs with: its configured gateway (by name; `defaults` is the
+/// command line's) with the payload's overrides applied.
+pub async fn sync_settings(
+    ctx: &JobContext,
+    defaults: &SyncSettings,
+) -> Result<SyncSettings, String> {
     let overrides = kinds::parse_sync_payload(&ctx.job.payload).map_err(|e| e.to_string())?;
-    Ok(defaults.with_overrides(&overrides))
+    let gateway = crate::gateways::resolve(&ctx.db, overrides.gateway.as_deref(), defaults)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(gateway.with_overrides(&overrides))
 }
 
 /// [`kinds::TEST_NOOP`]: succeeds at once, reporting which worker attempt ran it.
@@ -99,19 +106,17 @@ pub fn connect_options(s: &SyncSettings) -> crate::ib::IbConnectOptions {
     }
 }
 
-/// The connection of one job: the settings with the job's payload overrides, and unless
-/// the payload names a `client_id`, the configured client id plus a fixed offset per kind
-/// (trades.sync +0, positions.sync +1, orders.submit +2), so jobs of different kinds can run
-/// at once without IB refusing a duplicate client id (error 326).
-fn job_session(
+/// The connection of one job: its gateway's settings with the payload's overrides, and the
+/// gateway's client id plus a fixed offset per kind (trades.sync +0, positions.sync +1,
+/// orders.submit +2), so jobs of different kinds can run at once without IB refusing a
+/// duplicate client id (error 326).
+async fn job_session(
     ctx: &JobContext,
     defaults: &SyncSettings,
     offset: i32,
 ) -> Result<(crate::ib::IbConnectOptions, SyncSettings), String> {
-    let settings = sync_settings(ctx, defaults)?;
+    let settings = sync_settings(ctx, defaults).await?;
     let mut options = connect_options(&settings);
-    if ctx.job.payload.get("client_id").is_none() {
-        options.client_id = settings.client_id.saturating_add(offset);
-    }
+    options.client_id = settings.client_id.saturating_add(offset);
     Ok((options, settings))
 }

@@ -32,12 +32,11 @@ pub const DEFAULT_LOOKBACK_DAYS: u32 = 7;
 /// Attempts before a sync job is discarded.
 pub const SYNC_MAX_ATTEMPTS: i32 = 5;
 
-/// Payload overrides of a sync job; absent keys fall back to the worker's settings.
+/// Payload of a sync job; absent keys fall back to the worker's settings. The gateway is
+/// chosen by name among the configured ones (`crate::gateways`), never by address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncOverrides {
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub client_id: Option<i32>,
+    pub gateway: Option<String>,
     pub connect_timeout_seconds: Option<u64>,
     pub lookback_days: Option<u32>,
 }
@@ -58,9 +57,9 @@ impl SyncSettings {
     /// These settings with the payload's overrides applied.
     pub fn with_overrides(&self, o: &SyncOverrides) -> SyncSettings {
         SyncSettings {
-            host: o.host.clone().unwrap_or_else(|| self.host.clone()),
-            port: o.port.unwrap_or(self.port),
-            client_id: o.client_id.unwrap_or(self.client_id),
+            host: self.host.clone(),
+            port: self.port,
+            client_id: self.client_id,
             connect_timeout: o
                 .connect_timeout_seconds
                 .map_or(self.connect_timeout, Duration::from_secs),
@@ -94,29 +93,32 @@ pub fn parse_sync_payload(payload: &Value) -> Result<SyncOverrides> {
     let mut out = SyncOverrides::default();
     for (key, value) in object {
         match key.as_str() {
-            "host" => {
-                let host = value
-                    .as_str()
-                    .filter(|h| !h.trim().is_empty())
-                    .ok_or_else(|| {
-                        Error::invalid("payload.host", "`host` must be a non-empty string")
-                    })?;
-                out.host = Some(host.to_string());
-            }
-            "port" => out.port = Some(integer_in(key, value, 1, 65_535)? as u16),
-            "client_id" => {
-                out.client_id =
-                    Some(integer_in(key, value, i64::from(i32::MIN), i64::from(i32::MAX))? as i32)
+            "gateway" => {
+                let name = value.as_str().ok_or_else(|| {
+                    Error::invalid("payload.gateway", "`gateway` must be a gateway's name")
+                })?;
+                crate::gateways::check_name("payload.gateway", name)?;
+                out.gateway = Some(name.to_string());
             }
             "connect_timeout_seconds" => {
                 out.connect_timeout_seconds = Some(integer_in(key, value, 1, 300)? as u64)
             }
-            "lookback_days" => out.lookback_days = Some(integer_in(key, value, 1, 30)? as u32),
+            // The gateway keeps at most seven days of executions.
+            "lookback_days" => out.lookback_days = Some(integer_in(key, value, 1, 7)? as u32),
+            "host" | "port" | "client_id" => {
+                return Err(Error::invalid(
+                    format!("payload.{key}"),
+                    format!(
+                        "`{key}` cannot be chosen by a request: the gateway's address is \
+                         configuration; choose a configured gateway with `gateway` (its name)"
+                    ),
+                ))
+            }
             other => {
                 return Err(Error::invalid(
                     format!("payload.{other}"),
                     format!(
-                        "unknown payload key `{other}`; allowed: host, port, client_id, \
+                        "unknown payload key `{other}`; allowed: gateway, \
                          connect_timeout_seconds, lookback_days"
                     ),
                 ))
@@ -227,12 +229,10 @@ mod tests {
 
     #[test]
     fn sync_payload_accepts_every_override() {
-        let o = parse_sync_payload(&json!({"host": "gw", "port": 4001, "client_id": 7,
+        let o = parse_sync_payload(&json!({"gateway": "gw-2",
             "connect_timeout_seconds": 5, "lookback_days": 3}))
         .unwrap();
-        assert_eq!(o.host.as_deref(), Some("gw"));
-        assert_eq!(o.port, Some(4001));
-        assert_eq!(o.client_id, Some(7));
+        assert_eq!(o.gateway.as_deref(), Some("gw-2"));
         assert_eq!(o.connect_timeout_seconds, Some(5));
         assert_eq!(o.lookback_days, Some(3));
     }
@@ -244,22 +244,25 @@ mod tests {
             other => panic!("expected a validation error, got {other:?}"),
         };
         assert_eq!(field(json!({"hots": "x"})), "payload.hots");
-        assert_eq!(field(json!({"port": "4001"})), "payload.port");
-        assert_eq!(field(json!({"port": 0})), "payload.port");
-        assert_eq!(field(json!({"lookback_days": 31})), "payload.lookback_days");
+        // The address is configuration: a request cannot aim the server anywhere.
+        assert_eq!(field(json!({"host": "169.254.169.254"})), "payload.host");
+        assert_eq!(field(json!({"port": 80})), "payload.port");
+        assert_eq!(field(json!({"client_id": 1})), "payload.client_id");
+        assert_eq!(field(json!({"gateway": "Not a name"})), "payload.gateway");
+        assert_eq!(field(json!({"gateway": 3})), "payload.gateway");
+        assert_eq!(field(json!({"lookback_days": 8})), "payload.lookback_days");
         assert_eq!(
             field(json!({"connect_timeout_seconds": 1.5})),
             "payload.connect_timeout_seconds"
         );
-        assert_eq!(field(json!({"host": 3})), "payload.host");
         assert_eq!(field(json!([1])), "payload");
     }
 
     #[test]
     fn unique_key_ignores_key_order() {
         assert_eq!(
-            unique_key(TRADES_SYNC, &json!({"port": 1, "host": "a"})),
-            unique_key(TRADES_SYNC, &json!({"host": "a", "port": 1}))
+            unique_key(TRADES_SYNC, &json!({"lookback_days": 1, "gateway": "a"})),
+            unique_key(TRADES_SYNC, &json!({"gateway": "a", "lookback_days": 1}))
         );
         assert_ne!(
             unique_key(TRADES_SYNC, &json!({})),
@@ -309,10 +312,11 @@ mod tests {
             time_zone: chrono_tz::UTC,
         };
         let got = base.with_overrides(&SyncOverrides {
-            port: Some(4001),
             lookback_days: Some(2),
+            connect_timeout_seconds: Some(3),
             ..Default::default()
         });
-        assert_eq!((got.port, got.lookback_days, got.client_id), (4001, 2, 100));
+        assert_eq!((got.port, got.lookback_days, got.client_id), (4002, 2, 100));
+        assert_eq!(got.connect_timeout, Duration::from_secs(3));
     }
 }

@@ -33,9 +33,11 @@ pub async fn enqueue_kind(
     kind: &str,
     payload: Value,
 ) -> Result<Enqueued> {
-    Queue::default()
-        .enqueue(db, kinds::new_job(kind, payload)?)
-        .await
+    let job = kinds::new_job(kind, payload)?;
+    if let Some(name) = job.payload.get("gateway").and_then(|g| g.as_str()) {
+        crate::gateways::check_exists(db, "payload.gateway", name).await?;
+    }
+    Queue::default().enqueue(db, job).await
 }
 
 /// The worker configuration the command-line options describe.

@@ -67,23 +67,17 @@ struct JobIdArgs {
     job_id: i32,
 }
 
-/// Payload overrides of a sync job (absent ones use the server's gateway settings).
+/// Payload of a sync job (absent keys use the server's settings).
 #[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SyncArgs {
+    /// A configured gateway's name (`default`: the server's own); addresses are configuration.
     #[serde(skip_serializing_if = "Option::is_none")]
-    /// Gateway host override.
-    host: Option<String>,
-    /// Gateway port override.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    port: Option<u16>,
-    /// API client id override.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id: Option<i32>,
+    gateway: Option<String>,
     /// Connect timeout override, seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     connect_timeout_seconds: Option<u64>,
-    /// Days of executions to fetch (the gateway keeps at most 7).
+    /// Days of executions to fetch (1-7: the gateway keeps at most 7).
     #[serde(skip_serializing_if = "Option::is_none")]
     lookback_days: Option<u32>,
 }

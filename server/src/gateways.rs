@@ -1,0 +1,170 @@
+//! The gateways a sync may connect to. The address of a gateway is configuration: the
+//! command-line gateway (`--ib-host`, `--ib-port`, `--ib-client-id`) is the one named
+//! `default`, and an administrator adds others by name (`fillbook gateways add`). A job or
+//! request chooses among them by name only — it cannot aim the server at a host and port of
+//! its own (which made the server a port scanner of its network).
+
+use crate::auth::audit;
+use crate::error::{Error, Result};
+use crate::jobs::kinds::SyncSettings;
+use app::models::Actor;
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, TransactionTrait};
+use serde::Serialize;
+
+/// The name of the gateway given on the command line.
+pub const DEFAULT_GATEWAY: &str = "default";
+
+/// One configured gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, FromQueryResult)]
+pub struct GatewayRow {
+    pub name: String,
+    pub host: String,
+    pub port: i32,
+    pub client_id_base: i32,
+    pub time_zone: Option<String>,
+}
+
+/// A gateway name: 1–40 of `a-z`, `0-9`, `-`, `_`.
+pub fn check_name(field: &str, name: &str) -> Result<()> {
+    let ok = (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            "a gateway name is 1–40 characters of a-z, 0-9, `-` and `_`",
+        ))
+    }
+}
+
+/// Every configured gateway (the command-line one not included), by name.
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<GatewayRow>> {
+    Ok(GatewayRow::find_by_statement(crate::db::statement(
+        db.get_database_backend(),
+        "SELECT name, host, port, client_id_base, time_zone FROM gateways ORDER BY name",
+        Vec::<sea_orm::Value>::new(),
+    ))
+    .all(db)
+    .await?)
+}
+
+async fn find(db: &impl ConnectionTrait, name: &str) -> Result<Option<GatewayRow>> {
+    Ok(GatewayRow::find_by_statement(crate::db::statement(
+        db.get_database_backend(),
+        "SELECT name, host, port, client_id_base, time_zone FROM gateways WHERE name = $1",
+        [name.into()],
+    ))
+    .one(db)
+    .await?)
+}
+
+/// Adds or replaces a gateway, audited in the same transaction.
+pub async fn add(db: &DatabaseConnection, actor: &Actor, g: &GatewayRow) -> Result<()> {
+    check_name("name", &g.name)?;
+    if g.name == DEFAULT_GATEWAY {
+        return Err(Error::invalid(
+            "name",
+            "`default` is the command-line gateway (--ib-host, --ib-port)",
+        ));
+    }
+    if g.host.trim().is_empty() || g.host.chars().any(char::is_whitespace) {
+        return Err(Error::invalid("host", "the host must be a name or address"));
+    }
+    if !(1..=65_535).contains(&g.port) {
+        return Err(Error::invalid(
+            "port",
+            "the port must be between 1 and 65535",
+        ));
+    }
+    if let Some(z) = &g.time_zone {
+        z.parse::<chrono_tz::Tz>()
+            .map_err(|_| Error::invalid("time_zone", format!("`{z}` is not an IANA time zone")))?;
+    }
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    txn.execute_raw(crate::db::statement(
+        txn.get_database_backend(),
+        "INSERT INTO gateways (name, host, port, client_id_base, time_zone, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (name) DO UPDATE SET \
+         host = excluded.host, port = excluded.port, client_id_base = excluded.client_id_base, \
+         time_zone = excluded.time_zone, updated_at = excluded.updated_at",
+        [
+            g.name.clone().into(),
+            g.host.clone().into(),
+            g.port.into(),
+            g.client_id_base.into(),
+            g.time_zone.clone().into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    let detail = serde_json::to_value(g).ok();
+    audit::record(&txn, actor, "gateway.set", Some(g.name.clone()), detail).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Removes a gateway, audited in the same transaction.
+pub async fn remove(db: &DatabaseConnection, actor: &Actor, name: &str) -> Result<()> {
+    let txn = db.begin().await?;
+    let gone = txn
+        .execute_raw(crate::db::statement(
+            txn.get_database_backend(),
+            "DELETE FROM gateways WHERE name = $1",
+            [name.into()],
+        ))
+        .await?
+        .rows_affected();
+    if gone == 0 {
+        return Err(Error::NotFound(format!("gateway `{name}`")));
+    }
+    audit::record(&txn, actor, "gateway.removed", Some(name.to_string()), None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Refuses a name that is neither `default` nor configured, listing the choices.
+pub async fn check_exists(db: &impl ConnectionTrait, field: &str, name: &str) -> Result<()> {
+    if name == DEFAULT_GATEWAY || find(db, name).await?.is_some() {
+        return Ok(());
+    }
+    let mut names = vec![DEFAULT_GATEWAY.to_string()];
+    names.extend(list(db).await?.into_iter().map(|g| g.name));
+    Err(Error::invalid(
+        field,
+        format!(
+            "no gateway named `{name}`; configured: {} (an administrator adds gateways with \
+             `fillbook gateways add`)",
+            names.join(", ")
+        ),
+    ))
+}
+
+/// The connection settings of the named gateway (`None` or `default`: the command line's).
+pub async fn resolve(
+    db: &impl ConnectionTrait,
+    name: Option<&str>,
+    defaults: &SyncSettings,
+) -> Result<SyncSettings> {
+    let Some(name) = name.filter(|n| *n != DEFAULT_GATEWAY) else {
+        return Ok(defaults.clone());
+    };
+    check_exists(db, "payload.gateway", name).await?;
+    let g = find(db, name)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("gateway `{name}`")))?;
+    Ok(SyncSettings {
+        host: g.host,
+        port: g.port as u16,
+        client_id: g.client_id_base,
+        time_zone: g
+            .time_zone
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(defaults.time_zone),
+        ..defaults.clone()
+    })
+}
