@@ -1,6 +1,6 @@
 //! Database migrations for Fillbook: one for the base tables, one for trades, one for
 //! operators, sessions, API tokens and the audit log, one for Flex statements and coverage,
-//! one for the configured gateways.
+//! one for the configured gateways, one for per-account order limits.
 //!
 //! Migrations are written as SQL with a tiny dialect layer ([`dialect::render`]) so that
 //! PostgreSQL gets its native types (`timestamptz`, `jsonb`, identity keys) and SQLite
@@ -14,6 +14,7 @@ mod m0002_trades;
 mod m0003_auth;
 mod m0004_flex;
 mod m0005_gateways;
+mod m0006_order_limits;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_auth::Migration),
             Box::new(m0004_flex::Migration),
             Box::new(m0005_gateways::Migration),
+            Box::new(m0006_order_limits::Migration),
         ]
     }
 }

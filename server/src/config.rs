@@ -181,6 +181,27 @@ pub enum AccountsCommand {
         /// The time zone.
         zone: String,
     },
+    /// Set an account's order limits (replacing all of them: each one not given is off,
+    /// except --max-quantity, which keeps its default).
+    SetLimits {
+        /// The IB account code.
+        account: String,
+        /// Largest quantity per order.
+        #[arg(long, default_value_t = crate::orders::limits::DEFAULT_MAX_QUANTITY)]
+        max_quantity: f64,
+        /// Largest quantity × price per order (price: the limit or the last fill price).
+        #[arg(long)]
+        max_notional: Option<f64>,
+        /// Only these symbols (comma-separated).
+        #[arg(long)]
+        symbols: Option<String>,
+        /// Only these security types (comma-separated, e.g. STK).
+        #[arg(long)]
+        sec_types: Option<String>,
+        /// Allow fractional quantities.
+        #[arg(long)]
+        fractional: bool,
+    },
 }
 
 /// Tokens are read from stdin or from an environment variable (never from the command

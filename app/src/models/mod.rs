@@ -264,6 +264,10 @@ pub struct OrderCreatedDto {
     /// Confirm with `POST /api/v1/orders/{id}/confirm` before `expires_at`; works once.
     pub confirmation_token: String,
     pub expires_at: DateTime<Utc>,
+    /// The account's order limits this order was checked against (checked again when the
+    /// order is submitted).
+    #[serde(default)]
+    pub limits: Vec<String>,
 }
 
 /// Body of the confirmation call.
@@ -294,6 +298,10 @@ pub struct OrderDetailDto {
     pub events: Vec<OrderEventDto>,
     /// `orders.submit`, `positions.sync` and `trades.sync` jobs created since the order.
     pub jobs: Vec<JobDto>,
+    /// While it awaits confirmation: the account's limits it is checked against (again when
+    /// it is sent), or why they refuse it now.
+    #[serde(default)]
+    pub limits: Vec<String>,
 }
 
 /// Who did something: an operator, an API token, the CLI or the system itself, and from

@@ -60,6 +60,7 @@ fn OrderView(detail: OrderDetailDto, refresh: RwSignal<u32>) -> impl IntoView {
         o.account_code
     );
     let awaiting = o.status == "pending_confirmation";
+    let limits = detail.limits.clone();
     let token = query.with_untracked(|q| q.get("token")).unwrap_or_default();
     let error = query.with_untracked(|q| q.get("error"));
     let id = o.id;
@@ -90,6 +91,12 @@ fn OrderView(detail: OrderDetailDto, refresh: RwSignal<u32>) -> impl IntoView {
                     <section class="card confirm" aria-labelledby="confirm-title">
                         <h2 id="confirm-title">"Confirm this order"</h2>
                         <p>"You are about to send: " <strong>{summary.clone()}</strong></p>
+                        {(!limits.is_empty()).then(|| view! {
+                            <p class="limits" data-testid="order-limits">
+                                "Account limits (checked again when it is sent): "
+                                {limits.join(" · ")}
+                            </p>
+                        })}
                         <ActionForm action=confirm>
                             <input type="hidden" name="id" value=id />
                             <input type="hidden" name="token" value=token.clone() />

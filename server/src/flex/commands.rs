@@ -1,5 +1,6 @@
-//! The command line of statements: `fillbook import flex FILE…` and `fillbook accounts …`
-//! (the Flex time zone an administrator sets per account), audited as the local user.
+//! The command line of statements and accounts: `fillbook import flex FILE…` and
+//! `fillbook accounts …` (the Flex time zone and the order limits an administrator sets per
+//! account), audited as the local user.
 
 use super::import::{import_flex, ImportMetrics, DEFAULT_FLEX_ZONE};
 use crate::auth::audit;
@@ -129,6 +130,37 @@ pub async fn accounts(db: &DatabaseConnection, cmd: AccountsCommand) -> Result<(
             }
             Ok(())
         }
+        AccountsCommand::SetLimits {
+            account,
+            max_quantity,
+            max_notional,
+            symbols,
+            sec_types,
+            fractional,
+        } => {
+            let limits = crate::orders::limits::Limits {
+                max_quantity: Some(max_quantity),
+                max_notional,
+                allowed_symbols: symbols,
+                allowed_sec_types: sec_types,
+                allow_fractional: fractional,
+            };
+            let id = account_id(db, &account).await?;
+            crate::orders::limits::set(db, id, &limits).await?;
+            audit::record(
+                db,
+                &cli_actor(),
+                "account.limits_set",
+                Some(account.clone()),
+                serde_json::to_value(&limits).ok(),
+            )
+            .await?;
+            println!(
+                "{account}: order limits {}",
+                serde_json::to_string(&limits).unwrap_or_default()
+            );
+            Ok(())
+        }
         AccountsCommand::SetFlexZone { account, zone } => {
             let stored = set_flex_zone(db, &account, &zone).await?;
             audit::record(
@@ -146,6 +178,29 @@ pub async fn accounts(db: &DatabaseConnection, cmd: AccountsCommand) -> Result<(
             Ok(())
         }
     }
+}
+
+#[derive(FromQueryResult)]
+struct AccountId {
+    id: i32,
+}
+
+/// The id of an account code (422 naming `account` when unknown).
+async fn account_id(db: &impl ConnectionTrait, code: &str) -> Result<i32> {
+    AccountId::find_by_statement(crate::db::statement(
+        db.get_database_backend(),
+        "SELECT id FROM accounts WHERE code = $1",
+        [code.into()],
+    ))
+    .one(db)
+    .await?
+    .map(|a| a.id)
+    .ok_or_else(|| {
+        Error::invalid(
+            "account",
+            format!("no account `{code}`: sync or import it first"),
+        )
+    })
 }
 
 /// Validates and stores an account's Flex time zone (`default` clears it); answers what

@@ -6,6 +6,7 @@
 //! `partially_filled` / `cancelled` / `rejected`; failures are `error` events.
 
 pub mod guard;
+pub mod limits;
 pub mod service;
 pub mod worker;
 

@@ -70,6 +70,17 @@ pub async fn create_order(
                 format!("unknown account `{}`", valid.account_code),
             )
         })?;
+    let limits = crate::orders::limits::check(
+        db,
+        account.id,
+        &crate::orders::limits::OrderToCheck {
+            symbol: &valid.symbol,
+            sec_type: DEFAULT_SEC_TYPE,
+            quantity: valid.quantity,
+            limit_price: valid.limit_price,
+        },
+    )
+    .await?;
     let token = guard::new_token();
     let now = clock.now();
     let expires_at = now + TOKEN_TTL;
@@ -113,6 +124,7 @@ pub async fn create_order(
         order: order_dto(order, account.code),
         confirmation_token: token,
         expires_at,
+        limits,
     })
 }
 
@@ -291,9 +303,31 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<app::models::O
         .into_iter()
         .map(crate::db::read::job_dto)
         .collect();
+    // The limits it will be checked against when it is sent (or why it would be refused).
+    let limits = if order.status == status::PENDING_CONFIRMATION {
+        let check = crate::orders::limits::check(
+            db,
+            order.account_id,
+            &crate::orders::limits::OrderToCheck {
+                symbol: &order.symbol,
+                sec_type: &order.sec_type,
+                quantity: order.quantity,
+                limit_price: order.limit_price,
+            },
+        )
+        .await;
+        match check {
+            Ok(shown) => shown,
+            Err(Error::Invalid { message, .. }) => vec![format!("refused: {message}")],
+            Err(e) => return Err(e),
+        }
+    } else {
+        Vec::new()
+    };
     Ok(app::models::OrderDetailDto {
         order: order_dto(order, code),
         events,
         jobs,
+        limits,
     })
 }

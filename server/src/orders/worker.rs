@@ -285,6 +285,42 @@ async fn submit_one(
     account: &str,
 ) -> Result<&'static str> {
     let backend = db.get_database_backend();
+    // The limits again: an administrator may have lowered them since the confirmation.
+    let checked = crate::orders::limits::check(
+        db,
+        order.account_id,
+        &crate::orders::limits::OrderToCheck {
+            symbol: &order.symbol,
+            sec_type: &order.sec_type,
+            quantity: order.quantity,
+            limit_price: order.limit_price,
+        },
+    )
+    .await;
+    if let Err(refusal) = checked {
+        let message = format!("not placed: {refusal}");
+        db.execute_raw(crate::db::statement(
+            backend,
+            "UPDATE orders SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4",
+            [
+                status::REJECTED.into(),
+                message.clone().into(),
+                Utc::now().into(),
+                order.id.into(),
+            ],
+        ))
+        .await?;
+        record_event(
+            db,
+            &SystemClock,
+            order.id,
+            status::REJECTED,
+            Some(message),
+            None,
+        )
+        .await?;
+        return Ok(status::REJECTED);
+    }
     let result = async {
         let ib_order_id = gateway.next_order_id().await?;
         // Record the id before placing: a crash after this leaves a visible trace.

@@ -1,0 +1,315 @@
+//! Per-account order limits. An administrator sets them (`fillbook accounts set-limits`);
+//! without a setting an account has the defaults below. They are checked when an order is
+//! prepared (the confirmation step shows them) and again when the orders worker submits it:
+//! a refusal is a 422 naming the limit.
+//!
+//! * `max_quantity` — shares (contracts) per order; default [`DEFAULT_MAX_QUANTITY`].
+//! * `max_notional` — quantity × price, the price being the higher of the limit price and
+//!   the last price Fillbook saw for the symbol in the account's fills; with no price known
+//!   a market order is refused (the notional cannot be checked).
+//! * `allowed_symbols`, `allowed_sec_types` — when set, only these.
+//! * `allow_fractional` — whole quantities only unless allowed.
+
+use crate::error::{Error, Result};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::Serialize;
+
+/// Shares per order of an account whose limits nobody set.
+pub const DEFAULT_MAX_QUANTITY: f64 = 10_000.0;
+
+/// An account's limits.
+#[derive(Debug, Clone, PartialEq, Serialize, FromQueryResult)]
+pub struct Limits {
+    pub max_quantity: Option<f64>,
+    pub max_notional: Option<f64>,
+    /// Comma-separated, upper case; `None` = any.
+    pub allowed_symbols: Option<String>,
+    pub allowed_sec_types: Option<String>,
+    pub allow_fractional: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_quantity: Some(DEFAULT_MAX_QUANTITY),
+            max_notional: None,
+            allowed_symbols: None,
+            allowed_sec_types: None,
+            allow_fractional: false,
+        }
+    }
+}
+
+/// What one order is checked against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderToCheck<'a> {
+    pub symbol: &'a str,
+    pub sec_type: &'a str,
+    pub quantity: f64,
+    pub limit_price: Option<f64>,
+}
+
+fn listed(list: &Option<String>, value: &str) -> bool {
+    list.as_deref().is_none_or(|l| {
+        l.split(',')
+            .map(str::trim)
+            .any(|v| v.eq_ignore_ascii_case(value))
+    })
+}
+
+impl Limits {
+    /// Checks an order; `last_price` is the last price seen for its symbol. Returns the
+    /// limits as the confirmation step shows them.
+    pub fn check(&self, o: &OrderToCheck, last_price: Option<f64>) -> Result<Vec<String>> {
+        let mut shown = Vec::new();
+        if !self.allow_fractional && o.quantity.fract() != 0.0 {
+            return Err(Error::invalid(
+                "quantity",
+                format!(
+                    "the account does not allow fractional quantities (allow_fractional), got {}",
+                    o.quantity
+                ),
+            ));
+        }
+        if let Some(max) = self.max_quantity {
+            if o.quantity > max {
+                return Err(Error::invalid(
+                    "quantity",
+                    format!(
+                        "quantity {} exceeds the account's max_quantity of {max}",
+                        o.quantity
+                    ),
+                ));
+            }
+            shown.push(format!("max_quantity {max}"));
+        }
+        if !listed(&self.allowed_symbols, o.symbol) {
+            return Err(Error::invalid(
+                "symbol",
+                format!(
+                    "{} is not among the account's allowed_symbols ({})",
+                    o.symbol,
+                    self.allowed_symbols.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+        if let Some(s) = &self.allowed_symbols {
+            shown.push(format!("allowed_symbols {s}"));
+        }
+        if !listed(&self.allowed_sec_types, o.sec_type) {
+            return Err(Error::invalid(
+                "sec_type",
+                format!(
+                    "{} is not among the account's allowed_sec_types ({})",
+                    o.sec_type,
+                    self.allowed_sec_types.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+        if let Some(max) = self.max_notional {
+            let price = match (o.limit_price, last_price) {
+                (Some(l), Some(p)) => l.max(p),
+                (Some(l), None) => l,
+                (None, Some(p)) => p,
+                (None, None) => {
+                    return Err(Error::invalid(
+                        "max_notional",
+                        format!(
+                            "no price is known for {}: the account's max_notional of {max} cannot \
+                             be checked for a market order (use a limit order)",
+                            o.symbol
+                        ),
+                    ))
+                }
+            };
+            let notional = o.quantity * price;
+            if notional > max {
+                return Err(Error::invalid(
+                    "max_notional",
+                    format!(
+                        "notional {notional:.2} ({} × {price}) exceeds the account's \
+                         max_notional of {max}",
+                        o.quantity
+                    ),
+                ));
+            }
+            shown.push(format!(
+                "max_notional {max} (this order {notional:.2} at {price})"
+            ));
+        }
+        if self.allow_fractional {
+            shown.push("fractional quantities allowed".into());
+        }
+        Ok(shown)
+    }
+}
+
+/// An account's limits (the defaults when none are set).
+pub async fn of_account(db: &impl ConnectionTrait, account_id: i32) -> Result<Limits> {
+    Ok(Limits::find_by_statement(crate::db::statement(
+        db.get_database_backend(),
+        "SELECT max_quantity, max_notional, allowed_symbols, allowed_sec_types, \
+         allow_fractional FROM account_limits WHERE account_id = $1",
+        [account_id.into()],
+    ))
+    .one(db)
+    .await?
+    .unwrap_or_default())
+}
+
+#[derive(FromQueryResult)]
+struct LastPrice {
+    price: f64,
+}
+
+/// The last fill price of `symbol` in the account's ledger.
+pub async fn last_price(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    symbol: &str,
+) -> Result<Option<f64>> {
+    Ok(LastPrice::find_by_statement(crate::db::statement(
+        db.get_database_backend(),
+        "SELECT price FROM trade_executions WHERE account_id = $1 AND symbol = $2 \
+         AND is_canonical ORDER BY executed_at DESC, id DESC LIMIT 1",
+        [account_id.into(), symbol.into()],
+    ))
+    .one(db)
+    .await?
+    .map(|r| r.price))
+}
+
+/// Checks an order of `account_id` against its limits and the last known price.
+pub async fn check(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    order: &OrderToCheck<'_>,
+) -> Result<Vec<String>> {
+    let limits = of_account(db, account_id).await?;
+    let price = last_price(db, account_id, order.symbol).await?;
+    limits.check(order, price)
+}
+
+/// Stores an account's limits (an administrator's action; the caller audits it).
+pub async fn set(db: &impl ConnectionTrait, account_id: i32, l: &Limits) -> Result<()> {
+    for (field, v) in [
+        ("max_quantity", l.max_quantity),
+        ("max_notional", l.max_notional),
+    ] {
+        if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+            return Err(Error::invalid(
+                field,
+                format!("{field} must be a positive number"),
+            ));
+        }
+    }
+    db.execute_raw(crate::db::statement(
+        db.get_database_backend(),
+        "INSERT INTO account_limits (account_id, max_quantity, max_notional, allowed_symbols, \
+         allowed_sec_types, allow_fractional, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (account_id) DO UPDATE SET max_quantity = excluded.max_quantity, \
+         max_notional = excluded.max_notional, allowed_symbols = excluded.allowed_symbols, \
+         allowed_sec_types = excluded.allowed_sec_types, \
+         allow_fractional = excluded.allow_fractional, updated_at = excluded.updated_at",
+        [
+            account_id.into(),
+            l.max_quantity.into(),
+            l.max_notional.into(),
+            l.allowed_symbols
+                .clone()
+                .map(|s| s.to_ascii_uppercase())
+                .into(),
+            l.allowed_sec_types
+                .clone()
+                .map(|s| s.to_ascii_uppercase())
+                .into(),
+            l.allow_fractional.into(),
+            Utc::now().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(quantity: f64, limit_price: Option<f64>) -> OrderToCheck<'static> {
+        OrderToCheck {
+            symbol: "AAPL",
+            sec_type: "STK",
+            quantity,
+            limit_price,
+        }
+    }
+
+    fn field(r: Result<Vec<String>>) -> String {
+        match r {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_defaults_refuse_absurd_and_fractional_sizes() {
+        let d = Limits::default();
+        assert_eq!(field(d.check(&order(1e308, None), None)), "quantity");
+        assert_eq!(field(d.check(&order(1e9, None), None)), "quantity");
+        assert_eq!(field(d.check(&order(1e-7, None), None)), "quantity");
+        assert_eq!(field(d.check(&order(0.5, None), None)), "quantity");
+        assert_eq!(
+            d.check(&order(100.0, None), None).unwrap(),
+            vec!["max_quantity 10000"]
+        );
+    }
+
+    #[test]
+    fn notional_uses_the_higher_of_limit_and_last_price() {
+        let l = Limits {
+            max_notional: Some(10_000.0),
+            ..Limits::default()
+        };
+        assert!(l.check(&order(50.0, Some(190.0)), Some(150.0)).is_ok());
+        assert_eq!(
+            field(l.check(&order(60.0, None), Some(190.0))),
+            "max_notional"
+        );
+        assert_eq!(
+            field(l.check(&order(60.0, Some(100.0)), Some(190.0))),
+            "max_notional"
+        );
+        // A market order with no known price cannot be checked.
+        assert_eq!(field(l.check(&order(1.0, None), None)), "max_notional");
+        let shown = l.check(&order(10.0, Some(100.0)), None).unwrap();
+        assert!(
+            shown.iter().any(|s| s.contains("max_notional 10000")),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn allowed_lists_and_fractions() {
+        let l = Limits {
+            allowed_symbols: Some("MSFT,IBM".into()),
+            allowed_sec_types: Some("OPT".into()),
+            allow_fractional: true,
+            max_quantity: None,
+            ..Limits::default()
+        };
+        assert_eq!(field(l.check(&order(1.0, None), None)), "symbol");
+        let ok = OrderToCheck {
+            symbol: "ibm",
+            sec_type: "STK",
+            quantity: 0.5,
+            limit_price: None,
+        };
+        assert_eq!(field(l.check(&ok, None)), "sec_type");
+        let ok = OrderToCheck {
+            sec_type: "OPT",
+            ..ok
+        };
+        assert!(l.check(&ok, None).is_ok());
+    }
+}
