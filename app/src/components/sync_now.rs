@@ -32,13 +32,24 @@ pub fn describe(job: &JobDto) -> String {
             "Sync #{} failed (attempt {} of {}): {error} — it will be retried",
             job.id, job.attempt, job.max_attempts
         ),
-        "completed" => format!(
-            "Sync #{} completed: {} new fills, {} corrections, {} trades updated",
-            job.id,
-            metric("inserted_executions_count"),
-            metric("canonical_changes_count"),
-            metric("touched_trades_count")
-        ),
+        "completed" => {
+            let mut text = format!(
+                "Sync #{} completed: {} new fills, {} corrections, {} trades updated",
+                job.id,
+                metric("inserted_executions_count"),
+                metric("canonical_changes_count"),
+                metric("touched_trades_count")
+            );
+            // Periods no sync or statement covered before this window.
+            let uncovered = job.result.as_ref().and_then(|r| r.get("uncovered"));
+            for u in uncovered.and_then(|u| u.as_array()).into_iter().flatten() {
+                if let Some(m) = u.get("message").and_then(|m| m.as_str()) {
+                    text.push_str(" — ");
+                    text.push_str(m);
+                }
+            }
+            text
+        }
         "discarded" => format!("Sync #{} failed: {error}", job.id),
         "cancelled" => format!("Sync #{} cancelled", job.id),
         other => format!("Sync #{} {other}", job.id),
@@ -196,3 +207,27 @@ async fn sleep_ms(ms: i32) {
 
 #[cfg(not(feature = "hydrate"))]
 fn watch_job(_id: i32, _job: RwSignal<Option<JobDto>>, _on_completed: Callback<()>) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completed_sync_names_the_periods_only_a_statement_can_fill() {
+        let job: JobDto = serde_json::from_value(serde_json::json!({
+            "id": 7, "type": "trades.sync", "state": "completed", "queue": "default",
+            "attempt": 1, "max_attempts": 5, "payload": {}, "priority": 0,
+            "result": { "inserted_executions_count": 2, "uncovered": [{ "message":
+                "U1: fills between 2026-11-01 00:00 UTC and 2026-11-23 00:00 UTC can only come from a Flex statement" }] },
+            "error": null, "created_at": "2026-11-30T10:00:00Z", "scheduled_at": "2026-11-30T10:00:00Z",
+            "attempted_at": null, "finished_at": null, "attempted_by": null, "unique_key": null
+        }))
+        .unwrap();
+        let text = describe(&job);
+        assert!(text.starts_with("Sync #7 completed: 2 new fills"), "{text}");
+        assert!(
+            text.ends_with("can only come from a Flex statement"),
+            "{text}"
+        );
+    }
+}
