@@ -191,6 +191,20 @@ pub async fn check(
     limits.check(order, price)
 }
 
+/// Checks a stored order against its account's limits as they are now.
+pub async fn check_stored(
+    db: &impl ConnectionTrait,
+    order: &crate::db::entities::orders::Model,
+) -> Result<Vec<String>> {
+    let to_check = OrderToCheck {
+        symbol: &order.symbol,
+        sec_type: &order.sec_type,
+        quantity: order.quantity,
+        limit_price: order.limit_price,
+    };
+    check(db, order.account_id, &to_check).await
+}
+
 /// Stores an account's limits (an administrator's action; the caller audits it).
 pub async fn set(db: &impl ConnectionTrait, account_id: i32, l: &Limits) -> Result<()> {
     for (field, v) in [

@@ -305,18 +305,7 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<app::models::O
         .collect();
     // The limits it will be checked against when it is sent (or why it would be refused).
     let limits = if order.status == status::PENDING_CONFIRMATION {
-        let check = crate::orders::limits::check(
-            db,
-            order.account_id,
-            &crate::orders::limits::OrderToCheck {
-                symbol: &order.symbol,
-                sec_type: &order.sec_type,
-                quantity: order.quantity,
-                limit_price: order.limit_price,
-            },
-        )
-        .await;
-        match check {
+        match crate::orders::limits::check_stored(db, &order).await {
             Ok(shown) => shown,
             Err(Error::Invalid { message, .. }) => vec![format!("refused: {message}")],
             Err(e) => return Err(e),

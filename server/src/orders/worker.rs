@@ -286,18 +286,7 @@ async fn submit_one(
 ) -> Result<&'static str> {
     let backend = db.get_database_backend();
     // The limits again: an administrator may have lowered them since the confirmation.
-    let checked = crate::orders::limits::check(
-        db,
-        order.account_id,
-        &crate::orders::limits::OrderToCheck {
-            symbol: &order.symbol,
-            sec_type: &order.sec_type,
-            quantity: order.quantity,
-            limit_price: order.limit_price,
-        },
-    )
-    .await;
-    if let Err(refusal) = checked {
+    if let Err(refusal) = crate::orders::limits::check_stored(db, order).await {
         let message = format!("not placed: {refusal}");
         db.execute_raw(crate::db::statement(
             backend,
