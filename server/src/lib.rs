@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod flex;
 pub mod ib;
+pub mod imports;
 pub mod jobs;
 pub mod normalize;
 pub mod orders;

@@ -983,7 +983,6 @@ async fn bust_cancelled(
     Ok(out)
 }
 
-
 /// Wall-clock time of each step of a run, logged at debug level.
 struct Phases {
     last: std::time::Instant,
@@ -1179,7 +1178,10 @@ async fn insert_executions_as_json(
                     .as_ref()
                     .and_then(|f| f.brokerage_order_id.as_deref()),
                 flex_order_reference: r.flex.as_ref().and_then(|f| f.order_reference.as_deref()),
-                flex_raw: r.flex.as_ref().and_then(|f| serde_json::from_str(&f.raw).ok()),
+                flex_raw: r
+                    .flex
+                    .as_ref()
+                    .and_then(|f| serde_json::from_str(&f.raw).ok()),
                 commission_currency: r
                     .flex
                     .as_ref()
