@@ -536,7 +536,10 @@ pub async fn apply_batch(
         .iter()
         .map(|(r, account_id, key)| {
             let group = (*account_id, key.clone());
-            let trade_id = shared.get(&group).copied().unwrap_or(trade_ids[&group]);
+            let trade_id = shared
+                .get(&group)
+                .copied()
+                .unwrap_or_else(|| trade_ids[&group]);
             (*r, *account_id, trade_id)
         })
         .collect();
