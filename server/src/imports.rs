@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::jobs::{kinds, Queue};
 use app::models::{Actor, ImportDto, ImportQuery, Page};
 use chrono::Utc;
+use futures::FutureExt;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -147,12 +148,15 @@ pub async fn run(
             row.status
         ));
     };
-    let outcome = crate::flex::import_flex(
+    // A panic inside the import is recorded on the import like any other failure.
+    let outcome = std::panic::AssertUnwindSafe(crate::flex::import_flex(
         db,
         std::io::Cursor::new(body.into_bytes()),
         Some(format!("import:{import_id}")),
-    )
-    .await;
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|_| Err(Error::Internal("the import stopped unexpectedly".into())));
     let mut active: imports::ActiveModel = row.into();
     active.body = Set(None);
     active.finished_at = Set(Some(Utc::now()));
