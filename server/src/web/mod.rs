@@ -2,6 +2,7 @@
 //! files, and the tower-http stack (request ids, tracing, compression, timeouts).
 
 pub mod health;
+pub mod uploads;
 
 use app::backend::SharedBackend;
 use axum::extract::FromRef;
@@ -144,6 +145,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route(
             "/tokens/{id}/revoke",
             axum::routing::post(crate::auth::pages::revoke_token),
+        )
+        .route(
+            "/imports",
+            axum::routing::post(uploads::upload_statement).layer(uploads::body_limit()),
         )
         .route("/api/docs", get(crate::api::docs::docs_page))
         .route("/healthz", get(health::healthz))
