@@ -99,50 +99,66 @@ pub fn AccountsPage() -> impl IntoView {
                 <p>"Accounts are added from the gateway's managed accounts on the first sync, or by a statement import."</p>
             },
             move |page: Page<CoverageDto>| view! {
-                <div>
-                    {page.items.into_iter().map(|c| {
-                        let a = c.account.clone();
-                        let gaps = c.gaps.clone();
-                        let zone = a.flex_time_zone.clone();
-                        view! {
-                            <section class="card account-card" aria-labelledby=format!("account-{}", a.id) data-account=a.code.clone()>
-                                <h2 id=format!("account-{}", a.id) class="mono">{a.code.clone()}
-                                    {a.alias.clone().map(|al| view! { <span class="muted">{format!(" ({al})")}</span> })}
-                                </h2>
-                                <dl class="metrics">
-                                    <div><dt>"First fill"</dt><dd><Time at=c.first_fill /></dd></div>
-                                    <div><dt>"First seen"</dt><dd><Time at=Some(a.created_at) /></dd></div>
-                                    <div><dt>"Statement time zone"</dt><dd class="mono">{zone.clone().unwrap_or_else(|| "America/New_York (default)".into())}</dd></div>
-                                    <div><dt>"Gaps"</dt><dd>{c.gaps.len()}</dd></div>
-                                </dl>
-                                <CoverageStrip coverage=c.clone() />
-                                {if gaps.is_empty() {
-                                    view! { <p class="muted">"No gaps since the first fill."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <p>"Not covered by a sync or a statement: "
-                                            <span class="gaps" data-testid="gaps">
-                                                {gaps.iter().map(range_text).collect::<Vec<_>>().join(", ")}
-                                            </span>
-                                        </p>
-                                    }.into_any()
-                                }}
-                                {admin.then(|| view! {
-                                    <ActionForm action=set_zone attr:class="upload-form">
-                                        <input type="hidden" name="account_id" value=a.id />
-                                        <CsrfField />
-                                        <div class="field">
-                                            <label for=format!("zone-{}", a.id)>"Statement time zone (IANA)"</label>
-                                            <input id=format!("zone-{}", a.id) name="zone" type="text"
-                                                value=zone.unwrap_or_default() placeholder="America/New_York" maxlength="64" />
-                                        </div>
-                                        <button type="submit" class="button secondary">"Save time zone"</button>
-                                    </ActionForm>
-                                })}
-                            </section>
-                        }
-                    }).collect_view()}
+                <div class="table-wrap">
+                <table class="data">
+                    <caption class="visually-hidden">"Accounts"</caption>
+                    <thead><tr>
+                        <th scope="col">"Account"</th>
+                        <th scope="col">"Alias"</th>
+                        <th scope="col">"First fill"</th>
+                        <th scope="col">"Statement time zone"</th>
+                        <th scope="col" class="num">"Gaps"</th>
+                        <th scope="col">"First seen"</th>
+                    </tr></thead>
+                    <tbody>
+                        {page.items.iter().map(|c| view! {
+                            <tr>
+                                <td class="mono"><a href=format!("#account-{}", c.account.id)>{c.account.code.clone()}</a></td>
+                                <td>{c.account.alias.clone().unwrap_or_default()}</td>
+                                <td><Time at=c.first_fill /></td>
+                                <td class="mono">{c.account.flex_time_zone.clone().unwrap_or_else(|| "America/New_York (default)".into())}</td>
+                                <td class="num">{c.gaps.len()}</td>
+                                <td><Time at=Some(c.account.created_at) /></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
                 </div>
+                {page.items.into_iter().map(|c| {
+                    let a = c.account.clone();
+                    let gaps = c.gaps.clone();
+                    let zone = a.flex_time_zone.clone();
+                    let zone_label = format!("Statement time zone of {} (IANA)", a.code);
+                    view! {
+                        <section class="card account-card" aria-labelledby=format!("account-{}", a.id) data-account=a.code.clone()>
+                            <h2 id=format!("account-{}", a.id) class="mono">{format!("{} coverage", a.code)}</h2>
+                            <CoverageStrip coverage=c.clone() />
+                            {if gaps.is_empty() {
+                                view! { <p class="muted">"No gaps since the first fill."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <p>"Not covered by a sync or a statement: "
+                                        <span class="gaps" data-testid="gaps">
+                                            {gaps.iter().map(range_text).collect::<Vec<_>>().join(", ")}
+                                        </span>
+                                    </p>
+                                }.into_any()
+                            }}
+                            {admin.then(|| view! {
+                                <ActionForm action=set_zone attr:class="upload-form">
+                                    <input type="hidden" name="account_id" value=a.id />
+                                    <CsrfField />
+                                    <div class="field">
+                                        <label for=format!("zone-{}", a.id)>{zone_label}</label>
+                                        <input id=format!("zone-{}", a.id) name="zone" type="text"
+                                            value=zone.unwrap_or_default() placeholder="America/New_York" maxlength="64" />
+                                    </div>
+                                    <button type="submit" class="button secondary">"Save time zone"</button>
+                                </ActionForm>
+                            })}
+                        </section>
+                    }
+                }).collect_view()}
             }.into_any(),
         )}
     }

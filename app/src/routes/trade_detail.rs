@@ -153,8 +153,13 @@ fn execution_row(e: ExecutionDto) -> impl IntoView {
     let raw = [("gateway", &e.raw), ("statement", &e.flex_raw)]
         .into_iter()
         .filter_map(|(source, r)| {
-            let r = r.as_ref().filter(|r| r.as_object().is_none_or(|o| !o.is_empty()))?;
-            Some(format!("{source}: {}", serde_json::to_string_pretty(r).unwrap_or_default()))
+            let r = r
+                .as_ref()
+                .filter(|r| r.as_object().is_none_or(|o| !o.is_empty()))?;
+            Some(format!(
+                "{source}: {}",
+                serde_json::to_string_pretty(r).unwrap_or_default()
+            ))
         })
         .collect::<Vec<_>>()
         .join("\n");
