@@ -128,7 +128,11 @@ fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
 
 /// The first text value of `name` in a multipart body (the UI's forms put the token first,
 /// so a large file after it is not parsed here).
-pub async fn multipart_field(body: axum::body::Bytes, boundary: String, name: &str) -> Option<String> {
+pub async fn multipart_field(
+    body: axum::body::Bytes,
+    boundary: String,
+    name: &str,
+) -> Option<String> {
     let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
     while let Ok(Some(field)) = multipart.next_field().await {
@@ -197,7 +201,10 @@ mod tests {
                     Content-Type: text/xml\r\n\r\n<x/>\r\n--XyZ--\r\n";
         let got = multipart_field(body.into(), "XyZ".into(), "csrf").await;
         assert_eq!(got.as_deref(), Some("abc+"));
-        assert_eq!(multipart_field(body.into(), "XyZ".into(), "file").await, None);
+        assert_eq!(
+            multipart_field(body.into(), "XyZ".into(), "file").await,
+            None
+        );
         let h = headers(&[("content-type", "multipart/form-data; boundary=XyZ")]);
         assert_eq!(multipart_boundary(&h).as_deref(), Some("XyZ"));
     }

@@ -36,7 +36,9 @@ pub async fn upload_statement(
             }
             Ok(Some(_)) => {}
             Ok(None) => break,
-            Err(e) => return back_with(&format!("the upload could not be read: {}", e.body_text())),
+            Err(e) => {
+                return back_with(&format!("the upload could not be read: {}", e.body_text()))
+            }
         }
     }
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
