@@ -66,3 +66,28 @@ test('a malformed statement fails and names the line', async ({ page }) => {
   const detail = await uploadAndWait(page, MALFORMED, 'failed');
   await expect(detail.getByRole('alert')).toContainText(/line \d+/);
 });
+
+test('an administrator sets an account\'s statement time zone', async ({ page }) => {
+  await page.goto('/accounts');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  const zone = page.getByLabel('Statement time zone of DU7654321 (IANA)');
+  await zone.fill('Mars/Olympus');
+  await page.getByRole('button', { name: 'Save time zone' }).nth(1).click();
+  await expect(page.getByRole('alert')).toContainText('not an IANA time zone');
+  await zone.fill('Europe/Zurich');
+  await page.getByRole('button', { name: 'Save time zone' }).nth(1).click();
+  await expect(page.getByRole('cell', { name: 'Europe/Zurich' })).toBeVisible();
+  await zone.fill('');
+  await page.getByRole('button', { name: 'Save time zone' }).nth(1).click();
+  await expect(page.getByRole('cell', { name: 'Europe/Zurich' })).toHaveCount(0);
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the upload form imports a statement; a re-import inserts nothing', async ({ page }) => {
+    const detail = await uploadAndWait(page, STATEMENT, 'completed');
+    await expect(detail.locator('[data-metric="executions_inserted"]')).toHaveText('0');
+    await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+  });
+});

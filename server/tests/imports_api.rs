@@ -419,3 +419,51 @@ support::db_test!(coverage_map_of_an_account, |t: TestDb| async move {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(problem["detail"].as_str().unwrap().contains("trades:read"));
 });
+
+support::db_test!(
+    an_accounts_statement_time_zone_is_validated_and_audited,
+    |t: TestDb| async move {
+        let _app = seeded(&t).await;
+        let account = count(
+            &t.db,
+            "SELECT CAST(id AS BIGINT) FROM accounts WHERE code = 'DU1234567'",
+        )
+        .await as i32;
+        let actor = app::models::Actor {
+            kind: "operator".into(),
+            name: "admin".into(),
+            ip: None,
+        };
+        let set = |zone: Option<&str>| {
+            fillbook::audited::set_flex_time_zone(&t.db, &actor, account, zone.map(str::to_string))
+        };
+        match set(Some("Mars/Olympus")).await {
+            Err(fillbook::Error::Invalid { field, .. }) => assert_eq!(field, "flex_time_zone"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert_eq!(
+            set(Some(" Europe/Zurich ")).await.unwrap().as_deref(),
+            Some("Europe/Zurich")
+        );
+        let zones = fillbook::flex::import::account_zones(&t.db).await.unwrap();
+        assert_eq!(zones["DU1234567"], chrono_tz::Tz::Europe__Zurich);
+        assert_eq!(set(Some("")).await.unwrap(), None);
+        assert!(fillbook::flex::import::account_zones(&t.db)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(matches!(
+            fillbook::audited::set_flex_time_zone(&t.db, &actor, 99_999, None).await,
+            Err(fillbook::Error::NotFound(_))
+        ));
+        // Two changes, two audit entries; the refused ones wrote none.
+        assert_eq!(
+            count(
+                &t.db,
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'account.flex_time_zone_set'"
+            )
+            .await,
+            2
+        );
+    }
+);
