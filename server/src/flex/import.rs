@@ -152,11 +152,12 @@ pub async fn import_flex<R: BufRead + Send + 'static>(
     reference: Option<String>,
 ) -> Result<ImportMetrics> {
     let zones = account_zones(db).await?;
-    let parsed =
-        tokio::task::spawn_blocking(move || parse_statement(input, &zones, reference.as_deref()))
-            .await
-            .map_err(|e| Error::Internal(format!("statement reader stopped: {e}")))?
-            .map_err(refused)?;
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse_statement(input, &zones, reference.as_deref())
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("statement reader stopped: {e}")))?
+    .map_err(refused)?;
     write_statement(db, parsed).await
 }
 

@@ -136,11 +136,7 @@ pub fn normalize_row(row: &FlexRow, statement_account: &str, zone: Tz) -> RowOut
         Some(id) => parse_exec_id(id),
         None => (key.clone(), 0),
     };
-    let own = |k: &str| {
-        row.get(k)
-            .filter(|v| !missing_id(Some(v)))
-            .map(str::to_string)
-    };
+    let own = |k: &str| row.get(k).filter(|v| !missing_id(Some(v))).map(str::to_string);
     let ib_order_id = own("ibOrderID");
     let order_reference = own("orderReference");
     let perm_id = 0;

@@ -220,13 +220,7 @@ mod tests {
 
     #[test]
     fn malformed_values_are_errors_naming_them() {
-        for v in [
-            "2026111",
-            "20261317;093015",
-            "20261117;093075",
-            "20261117;09:30",
-            "x",
-        ] {
+        for v in ["2026111", "20261317;093015", "20261117;093075", "20261117;09:30", "x"] {
             let err = parse_flex_time(Some(v), None, None, NY).unwrap_err();
             assert!(err.contains(v), "{v}: {err}");
         }

@@ -394,12 +394,9 @@ mod tests {
         };
         assert_eq!(*line, 5, "{err}");
         assert!(*column >= 1);
-        let err =
-            read_all("<FlexQueryResponse>\n<FlexStatements>\n</FlexQueryResponse>").unwrap_err();
-        assert!(
-            matches!(err, FlexXmlError::Malformed { line: 3, .. }),
-            "{err}"
-        );
+        let err = read_all("<FlexQueryResponse>\n<FlexStatements>\n</FlexQueryResponse>")
+            .unwrap_err();
+        assert!(matches!(err, FlexXmlError::Malformed { line: 3, .. }), "{err}");
         let err = read_all("<FlexQueryResponse>\n<FlexStatements>").unwrap_err();
         assert!(err.to_string().contains("ends inside"), "{err}");
     }
@@ -426,12 +423,7 @@ mod tests {
 
     #[test]
     fn other_documents_are_not_flex_statements() {
-        for doc in [
-            "<html><body/></html>",
-            "",
-            "   ",
-            "<FlexStatementResponse/>",
-        ] {
+        for doc in ["<html><body/></html>", "", "   ", "<FlexStatementResponse/>"] {
             let err = read_all(doc).unwrap_err();
             assert!(matches!(err, FlexXmlError::NotFlex(_)), "{doc}: {err}");
         }

@@ -536,10 +536,7 @@ pub async fn apply_batch(
         .iter()
         .map(|(r, account_id, key)| {
             let group = (*account_id, key.clone());
-            let trade_id = shared
-                .get(&group)
-                .copied()
-                .unwrap_or_else(|| trade_ids[&group]);
+            let trade_id = shared.get(&group).copied().unwrap_or_else(|| trade_ids[&group]);
             (*r, *account_id, trade_id)
         })
         .collect();
@@ -986,6 +983,7 @@ async fn bust_cancelled(
     Ok(out)
 }
 
+
 /// Wall-clock time of each step of a run, logged at debug level.
 struct Phases {
     last: std::time::Instant,
@@ -1181,10 +1179,7 @@ async fn insert_executions_as_json(
                     .as_ref()
                     .and_then(|f| f.brokerage_order_id.as_deref()),
                 flex_order_reference: r.flex.as_ref().and_then(|f| f.order_reference.as_deref()),
-                flex_raw: r
-                    .flex
-                    .as_ref()
-                    .and_then(|f| serde_json::from_str(&f.raw).ok()),
+                flex_raw: r.flex.as_ref().and_then(|f| serde_json::from_str(&f.raw).ok()),
                 commission_currency: r
                     .flex
                     .as_ref()
