@@ -119,11 +119,14 @@ async fn upload(app: &App, token: &str, document: &str) -> (StatusCode, Value) {
     .await
 }
 
-/// The import once its job finished.
+/// The import once its job finished (the import is written before the job's outcome, so
+/// wait for both).
 async fn finished(app: &App, import_id: i64) -> Value {
     for _ in 0..400 {
         let (_, import) = get(app, &format!("/api/v1/imports/{import_id}")).await;
-        if import["status"] != "pending" {
+        let (_, job) = get(app, &format!("/api/v1/jobs/{}", import["job_id"])).await;
+        let job_final = matches!(job["state"].as_str(), Some("completed" | "discarded"));
+        if import["status"] != "pending" && job_final {
             return import;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
