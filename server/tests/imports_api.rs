@@ -470,3 +470,58 @@ support::db_test!(
         );
     }
 );
+
+/// A statement row with a date and no time, in the other demo account.
+const DATE_ONLY: &str = r#"<FlexQueryResponse><FlexStatements count="1">
+<FlexStatement accountId="DU7654321" fromDate="20261118" toDate="20261118"><Trades>
+<Trade accountId="DU7654321" assetCategory="STK" symbol="SPY" currency="USD" tradeID="8100" transactionID="9100" ibExecID="0000e0d5.7f000001.01.01" ibOrderID="77" orderReference="" tradeDate="20261118" quantity="3" tradePrice="590" buySell="BUY" ibCommission="-1" ibCommissionCurrency="CHF" levelOfDetail="EXECUTION"/>
+</Trades></FlexStatement></FlexStatements></FlexQueryResponse>"#;
+
+support::db_test!(
+    the_trade_page_marks_cancelled_and_dateless_fills,
+    |t: TestDb| async move {
+        let app = seeded(&t).await;
+        for document in [STATEMENT, DATE_ONLY] {
+            let (_, import) = upload(&app, &app.token, document).await;
+            let import = finished(&app, import["id"].as_i64().unwrap()).await;
+            assert_eq!(import["status"], "completed", "{import}");
+        }
+        let operator = support::operator(&t.db, "alice", true).await;
+        let page = |trade: i64| {
+            let router = app.router.clone();
+            let cookie = operator.cookie.clone();
+            async move {
+                let response = router
+                    .oneshot(
+                        Request::get(format!("/trades/{trade}"))
+                            .header(header::COOKIE, cookie)
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
+                String::from_utf8(bytes.to_vec()).unwrap()
+            }
+        };
+        let html = page(trade_of(&t.db, "0000e0d5.6b49d201.04.01").await).await;
+        assert!(html.contains(r#"class="busted""#), "{html}");
+        assert!(html.contains("cancelled"));
+        assert!(html.contains("by statement"));
+        assert!(html.contains("flex-txn:9005"));
+
+        let dateless = trade_of(&t.db, "0000e0d5.7f000001.01.01").await;
+        let (_, executions) = get(&app, &format!("/api/v1/trades/{dateless}/executions")).await;
+        let e = &executions["items"][0];
+        assert_eq!(e["time_unknown"], true, "{e}");
+        assert_eq!(e["commission_currency"], "CHF");
+        let html = page(dateless).await;
+        assert!(html.contains("2026-11-18"), "{html}");
+        assert!(html.contains("time unknown"));
+        // The commission in another currency than the trade's names it.
+        assert!(html.contains("CHF"));
+    }
+);
