@@ -43,6 +43,18 @@ pub trait Backend: Send + Sync + 'static {
     /// API tokens, newest first; only those `created_by` made when given.
     async fn list_tokens(&self, created_by: Option<String>) -> Result<Vec<ApiTokenDto>, AppError>;
     async fn audit(&self, query: AuditQuery) -> Result<Page<AuditEventDto>, AppError>;
+    /// Statement imports, newest first.
+    async fn list_imports(&self, query: ImportQuery) -> Result<Page<ImportDto>, AppError>;
+    async fn import(&self, id: i32) -> Result<ImportDto, AppError>;
+    /// The coverage map of every account.
+    async fn coverage(&self) -> Result<Vec<CoverageDto>, AppError>;
+    /// Sets an account's Flex time zone (`None`: the default); audited.
+    async fn set_flex_time_zone(
+        &self,
+        actor: Actor,
+        account_id: i32,
+        zone: Option<String>,
+    ) -> Result<Option<String>, AppError>;
 }
 
 /// How the backend travels in Leptos context.

@@ -81,6 +81,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/jobs") view=routes::jobs::JobsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/imports")
+                        view=routes::imports::ImportsPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/tokens") view=routes::tokens::TokensPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=routes::audit::AuditPage ssr=SsrMode::Async />
                     <Route

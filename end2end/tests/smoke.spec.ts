@@ -7,6 +7,7 @@ const PAGES: Array<[string, string]> = [
   ['/orders', 'Orders'],
   ['/positions', 'Positions'],
   ['/jobs', 'Jobs'],
+  ['/imports', 'Statement imports'],
   ['/accounts', 'Accounts'],
   ['/tokens', 'API tokens'],
   ['/audit', 'Audit log'],

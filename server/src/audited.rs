@@ -97,3 +97,26 @@ pub async fn confirm_order(
     .await?;
     Ok(order)
 }
+
+/// Sets the zone an account's statements are read in (`None`: the default), with its audit
+/// entry, in one transaction.
+pub async fn set_flex_time_zone(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    account_id: i32,
+    zone: Option<String>,
+) -> Result<Option<String>> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    let zone = crate::db::coverage::set_flex_time_zone(&txn, account_id, zone.as_deref()).await?;
+    audit::record(
+        &txn,
+        actor,
+        "account.flex_time_zone_set",
+        Some(format!("account {account_id}")),
+        Some(json!({ "flex_time_zone": zone })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(zone)
+}

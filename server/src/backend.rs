@@ -104,4 +104,30 @@ impl Backend for DbBackend {
     async fn audit(&self, query: AuditQuery) -> Result<Page<AuditEventDto>, AppError> {
         Ok(crate::auth::audit::list(&self.db, query).await?)
     }
+
+    async fn list_imports(&self, query: ImportQuery) -> Result<Page<ImportDto>, AppError> {
+        Ok(crate::imports::list(&self.db, query).await?)
+    }
+
+    async fn import(&self, id: i32) -> Result<ImportDto, AppError> {
+        Ok(crate::imports::get(&self.db, id).await?)
+    }
+
+    async fn coverage(&self) -> Result<Vec<CoverageDto>, AppError> {
+        let now = chrono::Utc::now();
+        let mut out = Vec::new();
+        for account in read::list_accounts(&self.db).await?.items {
+            out.push(crate::db::coverage::coverage(&self.db, account.id, now).await?);
+        }
+        Ok(out)
+    }
+
+    async fn set_flex_time_zone(
+        &self,
+        actor: Actor,
+        account_id: i32,
+        zone: Option<String>,
+    ) -> Result<Option<String>, AppError> {
+        Ok(audited::set_flex_time_zone(&self.db, &actor, account_id, zone).await?)
+    }
 }

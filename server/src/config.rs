@@ -285,7 +285,8 @@ pub enum TokensCommand {
         /// What the token is for, e.g. `rebalancer-bot`.
         #[arg(long)]
         name: String,
-        /// Comma-separated: trades:read, positions:read, jobs:write, orders:write, audit:read.
+        /// Comma-separated: trades:read, positions:read, jobs:write, orders:write, audit:read,
+        /// imports:write.
         #[arg(long)]
         scopes: String,
     },

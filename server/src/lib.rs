@@ -16,6 +16,7 @@ pub mod error;
 pub mod flex;
 pub mod gateways;
 pub mod ib;
+pub mod imports;
 pub mod jobs;
 pub mod normalize;
 pub mod orders;

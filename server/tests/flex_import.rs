@@ -336,13 +336,15 @@ support::db_test!(
     the_account_zone_reads_zoneless_times,
     |t: TestDb| async move {
         import(&t.db, "cancellation_only.xml").await; // creates the account
-        fillbook::flex::commands::set_flex_zone(&t.db, "DU0000001", "Europe/Zurich")
+        fillbook::db::coverage::set_flex_time_zone(&t.db, 1, Some("Europe/Zurich"))
             .await
             .unwrap();
-        let err = fillbook::flex::commands::set_flex_zone(&t.db, "DU0000001", "Mars/Olympus")
+        let err = fillbook::db::coverage::set_flex_time_zone(&t.db, 1, Some("Mars/Olympus"))
             .await
             .unwrap_err();
-        assert!(matches!(err, fillbook::Error::Invalid { ref field, .. } if field == "zone"));
+        assert!(
+            matches!(err, fillbook::Error::Invalid { ref field, .. } if field == "flex_time_zone")
+        );
         import(&t.db, "statement_a.xml").await;
         let l = ledger(&t.db).await;
         let first = l.iter().find(|r| r.starts_with("00aa.1001.01.01")).unwrap();

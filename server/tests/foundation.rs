@@ -65,9 +65,15 @@ support::db_test!(
         assert_eq!(
             tables,
             [
+                "account_limits",
                 "accounts",
                 "api_tokens",
                 "audit_events",
+                "coverage",
+                "flex_cancellations",
+                "flex_credentials",
+                "gateways",
+                "imports",
                 "jobs",
                 "operators",
                 "order_events",
@@ -78,11 +84,17 @@ support::db_test!(
                 "trades"
             ]
         );
-        fillbook::db::migrate_down(&t.db, 3).await.unwrap();
+        use migration::MigratorTrait;
+        let all = migration::Migrator::migrations().len() as u32;
+        assert_eq!(all, 6);
+        fillbook::db::migrate_down(&t.db, all).await.unwrap();
         let mut after_down = table_names(&t.db).await;
         after_down.retain(|n| n != "seaql_migrations");
         assert!(after_down.is_empty(), "left behind: {after_down:?}");
-        assert_eq!(fillbook::db::pending_migrations(&t.db).await.unwrap(), 3);
+        assert_eq!(
+            fillbook::db::pending_migrations(&t.db).await.unwrap(),
+            all as usize
+        );
         fillbook::db::migrate(&t.db).await.unwrap();
         assert_eq!(fillbook::db::pending_migrations(&t.db).await.unwrap(), 0);
     }

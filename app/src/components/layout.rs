@@ -5,11 +5,12 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// Navigation entries, in display order.
-const NAV: [(&str, &str); 6] = [
+const NAV: [(&str, &str); 7] = [
     ("/trades", "Trades"),
     ("/orders", "Orders"),
     ("/positions", "Positions"),
     ("/jobs", "Jobs"),
+    ("/imports", "Imports"),
     ("/accounts", "Accounts"),
     ("/tokens", "API tokens"),
 ];

@@ -28,6 +28,8 @@ pub struct AccountDto {
     pub id: i32,
     pub code: String,
     pub alias: Option<String>,
+    /// The IANA zone a Flex statement's zoneless times are read in (none: America/New_York).
+    pub flex_time_zone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -214,10 +216,26 @@ pub struct ExecutionDto {
     pub currency: Option<String>,
     pub liquidity: Option<String>,
     pub commission: Option<f64>,
+    /// The commission's currency when a statement named it (it may differ from `currency`).
+    pub commission_currency: Option<String>,
+    /// A statement row with a date and no time: `executed_at` is that day's midnight.
+    pub time_unknown: bool,
+    /// The statement cancellation that busted this fill (a busted fill is never canonical).
+    pub busted_by: Option<String>,
+    /// Flex statement ids, when a statement has seen this fill.
+    pub flex_trade_id: Option<String>,
+    pub flex_transaction_id: Option<String>,
+    pub flex_ib_order_id: Option<String>,
+    pub flex_brokerage_order_id: Option<String>,
+    pub flex_order_reference: Option<String>,
     /// The broker record as received; present when asked for with `include=raw`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub raw: Option<serde_json::Value>,
+    /// The statement row as read; present with `include=raw` when a statement saw the fill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub flex_raw: Option<serde_json::Value>,
     pub fetched_at: DateTime<Utc>,
 }
 
@@ -380,4 +398,65 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+}
+
+/// One statement import: its file, state, and what it did once finished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ImportDto {
+    pub id: i32,
+    /// `flex`.
+    pub source: String,
+    pub file_name: Option<String>,
+    /// `pending`, `completed` or `failed`.
+    pub status: String,
+    /// The `flex.import` job that runs it.
+    pub job_id: Option<i32>,
+    /// What the import did: rows read, executions inserted/updated/busted, skipped rows
+    /// with their reasons, statements and their periods.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub metrics: Option<serde_json::Value>,
+    pub error: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Paging of the imports list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+pub struct ImportQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Consecutive days, both ends included (UTC dates, `YYYY-MM-DD`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DayRange {
+    pub start: chrono::NaiveDate,
+    pub end: chrono::NaiveDate,
+}
+
+impl DayRange {
+    pub fn contains(&self, day: chrono::NaiveDate) -> bool {
+        self.start <= day && day <= self.end
+    }
+}
+
+/// Which days of an account's history the ledger has seen: the days covered by gateway
+/// syncs, by statements, and the gaps (days from the first fill to today covered by
+/// neither).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CoverageDto {
+    pub account: AccountDto,
+    /// The account's earliest fill, if it has any.
+    pub first_fill: Option<DateTime<Utc>>,
+    /// The last day considered (today, UTC).
+    pub today: chrono::NaiveDate,
+    pub sync: Vec<DayRange>,
+    pub flex: Vec<DayRange>,
+    pub gaps: Vec<DayRange>,
 }

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod imports;
 pub mod jobs;
 pub mod not_found;
 pub mod order_detail;

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// The scopes a token can have, with what they allow.
-const SCOPES: [(&str, &str); 5] = [
+const SCOPES: [(&str, &str); 6] = [
     (
         "trades:read",
         "read trades, executions, accounts, jobs and orders",
@@ -25,6 +25,7 @@ const SCOPES: [(&str, &str); 5] = [
         "prepare and submit orders (behind the confirmation guard)",
     ),
     ("audit:read", "read the audit log"),
+    ("imports:write", "upload Flex statements to import"),
 ];
 
 #[component]

@@ -120,12 +120,21 @@ fn anchor(exec_id: &str) -> String {
 }
 
 fn execution_row(e: ExecutionDto) -> impl IntoView {
-    let row_class = if e.is_canonical {
+    let row_class = if e.busted_by.is_some() {
+        "busted"
+    } else if e.is_canonical {
         "canonical"
     } else {
         "superseded"
     };
-    let state = if e.is_canonical {
+    let state = if let Some(cancel) = e.busted_by.clone() {
+        view! {
+            <span class="badge busted-badge">"cancelled"</span>
+            " by statement "
+            <span class="mono">{cancel}</span>
+        }
+        .into_any()
+    } else if e.is_canonical {
         view! { <span class="badge canonical-badge">"canonical"</span> }.into_any()
     } else {
         let successor = e.superseded_by.clone().unwrap_or_default();
@@ -141,17 +150,43 @@ fn execution_row(e: ExecutionDto) -> impl IntoView {
         None if has_sentinel_commission(&e) => "missing".to_string(),
         None => "pending".to_string(),
     };
-    let raw = e
-        .raw
-        .as_ref()
-        .map(|r| serde_json::to_string_pretty(r).unwrap_or_default())
-        .unwrap_or_default();
+    let raw = [("gateway", &e.raw), ("statement", &e.flex_raw)]
+        .into_iter()
+        .filter_map(|(source, r)| {
+            let r = r
+                .as_ref()
+                .filter(|r| r.as_object().is_none_or(|o| !o.is_empty()))?;
+            Some(format!(
+                "{source}: {}",
+                serde_json::to_string_pretty(r).unwrap_or_default()
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let when = if e.time_unknown {
+        view! {
+            <span title="The statement gives the date only">
+                {e.executed_at.format("%Y-%m-%d").to_string()}
+                " "
+                <span class="muted">"time unknown"</span>
+            </span>
+        }
+        .into_any()
+    } else {
+        view! { <Time at=Some(e.executed_at) /> }.into_any()
+    };
+    let commission = match (&e.commission_currency, &e.currency) {
+        (Some(c), Some(trade)) if c != trade && e.commission.is_some() => {
+            format!("{commission} {c}")
+        }
+        _ => commission,
+    };
     view! {
         <tr id=anchor(&e.ib_exec_id) class=row_class>
             <td class="mono exec-id">{e.ib_exec_id.clone()}</td>
             <td class="num">{e.exec_revision}</td>
-            <td>{state}</td>
-            <td><Time at=Some(e.executed_at) /></td>
+            <td class="state-cell">{state}</td>
+            <td>{when}</td>
             <td>{e.side.clone().unwrap_or_default()}</td>
             <td class="num">{quantity(e.quantity)}</td>
             <td class="num">{money(Some(e.price))}</td>

@@ -265,3 +265,54 @@ pub async fn list_audit(query: AuditQuery) -> Result<Page<AuditEventDto>, Server
         .await
         .map_err(to_sfn)
 }
+
+/// Statement imports, newest first.
+#[server(prefix = "/_sfn", endpoint = "list_imports", input = Json)]
+pub async fn list_imports(query: ImportQuery) -> Result<Page<ImportDto>, ServerFnError> {
+    crate::backend::use_backend()?
+        .list_imports(query)
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "get_import", input = Json)]
+pub async fn get_import(id: i32) -> Result<ImportDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .import(id)
+        .await
+        .map_err(to_sfn)
+}
+
+/// The coverage map of every account.
+#[server(prefix = "/_sfn", endpoint = "list_coverage", input = Json)]
+pub async fn list_coverage() -> Result<Page<CoverageDto>, ServerFnError> {
+    let items = crate::backend::use_backend()?
+        .coverage()
+        .await
+        .map_err(to_sfn)?;
+    Ok(Page {
+        items,
+        next_cursor: None,
+    })
+}
+
+/// Sets an account's Flex time zone (administrators only); an empty zone restores the
+/// default. Errors come back as the action's error (with JavaScript) or in the URL.
+#[server(prefix = "/_sfn", endpoint = "set_flex_time_zone")]
+pub async fn set_flex_time_zone(
+    account_id: i32,
+    zone: String,
+    csrf: String,
+) -> Result<Option<String>, ServerFnError> {
+    let _ = csrf;
+    if !crate::backend::use_session()?.is_admin {
+        return Err(ServerFnError::ServerError(
+            "only administrators can set an account's statement time zone".into(),
+        ));
+    }
+    let zone = Some(zone.trim().to_string()).filter(|z| !z.is_empty());
+    crate::backend::use_backend()?
+        .set_flex_time_zone(crate::backend::use_actor()?, account_id, zone)
+        .await
+        .map_err(to_sfn)
+}

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod docs;
 pub mod extract;
+pub mod imports;
 pub mod jobs;
 pub mod orders;
 pub mod params;
@@ -29,6 +30,7 @@ use utoipa_axum::routes;
         (name = "jobs", description = "Background jobs such as trades.sync"),
         (name = "tools", description = "Tradebot tools (also served over MCP at /mcp)"),
         (name = "audit", description = "Who did what, when, from where"),
+        (name = "imports", description = "Flex statement imports"),
     ),
     security(("bearer" = []))
 )]
@@ -54,7 +56,7 @@ impl utoipa::Modify for ProblemResponses {
                         .scheme(HttpAuthScheme::Bearer)
                         .description(Some(
                             "An API token (`fillbook tokens create`); scopes trades:read, \
-                             positions:read, jobs:write, orders:write, audit:read",
+                             positions:read, jobs:write, orders:write, audit:read, imports:write",
                         ))
                         .build(),
                 ),
@@ -132,4 +134,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::tools::http::list_tools))
         .routes(routes!(crate::tools::http::call_tool))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(imports::create_flex_import))
+        .routes(routes!(imports::list_imports))
+        .routes(routes!(imports::get_import))
+        .routes(routes!(imports::get_coverage))
 }

@@ -4,7 +4,8 @@
 //! 1. `Origin` (or, without it, `Referer`) must name this server's own host; a request
 //!    with neither is refused.
 //! 2. A body a cross-site HTML form can send (form-encoded, multipart, plain text) must
-//!    carry the session's CSRF token in a `csrf` field: every form of the UI has it as a
+//!    carry the session's CSRF token in a `csrf` field (a multipart upload is read up to the
+//!    statement size limit): every form of the UI has it as a
 //!    hidden input, so forms work the same with and without JavaScript. JSON bodies need
 //!    no field: a cross-site page cannot send `application/json` without a CORS preflight,
 //!    which Fillbook never grants.
@@ -19,6 +20,9 @@ use http::{header, HeaderMap, Method, Request};
 
 /// Largest form body read for its CSRF field.
 const MAX_FORM_BYTES: usize = 1 << 20;
+
+/// Largest multipart body (a file upload) read for its CSRF field.
+const MAX_UPLOAD_BYTES: usize = crate::imports::MAX_DOCUMENT_BYTES + (1 << 20);
 
 /// Name of the form field carrying the token.
 pub const FIELD: &str = "csrf";
@@ -90,17 +94,53 @@ pub async fn check(
     if is_json(request.headers()) {
         return Ok(request);
     }
+    let boundary = multipart_boundary(request.headers());
+    let limit = if boundary.is_some() {
+        MAX_UPLOAD_BYTES
+    } else {
+        MAX_FORM_BYTES
+    };
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+    let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| Error::BadRequest("the form is too large".into()))?;
-    let offered = form_field(&bytes, FIELD);
+    let offered = match boundary {
+        Some(boundary) => multipart_field(bytes.clone(), boundary, FIELD).await,
+        None => form_field(&bytes, FIELD),
+    };
     if !offered.is_some_and(|offered| secret::same(&offered, token)) {
         return Err(Error::Forbidden(
             "the form's CSRF token is missing or stale; reload the page and try again".into(),
         ));
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The boundary of a `multipart/form-data` body.
+fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+        .then(|| multer::parse_boundary(content_type).ok())
+        .flatten()
+}
+
+/// The first text value of `name` in a multipart body (the UI's forms put the token first,
+/// so a large file after it is not parsed here).
+pub async fn multipart_field(
+    body: axum::body::Bytes,
+    boundary: String,
+    name: &str,
+) -> Option<String> {
+    let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) && field.file_name().is_none() {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 /// The first value of `name` in a form-encoded body.
@@ -152,6 +192,21 @@ mod tests {
         ]);
         assert!(same_origin(&proxied, true));
         assert!(!same_origin(&proxied, false));
+    }
+
+    #[tokio::test]
+    async fn multipart_fields_are_read() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc+\r\n\
+                    --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.xml\"\r\n\
+                    Content-Type: text/xml\r\n\r\n<x/>\r\n--XyZ--\r\n";
+        let got = multipart_field(body.into(), "XyZ".into(), "csrf").await;
+        assert_eq!(got.as_deref(), Some("abc+"));
+        assert_eq!(
+            multipart_field(body.into(), "XyZ".into(), "file").await,
+            None
+        );
+        let h = headers(&[("content-type", "multipart/form-data; boundary=XyZ")]);
+        assert_eq!(multipart_boundary(&h).as_deref(), Some("XyZ"));
     }
 
     #[test]

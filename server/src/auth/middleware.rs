@@ -63,6 +63,8 @@ pub fn required_scopes(method: &Method, path: &str) -> &'static [Scope] {
         ("orders", true) => &[Scope::OrdersWrite],
         ("orders", false) => &[Scope::OrdersWrite, Scope::TradesRead],
         ("audit", _) => &[Scope::AuditRead],
+        ("imports", true) => &[Scope::ImportsWrite],
+        ("imports", false) => &[Scope::TradesRead],
         _ => &[],
     }
 }
@@ -263,6 +265,18 @@ mod tests {
         assert_eq!(
             required_scopes(&Method::GET, "/api/v1/audit"),
             &[Scope::AuditRead]
+        );
+        assert_eq!(
+            required_scopes(&Method::POST, "/api/v1/imports/flex"),
+            &[Scope::ImportsWrite]
+        );
+        assert_eq!(
+            required_scopes(&Method::GET, "/api/v1/imports/3"),
+            &[Scope::TradesRead]
+        );
+        assert_eq!(
+            required_scopes(&Method::GET, "/api/v1/accounts/3/coverage"),
+            &[Scope::TradesRead]
         );
         assert!(required_scopes(&Method::POST, "/api/v1/tools/list_trades").is_empty());
         assert!(required_scopes(&Method::GET, "/api/v1/openapi.json").is_empty());

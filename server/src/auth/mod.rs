@@ -35,15 +35,18 @@ pub enum Scope {
     OrdersWrite,
     /// Read the audit log.
     AuditRead,
+    /// Upload statements (`POST /imports/flex`), which queues their import.
+    ImportsWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::TradesRead,
         Scope::PositionsRead,
         Scope::JobsWrite,
         Scope::OrdersWrite,
         Scope::AuditRead,
+        Scope::ImportsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl Scope {
             Scope::JobsWrite => "jobs:write",
             Scope::OrdersWrite => "orders:write",
             Scope::AuditRead => "audit:read",
+            Scope::ImportsWrite => "imports:write",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Database access: connecting (SQLite or PostgreSQL), migrating, readiness, entities
 //! and the read queries that turn rows into DTOs.
 
+pub mod coverage;
 pub mod entities;
 pub mod read;
 mod statement;

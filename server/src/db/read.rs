@@ -48,6 +48,7 @@ pub async fn list_accounts(db: &impl ConnectionTrait) -> Result<Page<AccountDto>
             id: a.id,
             code: a.code,
             alias: a.alias,
+            flex_time_zone: a.flex_time_zone,
             created_at: a.created_at,
             updated_at: a.updated_at,
         })
@@ -321,6 +322,15 @@ pub async fn list_executions(
             currency: r.currency,
             liquidity: r.liquidity,
             commission: r.commission,
+            commission_currency: r.commission_currency,
+            time_unknown: r.time_unknown,
+            busted_by: r.busted_by,
+            flex_trade_id: r.flex_trade_id,
+            flex_transaction_id: r.flex_transaction_id,
+            flex_ib_order_id: r.flex_ib_order_id,
+            flex_brokerage_order_id: r.flex_brokerage_order_id,
+            flex_order_reference: r.flex_order_reference,
+            flex_raw: r.flex_raw.filter(|_| include_raw),
             raw: include_raw.then_some(r.raw),
             fetched_at: r.fetched_at,
         })

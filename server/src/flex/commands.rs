@@ -8,7 +8,6 @@ use crate::auth::commands::cli_actor;
 use crate::config::AccountsCommand;
 use crate::error::{Error, Result};
 use chrono::Utc;
-use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
 use std::path::PathBuf;
 
@@ -162,15 +161,9 @@ pub async fn accounts(db: &DatabaseConnection, cmd: AccountsCommand) -> Result<(
             Ok(())
         }
         AccountsCommand::SetFlexZone { account, zone } => {
-            let stored = set_flex_zone(db, &account, &zone).await?;
-            audit::record(
-                db,
-                &cli_actor(),
-                "account.flex_zone_set",
-                Some(account.clone()),
-                Some(serde_json::json!({ "zone": stored })),
-            )
-            .await?;
+            let id = account_id(db, &account).await?;
+            let zone = Some(zone).filter(|z| !z.eq_ignore_ascii_case("default"));
+            let stored = crate::audited::set_flex_time_zone(db, &cli_actor(), id, zone).await?;
             println!(
                 "{account}: Flex times without a zone are read in {}",
                 stored.as_deref().unwrap_or(DEFAULT_FLEX_ZONE.name())
@@ -201,40 +194,4 @@ async fn account_id(db: &impl ConnectionTrait, code: &str) -> Result<i32> {
             format!("no account `{code}`: sync or import it first"),
         )
     })
-}
-
-/// Validates and stores an account's Flex time zone (`default` clears it); answers what
-/// was stored. An unknown account or zone is a 422 naming the field.
-pub async fn set_flex_zone(
-    db: &impl ConnectionTrait,
-    account: &str,
-    zone: &str,
-) -> Result<Option<String>> {
-    let zone = zone.trim();
-    let stored = if zone.eq_ignore_ascii_case("default") || zone.is_empty() {
-        None
-    } else {
-        let tz: Tz = zone.parse().map_err(|_| {
-            Error::invalid(
-                "zone",
-                format!("`{zone}` is not an IANA time zone name (such as America/New_York)"),
-            )
-        })?;
-        Some(tz.name().to_string())
-    };
-    let updated = db
-        .execute_raw(crate::db::statement(
-            db.get_database_backend(),
-            "UPDATE accounts SET flex_time_zone = $1, updated_at = $2 WHERE code = $3",
-            [stored.clone().into(), Utc::now().into(), account.into()],
-        ))
-        .await?
-        .rows_affected();
-    if updated == 0 {
-        return Err(Error::invalid(
-            "account",
-            format!("no account `{account}`: sync or import it first"),
-        ));
-    }
-    Ok(stored)
 }

@@ -52,6 +52,10 @@ pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> Handl
                 .map_err(|e| e.to_string())
         }
     });
+    registry.register(kinds::FLEX_IMPORT, |ctx| async move {
+        let id = kinds::parse_import_payload(&ctx.job.payload).map_err(|e| e.to_string())?;
+        crate::imports::run(&ctx.db, id).await
+    });
     if test_jobs_enabled() {
         registry.register(kinds::TEST_NOOP, noop);
     }

@@ -14,6 +14,10 @@ pub const POSITIONS_SYNC: &str = "positions.sync";
 pub const ORDERS_SUBMIT: &str = "orders.submit";
 /// Download a Flex statement through the Flex Web Service and import it.
 pub const FLEX_FETCH: &str = "flex.fetch";
+/// Import one stored Flex statement (`{"import_id": N}`); queued by the imports service,
+/// never through `POST /jobs`. A failed import is not retried: its document is refused or
+/// the upload must be repeated.
+pub const FLEX_IMPORT: &str = "flex.import";
 /// Every kind an operator may enqueue.
 pub const KNOWN: [&str; 4] = [TRADES_SYNC, POSITIONS_SYNC, ORDERS_SUBMIT, FLEX_FETCH];
 
@@ -152,6 +156,22 @@ pub fn parse_flex_fetch_payload(payload: &Value) -> Result<String> {
         })
 }
 
+/// The `flex.import` job of one stored import: one attempt (a malformed document stays
+/// malformed).
+pub fn flex_import_job(import_id: i32) -> NewJob {
+    NewJob::new(FLEX_IMPORT, serde_json::json!({ "import_id": import_id })).max_attempts(1)
+}
+
+/// The import id of a `flex.import` payload.
+pub fn parse_import_payload(payload: &Value) -> Result<i32> {
+    payload
+        .get("import_id")
+        .and_then(Value::as_i64)
+        .and_then(|id| i32::try_from(id).ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Error::invalid("payload.import_id", "`import_id` must be an import id"))
+}
+
 /// `value` with object keys sorted at every level, serialised compactly.
 pub fn canonical_json(value: &Value) -> String {
     fn sorted(value: &Value) -> Value {
@@ -212,6 +232,10 @@ pub fn new_job(kind: &str, payload: Value) -> Result<NewJob> {
                 .unique_key(unique_key(kind, &Value::Object(Map::new())))
                 .max_attempts(SYNC_MAX_ATTEMPTS))
         }
+        FLEX_IMPORT => Err(Error::invalid(
+            "type",
+            "flex.import jobs are queued by uploading a statement: POST /api/v1/imports/flex",
+        )),
         other => Err(Error::invalid(
             "type",
             format!(

@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod text_input;
+pub mod uploads;
 
 use app::backend::SharedBackend;
 use axum::extract::FromRef;
@@ -145,6 +146,10 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route(
             "/tokens/{id}/revoke",
             axum::routing::post(crate::auth::pages::revoke_token),
+        )
+        .route(
+            "/imports",
+            axum::routing::post(uploads::upload_statement).layer(uploads::body_limit()),
         )
         .route("/api/docs", get(crate::api::docs::docs_page))
         .route("/healthz", get(health::healthz))

@@ -266,4 +266,5 @@ pub async fn token(db: &DatabaseConnection, scopes: &str) -> String {
 }
 
 /// Every scope there is.
-pub const ALL_SCOPES: &str = "trades:read,positions:read,jobs:write,orders:write,audit:read";
+pub const ALL_SCOPES: &str =
+    "trades:read,positions:read,jobs:write,orders:write,audit:read,imports:write";

@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub code: String,
     pub alias: Option<String>,
+    pub flex_time_zone: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

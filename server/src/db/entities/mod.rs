@@ -1,6 +1,7 @@
 //! sea-orm entities, one module per table.
 
 pub mod accounts;
+pub mod imports;
 pub mod jobs;
 pub mod order_events;
 pub mod orders;
