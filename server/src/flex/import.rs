@@ -239,12 +239,15 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
             }
         }
     };
+    let mut batches = 0;
     while let Some(chunk) = rx.recv().await {
         let batch = LedgerBatch {
             rows: chunk.executions,
             cancellations: chunk.cancellations,
+            skip_statistics: batches > 0,
             ..LedgerBatch::default()
         };
+        batches += 1;
         absorb(&mut metrics, apply_in(&txn, batch, now).await?);
     }
     let summary = reader

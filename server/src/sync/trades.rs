@@ -336,6 +336,10 @@ pub struct LedgerBatch<'a> {
     /// trade's status unless Fillbook's own orders decide it.
     pub knows_orders: bool,
     pub coverage: Vec<CoveragePeriod>,
+    /// Do not refresh the planner's statistics after a large insert: a run written in
+    /// several batches refreshes them after its first batch only (each refresh of a large
+    /// table costs hundreds of milliseconds).
+    pub skip_statistics: bool,
 }
 
 /// What a run did beyond the sync's counts: statement cancellations.
@@ -646,7 +650,7 @@ pub async fn apply_in(
             parents.entry(group).or_insert(r);
         }
     }
-    let trade_ids = ensure_parents(txn, &parents, now).await?;
+    let trade_ids = ensure_parents(txn, &parents, now, !batch.skip_statistics).await?;
     let inserts: Vec<(&NormalizedExecution, i32, i32)> = pending
         .iter()
         .map(|(r, account_id, key)| {
@@ -665,7 +669,9 @@ pub async fn apply_in(
     }
     insert_executions(txn, &inserts, now).await?;
     metrics.inserted_executions_count = inserts.len();
-    refresh_statistics(txn, "trade_executions", inserts.len() as u64).await?;
+    if !batch.skip_statistics {
+        refresh_statistics(txn, "trade_executions", inserts.len() as u64).await?;
+    }
 
     phases.lap("executions");
     // Statement cancellations: record them, then bust every fill they name that is in the
@@ -831,6 +837,7 @@ async fn ensure_parents(
     txn: &impl ConnectionTrait,
     parents: &HashMap<(i32, String), &NormalizedExecution>,
     now: DateTime<Utc>,
+    statistics: bool,
 ) -> Result<HashMap<(i32, String), i32>> {
     let backend = txn.get_database_backend();
     let parent_list: Vec<(&(i32, String), &&NormalizedExecution)> = parents.iter().collect();
@@ -877,7 +884,9 @@ async fn ensure_parents(
             .await?
             .rows_affected();
     }
-    refresh_statistics(txn, "trades", new_parents).await?;
+    if statistics {
+        refresh_statistics(txn, "trades", new_parents).await?;
+    }
     let mut trade_ids: HashMap<(i32, String), i32> = HashMap::new();
     for chunk in parent_list.chunks(CHUNK) {
         let mut values: Vec<SqlValue> = Vec::new();
