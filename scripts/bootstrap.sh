@@ -17,7 +17,7 @@ fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (matches the wasm-bindgen pin; takes a few minutes once)"
-  # Not --locked: its lockfile pins a webpki-roots that no longer builds (DESIGN §9).
+  # Not --locked: its lockfile pins a webpki-roots that no longer builds.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" -j2 --force
 fi
 

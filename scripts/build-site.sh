@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the browser bundle without cargo-leptos (DESIGN §9): the `frontend` crate for
+# Builds the browser bundle without cargo-leptos: the `frontend` crate for
 # wasm32, wasm-bindgen into target/site/pkg, the stylesheet and the public assets.
 #   scripts/build-site.sh [debug|release]
 set -euo pipefail

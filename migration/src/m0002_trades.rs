@@ -1,6 +1,6 @@
 //! Migration 2 (the specification's single trades migration): `trades` and
-//! `trade_executions` with every column, index and constraint of SPEC.md, plus
-//! `trades.match_key` (unique per account) and the partial `order_ref` index of DESIGN §3.
+//! `trade_executions` with every column, index and constraint of the specification, plus
+//! `trades.match_key` (unique per account) and the partial `order_ref` index.
 //! No change to the base tables.
 
 use crate::dialect;

@@ -121,7 +121,7 @@ async fn executions_arrive_exactly_with_inline_commissions() {
         "only in a later session"
     );
 
-    // The demo covers DESIGN §6: corrections, perm_id 0, reused order ids, midnight.
+    // The demo covers corrections, perm_id 0, reused order ids, midnight.
     let revs: Vec<_> = got
         .iter()
         .filter(|id| id.starts_with("0000e0d5.6576ba1b.01."))

@@ -1,4 +1,4 @@
-//! The job queue's conformance suite (DESIGN §5), run on SQLite and PostgreSQL with an
+//! The job queue's conformance suite, run on SQLite and PostgreSQL with an
 //! injectable clock: uniqueness, exclusivity, leases and rescue, backoff, discard, cancel,
 //! panics, retention, a worker killed mid-job — and two worker processes on one PostgreSQL.
 

@@ -1,5 +1,5 @@
 //! trades.sync through the real `ibapi` client and the simulator, on SQLite and PostgreSQL:
-//! every SPEC.md acceptance criterion as its own test, plus re-runs, corrections across runs
+//! every acceptance criterion of the sync as its own test, plus re-runs, corrections across runs
 //! and out of order, late commissions, a mid-stream disconnect and concurrent syncs.
 
 mod support;

@@ -6,7 +6,7 @@ use crate::jobs::queue::NewJob;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// Pull executions from the gateway and upsert trades (SPEC "Jobs and Workers").
+/// Pull executions from the gateway and upsert trades.
 pub const TRADES_SYNC: &str = "trades.sync";
 /// Pull positions from the gateway and upsert them.
 pub const POSITIONS_SYNC: &str = "positions.sync";

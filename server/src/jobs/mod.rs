@@ -1,4 +1,4 @@
-//! Background jobs (DESIGN §5): a queue on the `jobs` table with River/Oban semantics, the
+//! Background jobs: a queue on the `jobs` table with River/Oban semantics, the
 //! worker that runs it, the job kinds and their handlers.
 //!
 //! * [`queue`] — enqueue (unique, transactional), claim, heartbeat, complete/fail, rescue,

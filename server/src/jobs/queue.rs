@@ -1,4 +1,4 @@
-//! The job queue on the `jobs` table (DESIGN §5), one code path for PostgreSQL and SQLite.
+//! The job queue on the `jobs` table, one code path for PostgreSQL and SQLite.
 //!
 //! Life of a job: `available` (or `scheduled` when due later) → `running` (claimed with a
 //! lease) → `completed`, or on failure `retryable` (due after a capped exponential backoff

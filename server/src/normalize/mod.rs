@@ -1,5 +1,5 @@
 //! Normalisation of gateway execution records into [`NormalizedExecution`] rows: pure
-//! functions, no I/O (DESIGN §2: `ib` normalisation never touches the database).
+//! functions, no I/O (normalisation never touches the database).
 //!
 //! One execution's path: `ExecutionData` + its `CommissionReport` (joined by exec id) →
 //! [`normalize_batch`] → a row the sync upserts, or a [`SkippedExecution`] with the raw record

@@ -1,4 +1,4 @@
-//! Execution-time parser: every shape the gateway sends (DESIGN §6), to UTC.
+//! Execution-time parser: every shape the gateway sends, to UTC.
 //!
 //! * `20231215 10:30:00 US/Eastern` — local time in a named zone. The zone is an IANA name
 //!   (`US/Eastern`, `Europe/Zurich`, `Asia/Calcutta`) or an abbreviation from [`ZONE_ALIASES`],

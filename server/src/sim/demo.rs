@@ -1,5 +1,5 @@
 //! The built-in `demo` scenario: two accounts, tens of orders over a trading week, and
-//! every case of DESIGN §6 — corrections, perm_id 0 with and without order_ref, an order
+//! every case the gateway protocol has — corrections, perm_id 0 with and without order_ref, an order
 //! id reused by another client id, fills across midnight UTC, every execution-time
 //! shape, commissions missing / -1 / f64::MAX / after the end marker / only in a later
 //! session — plus open and completed orders and fill rules for placed orders.

@@ -4,7 +4,7 @@
 //! for placed orders) and by injectable [`Faults`]. Tests, benchmarks, the demo and
 //! `fillbook ib-sim` all talk to IB through it; nothing above the socket is mocked.
 //!
-//! Protocol facts are in DESIGN §6; the message layouts in [`proto`] follow the official
+//! The message layouts in [`proto`] follow the official
 //! TWS API `.proto` files as compiled into `ibapi` 5.5.0 (MIT licence, © Wil Boayue).
 //!
 //! Behaviour worth knowing: every connection sees every execution (as IB's Master API

@@ -1,4 +1,4 @@
-//! `trades.sync` (SPEC "Sync Service Plan", DESIGN §4): executions from the gateway are
+//! `trades.sync`: executions from the gateway are
 //! normalised, upserted on `(account_id, ib_exec_id)` (updated only when something changed,
 //! such as a late commission), grouped into parent trades by `match_key`, given canonical
 //! flags per `(account_id, exec_id_base)` (highest revision wins), and every touched trade's

@@ -1,4 +1,4 @@
-//! `jobs`: the job queue (DESIGN §5).
+//! `jobs`: the job queue.
 
 use sea_orm::entity::prelude::*;
 
