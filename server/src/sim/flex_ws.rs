@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// The path under which the service answers, as IB's.
@@ -142,15 +141,7 @@ pub async fn start_on(config: FlexSimConfig, port: u16) -> Result<FlexSimHandle>
             "the Flex simulator needs at least one statement file",
         ));
     }
-    let bind = SocketAddr::from(([127, 0, 0, 1], port));
-    let listener = TcpListener::bind(bind).await.map_err(|e| Error::Bind {
-        addr: bind.to_string(),
-        reason: e.to_string(),
-    })?;
-    let addr = listener.local_addr().map_err(|e| Error::Bind {
-        addr: bind.to_string(),
-        reason: e.to_string(),
-    })?;
+    let (listener, addr) = super::bind_loopback(port).await?;
     let shared = Arc::new(Shared {
         config,
         addr,

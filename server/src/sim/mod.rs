@@ -92,18 +92,22 @@ pub async fn start(scenario: Scenario, faults: Faults) -> Result<SimHandle> {
     start_on(scenario, faults, 0).await
 }
 
+/// A listener on 127.0.0.1:`port` (0 = any free one) and the address it got.
+pub(crate) async fn bind_loopback(port: u16) -> Result<(TcpListener, SocketAddr)> {
+    let bind = SocketAddr::from(([127, 0, 0, 1], port));
+    let bind_error = |e: std::io::Error| Error::Bind {
+        addr: bind.to_string(),
+        reason: e.to_string(),
+    };
+    let listener = TcpListener::bind(bind).await.map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, addr))
+}
+
 /// [`start`] on a given loopback port (0 = any free one).
 pub async fn start_on(scenario: Scenario, faults: Faults, port: u16) -> Result<SimHandle> {
     scenario.validate()?;
-    let bind = SocketAddr::from(([127, 0, 0, 1], port));
-    let listener = TcpListener::bind(bind).await.map_err(|e| Error::Bind {
-        addr: bind.to_string(),
-        reason: e.to_string(),
-    })?;
-    let addr = listener.local_addr().map_err(|e| Error::Bind {
-        addr: bind.to_string(),
-        reason: e.to_string(),
-    })?;
+    let (listener, addr) = bind_loopback(port).await?;
     let shared = Arc::new(Shared {
         book: Mutex::new(book::Book::new(scenario)),
         faults: RwLock::new(faults),

@@ -392,14 +392,39 @@ struct Mutable {
     liquidity: Option<String>,
     commission: Option<f64>,
     raw: serde_json::Value,
-    flex_trade_id: Option<String>,
-    flex_transaction_id: Option<String>,
-    flex_ib_order_id: Option<String>,
-    flex_brokerage_order_id: Option<String>,
-    flex_order_reference: Option<String>,
-    flex_raw: Option<serde_json::Value>,
-    commission_currency: Option<String>,
+    statement: StatementPart,
     time_unknown: bool,
+}
+
+/// What a Flex statement adds to a stored fill: its ids, its row and the commission's
+/// currency. It travels as one piece: a gateway record keeps the stored one, a statement
+/// record replaces it.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct StatementPart {
+    trade_id: Option<String>,
+    transaction_id: Option<String>,
+    ib_order_id: Option<String>,
+    brokerage_order_id: Option<String>,
+    order_reference: Option<String>,
+    raw: Option<serde_json::Value>,
+    commission_currency: Option<String>,
+}
+
+impl StatementPart {
+    fn of_record(flex: Option<&FlexFields>) -> Self {
+        let Some(f) = flex else {
+            return StatementPart::default();
+        };
+        StatementPart {
+            trade_id: f.trade_id.clone(),
+            transaction_id: f.transaction_id.clone(),
+            ib_order_id: f.ib_order_id.clone(),
+            brokerage_order_id: f.brokerage_order_id.clone(),
+            order_reference: f.order_reference.clone(),
+            raw: serde_json::from_str(&f.raw).ok(),
+            commission_currency: f.commission_currency.clone(),
+        }
+    }
 }
 
 impl Mutable {
@@ -416,20 +441,20 @@ impl Mutable {
             liquidity: e.liquidity.clone(),
             commission: e.commission,
             raw: e.raw.clone(),
-            flex_trade_id: e.flex_trade_id.clone(),
-            flex_transaction_id: e.flex_transaction_id.clone(),
-            flex_ib_order_id: e.flex_ib_order_id.clone(),
-            flex_brokerage_order_id: e.flex_brokerage_order_id.clone(),
-            flex_order_reference: e.flex_order_reference.clone(),
-            flex_raw: e.flex_raw.clone(),
-            commission_currency: e.commission_currency.clone(),
+            statement: StatementPart {
+                trade_id: e.flex_trade_id.clone(),
+                transaction_id: e.flex_transaction_id.clone(),
+                ib_order_id: e.flex_ib_order_id.clone(),
+                brokerage_order_id: e.flex_brokerage_order_id.clone(),
+                order_reference: e.flex_order_reference.clone(),
+                raw: e.flex_raw.clone(),
+                commission_currency: e.commission_currency.clone(),
+            },
             time_unknown: e.time_unknown,
         }
     }
 
     fn of_record(r: &NormalizedExecution) -> Self {
-        let flex = r.flex.as_ref();
-        let get = |f: fn(&FlexFields) -> &Option<String>| flex.and_then(|x| f(x).clone());
         Mutable {
             perm_id: Some(r.perm_id),
             order_id: Some(r.order_id),
@@ -442,14 +467,8 @@ impl Mutable {
             liquidity: r.liquidity.clone(),
             commission: r.commission,
             raw: r.raw.clone(),
-            flex_trade_id: get(|f| &f.trade_id),
-            flex_transaction_id: get(|f| &f.transaction_id),
-            flex_ib_order_id: get(|f| &f.ib_order_id),
-            flex_brokerage_order_id: get(|f| &f.brokerage_order_id),
-            flex_order_reference: get(|f| &f.order_reference),
-            flex_raw: flex.and_then(|f| serde_json::from_str(&f.raw).ok()),
-            commission_currency: get(|f| &f.commission_currency),
-            time_unknown: flex.is_some_and(|f| f.time_unknown),
+            statement: StatementPart::of_record(r.flex.as_ref()),
+            time_unknown: r.flex.as_ref().is_some_and(|f| f.time_unknown),
         }
     }
 
@@ -461,26 +480,14 @@ impl Mutable {
         if new.flex.is_none() {
             Mutable {
                 commission: incoming.commission.or(old.commission),
-                flex_trade_id: old.flex_trade_id,
-                flex_transaction_id: old.flex_transaction_id,
-                flex_ib_order_id: old.flex_ib_order_id,
-                flex_brokerage_order_id: old.flex_brokerage_order_id,
-                flex_order_reference: old.flex_order_reference,
-                flex_raw: old.flex_raw,
-                commission_currency: old.commission_currency,
+                statement: old.statement,
                 time_unknown: false,
                 ..incoming
             }
         } else if seen_by_gateway(&old.raw) {
             Mutable {
                 commission: old.commission.or(incoming.commission),
-                flex_trade_id: incoming.flex_trade_id,
-                flex_transaction_id: incoming.flex_transaction_id,
-                flex_ib_order_id: incoming.flex_ib_order_id,
-                flex_brokerage_order_id: incoming.flex_brokerage_order_id,
-                flex_order_reference: incoming.flex_order_reference,
-                flex_raw: incoming.flex_raw,
-                commission_currency: incoming.commission_currency,
+                statement: incoming.statement,
                 ..old
             }
         } else {
@@ -976,13 +983,13 @@ async fn update_execution(
             m.liquidity.clone().into(),
             m.commission.into(),
             m.raw.clone().into(),
-            m.flex_trade_id.clone().into(),
-            m.flex_transaction_id.clone().into(),
-            m.flex_ib_order_id.clone().into(),
-            m.flex_brokerage_order_id.clone().into(),
-            m.flex_order_reference.clone().into(),
-            m.flex_raw.clone().into(),
-            m.commission_currency.clone().into(),
+            m.statement.trade_id.clone().into(),
+            m.statement.transaction_id.clone().into(),
+            m.statement.ib_order_id.clone().into(),
+            m.statement.brokerage_order_id.clone().into(),
+            m.statement.order_reference.clone().into(),
+            m.statement.raw.clone().into(),
+            m.statement.commission_currency.clone().into(),
             m.time_unknown.into(),
             now.into(),
             id.into(),
