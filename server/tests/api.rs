@@ -706,6 +706,19 @@ support::db_test!(
             .as_str()
             .unwrap()
             .contains("configured: default"));
+        let fetch = post(
+            &app,
+            "/api/v1/jobs",
+            json!({"type": "flex.fetch", "payload": {"credentials": "nope"}}),
+        )
+        .await;
+        assert_eq!(
+            fetch.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            fetch.body
+        );
+        assert_eq!(fetch.body["field"], "payload.credentials");
         assert_eq!(
             get(&app, "/api/v1/jobs").await.body,
             jobs_before.body,

@@ -34,8 +34,21 @@ pub async fn enqueue_kind(
     payload: Value,
 ) -> Result<Enqueued> {
     let job = kinds::new_job(kind, payload)?;
+    // Names in a payload must name something configured: refused now, not at run time.
     if let Some(name) = job.payload.get("gateway").and_then(|g| g.as_str()) {
         crate::gateways::check_exists(db, "payload.gateway", name).await?;
+    }
+    if job.kind == kinds::FLEX_FETCH {
+        if let Some(name) = job.payload.get("credentials").and_then(|c| c.as_str()) {
+            crate::flex::credentials::load(db, name)
+                .await
+                .map_err(|e| match e {
+                    crate::Error::NotFound(what) => {
+                        crate::Error::invalid("payload.credentials", format!("no {what}"))
+                    }
+                    other => other,
+                })?;
+        }
     }
     Queue::default().enqueue(db, job).await
 }
