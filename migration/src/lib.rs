@@ -15,6 +15,7 @@ mod m0003_auth;
 mod m0004_flex;
 mod m0005_gateways;
 mod m0006_order_limits;
+mod m0007_live_sessions;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_flex::Migration),
             Box::new(m0005_gateways::Migration),
             Box::new(m0006_order_limits::Migration),
+            Box::new(m0007_live_sessions::Migration),
         ]
     }
 }

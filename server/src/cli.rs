@@ -4,8 +4,8 @@
 use crate::auth::commands::cli_actor;
 use crate::config::{
     BenchCommand, Cli, Command, FlexArgs, FlexCommand, FlexCredentialsCommand, FlexSimArgs, IbArgs,
-    IbSimArgs, ImportCommand, JobsCommand, MigrateArgs, OrdersCommand, ServeArgs, WorkerArgs,
-    WorkerCommandArgs,
+    IbSimArgs, ImportCommand, JobsCommand, LiveArgs, MigrateArgs, OrdersCommand, ServeArgs,
+    WorkerArgs, WorkerCommandArgs,
 };
 use crate::error::{Error, Result};
 use crate::jobs::kinds::{self, SyncSettings};
@@ -160,6 +160,35 @@ fn job_worker(
     )
 }
 
+/// Starts the live fill supervisor of this process (unless `--no-live`); it stops and
+/// releases its leases once `shutdown_signal` fires.
+fn live_supervisor(
+    db: &sea_orm::DatabaseConnection,
+    holder: &str,
+    args: &LiveArgs,
+    ib: &IbArgs,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if args.no_live {
+        return None;
+    }
+    let config = crate::live::LiveConfig {
+        holder: holder.to_string(),
+        lease: Duration::from_secs(args.live_lease_seconds.max(1)),
+        catch_up: Duration::from_secs(args.live_catch_up_seconds.max(1)),
+        defaults: sync_settings(ib),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    Some(tokio::spawn(crate::live::supervise(
+        db.clone(),
+        config,
+        stopped,
+    )))
+}
+
 async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
     let db = db::connect(url).await?;
     if db::pending_migrations(&db).await? > 0 {
@@ -169,7 +198,12 @@ async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
     }
     let worker = job_worker(&db, &args.worker, &args.ib, &args.flex);
     println!("job worker {} running", worker.id());
-    worker.run(shutdown_signal()).await
+    let live = live_supervisor(&db, worker.id(), &args.live, &args.ib);
+    worker.run(shutdown_signal()).await?;
+    if let Some(live) = live {
+        let _ = live.await;
+    }
+    Ok(())
 }
 
 async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
@@ -385,8 +419,12 @@ async fn ib_sim(args: IbSimArgs) -> Result<()> {
 
 /// Starts the simulator with the demo scenario and points `ib` at it; the gateway runs
 /// as long as the returned handle lives.
-async fn start_demo_gateway(ib: &mut IbArgs) -> Result<sim::SimHandle> {
-    let handle = sim::start(Scenario::demo(), Faults::default()).await?;
+async fn start_demo_gateway(ib: &mut IbArgs, fill_every_seconds: u64) -> Result<sim::SimHandle> {
+    let mut scenario = Scenario::demo();
+    // The live connection is the demo gateway's master client: it hears every fill.
+    scenario.master_client_id = Some(ib.ib_client_id + crate::live::LIVE_CLIENT_OFFSET);
+    scenario.live_every_ms = (fill_every_seconds > 0).then_some(fill_every_seconds * 1000);
+    let handle = sim::start(scenario, Faults::default()).await?;
     ib.ib_host = "127.0.0.1".to_string();
     ib.ib_port = handle.port();
     tracing::info!("demo gateway: simulated IB Gateway on {}", handle.addr());
@@ -423,7 +461,7 @@ async fn migrate(url: &str, args: MigrateArgs) -> Result<()> {
 
 async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
     let _demo_gateway = match args.demo {
-        true => Some(start_demo_gateway(&mut args.ib).await?),
+        true => Some(start_demo_gateway(&mut args.ib, args.demo_fill_every).await?),
         false => None,
     };
     let listener = tokio::net::TcpListener::bind(args.bind)
@@ -451,7 +489,15 @@ async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
         reason: e.to_string(),
     })?;
     let worker = (args.worker.workers > 0).then(|| {
-        tokio::spawn(job_worker(&db, &args.worker, &args.ib, &args.flex).run(shutdown_signal()))
+        let worker = job_worker(&db, &args.worker, &args.ib, &args.flex);
+        let live = live_supervisor(&db, worker.id(), &args.live, &args.ib);
+        tokio::spawn(async move {
+            worker.run(shutdown_signal()).await?;
+            if let Some(live) = live {
+                let _ = live.await;
+            }
+            Ok::<(), Error>(())
+        })
     });
     let options = web::leptos_options(&args.site_root, local);
     let info = web::server_info(&args.ib.ib_host, args.ib.ib_port, args.demo);

@@ -365,10 +365,35 @@ pub struct WorkerArgs {
     pub worker_id: Option<String>,
 }
 
+/// How the worker process follows the gateways' fills as they happen.
+#[derive(Debug, Clone, Args)]
+pub struct LiveArgs {
+    /// Do not follow the gateways' fills as they happen (syncs still run).
+    #[arg(long = "no-live", env = "FILLBOOK_NO_LIVE")]
+    pub no_live: bool,
+    /// Seconds a process holds a gateway's live subscription without renewing it before
+    /// another process takes over.
+    #[arg(
+        long = "live-lease-seconds",
+        env = "FILLBOOK_LIVE_LEASE_SECONDS",
+        default_value_t = 10
+    )]
+    pub live_lease_seconds: u64,
+    /// Seconds between catch-up reads of recent executions while following a gateway.
+    #[arg(
+        long = "live-catch-up-seconds",
+        env = "FILLBOOK_LIVE_CATCH_UP_SECONDS",
+        default_value_t = 30
+    )]
+    pub live_catch_up_seconds: u64,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct WorkerCommandArgs {
     #[command(flatten)]
     pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[command(flatten)]
     pub ib: IbArgs,
     #[command(flatten)]
@@ -487,10 +512,16 @@ pub struct ServeArgs {
     /// it instead of --ib-host/--ib-port.
     #[arg(long, env = "FILLBOOK_DEMO")]
     pub demo: bool,
+    /// With --demo: seconds between the fills the demo gateway reports by itself (as
+    /// fills of orders placed in TWS arrive); 0 = none.
+    #[arg(long, env = "FILLBOOK_DEMO_FILL_EVERY", default_value_t = 20)]
+    pub demo_fill_every: u64,
     #[command(flatten)]
     pub ib: IbArgs,
     #[command(flatten)]
     pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

@@ -18,6 +18,7 @@ pub mod gateways;
 pub mod ib;
 pub mod imports;
 pub mod jobs;
+pub mod live;
 pub mod normalize;
 pub mod orders;
 pub mod sim;

@@ -75,6 +75,8 @@ pub struct Book {
     exec_seq: u64,
     /// Session that first served each execution whose commission report is late.
     first_served: HashMap<usize, u64>,
+    /// Every exec id in the book (live fills are booked once).
+    known_exec_ids: HashSet<String>,
 }
 
 impl Book {
@@ -94,6 +96,7 @@ impl Book {
             clients: HashSet::new(),
             exec_seq: 0,
             first_served: HashMap::new(),
+            known_exec_ids: HashSet::new(),
             scenario,
         };
         for p in std::mem::take(&mut book.scenario.opening_positions) {
@@ -141,6 +144,7 @@ impl Book {
     }
 
     fn record(&mut self, e: &SimExecution) {
+        self.known_exec_ids.insert(e.exec_id.clone());
         let commission = e.commission.as_ref().map(|c| {
             let frame = proto::frame(
                 reply::COMMISSION_AND_FEES_REPORT,
@@ -467,23 +471,94 @@ impl Book {
             o.completed_time = Some(Utc::now().format("%Y%m%d %H:%M:%S UTC").to_string());
             o.completed_status = Some("Filled".into());
         }
-        let body = encode::execution_body(&execution);
-        let mut out = proto::frame(
-            reply::EXECUTION_DETAILS,
-            &proto::ExecutionDetails {
-                req_id: Some(-1),
-                contract: body.contract,
-                execution: body.execution,
-            },
-        );
+        let mut out = unsolicited_execution(&execution);
         out.extend(encode::order_status_frame(o, Some(price)));
         out.extend(encode::open_order_frame(o));
-        self.hold(&execution);
-        self.record(&execution);
-        if let Some((frame, _)) = &self.executions.last().and_then(|e| e.commission.clone()) {
-            out.extend_from_slice(frame);
-        }
+        out.extend(self.book_execution(&execution));
         out
+    }
+
+    /// Adds a fill to the book (positions and later executions answers) and returns its
+    /// commission report frame, if it has one.
+    fn book_execution(&mut self, execution: &SimExecution) -> Vec<u8> {
+        self.hold(execution);
+        self.record(execution);
+        match self.executions.last().and_then(|e| e.commission.as_ref()) {
+            Some((frame, _)) => frame.clone(),
+            None => Vec::new(),
+        }
+    }
+
+    /// A fill the gateway reports by itself (an order placed in TWS or by another client):
+    /// booked, and the frames to push to the clients that receive it. An empty time is
+    /// now; an exec id the book already has is not booked twice (`None`).
+    pub fn live_fill(&mut self, mut execution: SimExecution) -> Option<Vec<u8>> {
+        if self.known_exec_ids.contains(&execution.exec_id) {
+            return None;
+        }
+        if execution.time.is_empty() {
+            execution.time = Utc::now().format("%Y%m%d-%H:%M:%S").to_string();
+        }
+        self.exec_seq += 1;
+        let mut out = unsolicited_execution(&execution);
+        out.extend(self.book_execution(&execution));
+        Some(out)
+    }
+
+    /// A made-up fill of a known contract for the demo's steady trickle: alternately
+    /// bought and sold, its own order, reported as placed in TWS (client 0).
+    pub fn demo_fill(&mut self) -> SimExecution {
+        let n = self.exec_seq + 1;
+        let contract = self
+            .holdings
+            .values()
+            .map(|h| h.contract.clone())
+            .nth((n as usize) % self.holdings.len().max(1))
+            .unwrap_or_else(|| SimContract::stock(265598, "AAPL"));
+        let price = *self.scenario.prices.get(&contract.symbol).unwrap_or(&100.0);
+        let perm_id = self.next_perm_id;
+        self.next_perm_id += 1;
+        let shares = 10.0 * ((n % 5) + 1) as f64;
+        SimExecution {
+            exec_id: format!("0000d3e0.{perm_id:08x}.01.01"),
+            account: self.scenario.accounts[(n as usize) % self.scenario.accounts.len()].clone(),
+            order_id: 0,
+            client_id: 0,
+            perm_id,
+            order_ref: None,
+            side: if n % 2 == 0 { Side::Sold } else { Side::Bought },
+            shares,
+            price: price + (n % 7) as f64 * 0.01,
+            time: String::new(),
+            exchange: "ISLAND".into(),
+            cum_qty: None,
+            avg_price: None,
+            commission: Some(SimCommission {
+                amount: (shares * 0.005).max(1.0),
+                currency: contract.currency.clone(),
+                realized_pnl: None,
+                delivery: CommissionDelivery::Inline,
+            }),
+            contract,
+        }
+    }
+
+    /// The scenario's fills to report as they happen.
+    pub fn live_fills(&self) -> Vec<super::scenario::LiveFill> {
+        self.scenario.live_fills.clone()
+    }
+
+    /// The period of the made-up fills, if any.
+    pub fn live_every(&self) -> Option<Duration> {
+        self.scenario
+            .live_every_ms
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+    }
+
+    /// The client that receives every client's order events, if the scenario names one.
+    pub fn master_client_id(&self) -> Option<i32> {
+        self.scenario.master_client_id
     }
 
     /// The full contract of a placed order: a known contract of the same symbol, or the
@@ -569,4 +644,18 @@ fn effective(executions: &[SimExecution]) -> Vec<&SimExecution> {
     let mut keep: Vec<usize> = best.into_values().map(|(_, i)| i).collect();
     keep.sort_unstable();
     keep.into_iter().map(|i| &executions[i]).collect()
+}
+
+/// `ExecutionDetails` of a fill nobody asked for (request id -1), as the gateway pushes a
+/// fill to the clients that follow its order.
+fn unsolicited_execution(execution: &SimExecution) -> Vec<u8> {
+    let body = encode::execution_body(execution);
+    proto::frame(
+        reply::EXECUTION_DETAILS,
+        &proto::ExecutionDetails {
+            req_id: Some(-1),
+            contract: body.contract,
+            execution: body.execution,
+        },
+    )
 }

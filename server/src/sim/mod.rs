@@ -18,6 +18,7 @@ mod encode;
 mod faults;
 pub mod flex_ws;
 mod generate;
+mod live;
 pub mod proto;
 mod scenario;
 mod session;
@@ -25,16 +26,16 @@ mod session;
 pub use book::PARTIAL_REST_DELAY;
 pub use faults::Faults;
 pub use scenario::{
-    exec_revision, CommissionDelivery, FillRule, FillRuleEntry, Scenario, Side, SimCommission,
-    SimContract, SimExecution, SimOrder, SimPosition,
+    exec_revision, CommissionDelivery, FillRule, FillRuleEntry, LiveFill, Scenario, Side,
+    SimCommission, SimContract, SimExecution, SimOrder, SimPosition,
 };
 pub use session::{MAX_SERVER_VERSION, MIN_SERVER_VERSION};
 
 use crate::error::{Error, Result};
 use session::Shared;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -43,6 +44,8 @@ pub struct SimHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
+    /// Each restart bumps it, with how long the listener stays down.
+    restarts: watch::Sender<(u64, Duration)>,
 }
 
 impl SimHandle {
@@ -78,6 +81,21 @@ impl SimHandle {
     pub fn stop(&self) {
         let _ = self.stop.send(true);
     }
+
+    /// Restarts the gateway as IB restarts its gateways daily: every connection ends, the
+    /// port refuses connections for `down`, then listens again with the same book.
+    pub fn restart(&self, down: Duration) {
+        self.restarts.send_modify(|(n, d)| {
+            *n += 1;
+            *d = down;
+        });
+    }
+
+    /// Pushes a fill the gateway reports by itself (see [`LiveFill`]) now, to the client its
+    /// execution names and the master client. False when the book already has its exec id.
+    pub fn emit_fill(&self, execution: SimExecution) -> bool {
+        live::emit(&self.shared, execution)
+    }
 }
 
 impl Drop for SimHandle {
@@ -108,26 +126,78 @@ pub(crate) async fn bind_loopback(port: u16) -> Result<(TcpListener, SocketAddr)
 pub async fn start_on(scenario: Scenario, faults: Faults, port: u16) -> Result<SimHandle> {
     scenario.validate()?;
     let (listener, addr) = bind_loopback(port).await?;
-    let shared = Arc::new(Shared {
-        book: Mutex::new(book::Book::new(scenario)),
-        faults: RwLock::new(faults),
-        sessions: AtomicU64::new(0),
-    });
+    let shared = Arc::new(Shared::new(book::Book::new(scenario), faults));
     let (stop, stopped) = watch::channel(false);
-    let accept_shared = shared.clone();
-    let mut accept_stop = stopped.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => match accepted {
+    let (restarts, restarted) = watch::channel((0u64, Duration::ZERO));
+    tokio::spawn(accept_loop(
+        listener,
+        addr,
+        shared.clone(),
+        stopped.clone(),
+        restarted,
+    ));
+    tokio::spawn(live::run(shared.clone(), stopped));
+    Ok(SimHandle {
+        addr,
+        shared,
+        stop,
+        restarts,
+    })
+}
+
+/// Accepts connections until stopped; a restart ends every session, closes the port for
+/// its down time and binds it again.
+async fn accept_loop(
+    listener: TcpListener,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+    mut restarted: watch::Receiver<(u64, Duration)>,
+) {
+    let (kick, kicked) = watch::channel(0u64);
+    let mut listener = listener;
+    loop {
+        let restart = tokio::select! {
+            accepted = listener.accept() => {
+                match accepted {
                     Ok((stream, _)) => {
-                        tokio::spawn(session::serve(stream, accept_shared.clone(), stopped.clone()));
+                        let serve = session::serve(stream, shared.clone(), stopped.clone(), kicked.clone());
+                        tokio::spawn(serve);
                     }
                     Err(e) => tracing::warn!("ib-sim: accept failed: {e}"),
-                },
-                _ = accept_stop.changed() => break,
+                }
+                None
             }
+            _ = restarted.changed() => Some(*restarted.borrow_and_update()),
+            _ = stopped.changed() => return,
+        };
+        let Some((n, down)) = restart else {
+            continue;
+        };
+        drop(listener);
+        kick.send_replace(n);
+        tracing::info!(
+            "ib-sim: restarting; the port is closed for {} ms",
+            down.as_millis()
+        );
+        tokio::time::sleep(down).await;
+        match rebind(addr, &mut stopped).await {
+            Some(again) => listener = again,
+            None => return,
         }
-    });
-    Ok(SimHandle { addr, shared, stop })
+    }
+}
+
+/// Binds `addr` again after a restart, retrying while the old socket lingers.
+async fn rebind(addr: SocketAddr, stopped: &mut watch::Receiver<bool>) -> Option<TcpListener> {
+    loop {
+        match bind_loopback(addr.port()).await {
+            Ok((listener, _)) => return Some(listener),
+            Err(e) => tracing::warn!("ib-sim: cannot listen again yet: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = stopped.changed() => return None,
+        }
+    }
 }

@@ -43,6 +43,28 @@ pub struct Scenario {
     /// Faults to inject (flags of `fillbook ib-sim` override these).
     #[serde(default)]
     pub faults: Faults,
+    /// IB's "Master API client id": a client connected with it also receives every other
+    /// client's (and TWS's) order events and fills. None: each client sees only its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_client_id: Option<i32>,
+    /// Fills the gateway reports on its own while clients are connected, as fills of orders
+    /// placed in TWS or by another client arrive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live_fills: Vec<LiveFill>,
+    /// Emit one made-up fill every this many milliseconds once a client has connected
+    /// (the demo gateway does, so a page left open shows fills arriving).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_every_ms: Option<u64>,
+}
+
+/// A fill the gateway emits by itself `after_ms` after the first client connected. An empty
+/// `time` in its execution is the moment it is emitted. It goes to the client whose id the
+/// execution carries and to the master client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveFill {
+    pub after_ms: u64,
+    pub execution: SimExecution,
 }
 
 fn default_next_order_id() -> i32 {
@@ -298,6 +320,9 @@ impl Scenario {
             fill_rules: Vec::new(),
             prices: BTreeMap::new(),
             faults: Faults::default(),
+            master_client_id: None,
+            live_fills: Vec::new(),
+            live_every_ms: None,
         }
     }
 
@@ -326,7 +351,8 @@ impl Scenario {
         }
         let accounts: HashSet<&str> = self.accounts.iter().map(String::as_str).collect();
         let mut ids = HashSet::new();
-        for e in &self.executions {
+        let live = self.live_fills.iter().map(|f| &f.execution);
+        for e in self.executions.iter().chain(live) {
             if !accounts.contains(e.account.as_str()) {
                 return bad(format!(
                     "execution {} names unknown account {}",

@@ -6,6 +6,7 @@ use super::encode::error_frame;
 use super::faults::Faults;
 use super::proto::{self, reply, request, PROTOBUF_OFFSET};
 use prost::Message;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -26,11 +27,47 @@ pub struct Shared {
     pub book: Mutex<Book>,
     pub faults: RwLock<Faults>,
     pub sessions: AtomicU64,
+    /// Connected clients by session: their client id and where their replies go.
+    pub connected: Mutex<HashMap<u64, (i32, mpsc::UnboundedSender<Vec<u8>>)>>,
+    /// Set once the first client has completed its handshake.
+    pub first_client: watch::Sender<bool>,
 }
 
 impl Shared {
-    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+    /// Shared state around `book` and `faults`.
+    pub fn new(book: Book, faults: Faults) -> Self {
+        Shared {
+            book: Mutex::new(book),
+            faults: RwLock::new(faults),
+            sessions: AtomicU64::new(0),
+            connected: Mutex::new(HashMap::new()),
+            first_client: watch::channel(false).0,
+        }
+    }
+
+    pub(crate) fn book(&self) -> std::sync::MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn connected(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, (i32, mpsc::UnboundedSender<Vec<u8>>)>> {
+        self.connected.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Pushes `frames` about an order of `client_id` to the master client's sessions other
+    /// than `from` (the session that placed the order already has them).
+    pub(crate) fn to_master(&self, from: Option<u64>, client_id: Option<i32>, frames: &[u8]) {
+        if frames.is_empty() {
+            return;
+        }
+        let master = self.book().master_client_id();
+        for (session, (id, tx)) in self.connected().iter() {
+            let wanted = Some(*id) == master || Some(*id) == client_id;
+            if wanted && Some(*session) != from {
+                let _ = tx.send(frames.to_vec());
+            }
+        }
     }
 }
 
@@ -38,16 +75,24 @@ impl Shared {
 struct ClientGuard {
     shared: Arc<Shared>,
     client_id: i32,
+    session: u64,
 }
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
+        self.shared.connected().remove(&self.session);
         self.shared.book().release_client(self.client_id);
     }
 }
 
-/// Serves one connection until the client leaves, a fault ends it, or shutdown.
-pub async fn serve(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+/// Serves one connection until the client leaves, a fault ends it, shutdown, or a restart
+/// of the listener (`restarts` changes).
+pub async fn serve(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    mut restarts: watch::Receiver<u64>,
+) {
     let session = shared.sessions.fetch_add(1, Ordering::Relaxed) + 1;
     let faults = shared
         .faults
@@ -63,8 +108,13 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::
         let _guard = ClientGuard {
             shared: shared.clone(),
             client_id,
+            session,
         };
         let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        shared.connected().insert(session, (client_id, tx.clone()));
+        shared
+            .first_client
+            .send_if_modified(|first| !std::mem::replace(first, true));
         let drop_on_place = faults.drop_on_place;
         let mut writer = tokio::spawn(write_loop(wr, rx, faults));
         loop {
@@ -72,7 +122,8 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::
                 frame = read_frame(&mut rd) => match frame {
                     Ok((id, body)) if drop_on_place && id == request::PLACE_ORDER => {
                         if let Ok(req) = proto::PlaceOrderRequest::decode(body.as_slice()) {
-                            shared.book().place(client_id, req);
+                            let (frames, _) = shared.book().place(client_id, req);
+                            shared.to_master(Some(session), None, &frames);
                         }
                         tracing::info!("ib-sim: accepted an order and dropped the connection (fault)");
                         break;
@@ -87,6 +138,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::
     tokio::select! {
         _ = run => {}
         _ = shutdown.changed() => {}
+        _ = restarts.changed() => tracing::info!("ib-sim: session {session} ended by a restart"),
     }
 }
 
@@ -234,11 +286,13 @@ fn answer(
         request::PLACE_ORDER => match proto::PlaceOrderRequest::decode(body) {
             Ok(req) => {
                 let (now, rest) = shared.book().place(client_id, req);
+                shared.to_master(Some(session), None, &now);
                 if let Some(rest) = rest {
                     let (shared, tx) = (shared.clone(), tx.clone());
                     tokio::spawn(async move {
                         tokio::time::sleep(PARTIAL_REST_DELAY).await;
                         let frames = shared.book().fill_deferred(&rest);
+                        shared.to_master(Some(session), None, &frames);
                         let _ = tx.send(frames);
                     });
                 }

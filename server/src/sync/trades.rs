@@ -114,7 +114,8 @@ pub struct KnownOrder {
 }
 
 impl KnownOrder {
-    fn from_gateway(o: &OrderData) -> Self {
+    /// What an `OpenOrder` (or completed order) report says about an order.
+    pub fn from_gateway(o: &OrderData) -> Self {
         KnownOrder {
             account: o.order.account.clone(),
             perm_id: o.order.perm_id,

@@ -1,4 +1,5 @@
-//! `/healthz` (the process is alive) and `/readyz` (database reachable, migrations current).
+//! `/healthz` (the process is alive) and `/readyz` (database reachable, migrations current;
+//! the live fill subscriptions' state as details, which do not decide readiness).
 
 use crate::db;
 use axum::extract::State;
@@ -21,10 +22,21 @@ pub async fn readyz(State(db): State<DatabaseConnection>) -> (StatusCode, Json<V
         Err(e) => Err(e.to_string()),
     };
     match (database, pending) {
-        (Ok(_), Ok(0)) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ready", "database": "ok", "pending_migrations": 0 })),
-        ),
+        (Ok(_), Ok(0)) => {
+            let live = match crate::live::lease::list(&db).await {
+                Ok(rows) => json!(rows),
+                Err(e) => json!({ "error": e.to_string() }),
+            };
+            (
+                StatusCode::OK,
+                Json(json!({
+                    "status": "ready",
+                    "database": "ok",
+                    "pending_migrations": 0,
+                    "live": live,
+                })),
+            )
+        }
         (Ok(_), Ok(n)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "not_ready", "database": "ok", "pending_migrations": n })),

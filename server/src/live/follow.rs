@@ -1,0 +1,229 @@
+//! One connected live session: the gateway's order update stream written to the ledger as
+//! it happens. Fills arrive as executions followed by their commission reports; a
+//! micro-batch is written once every fill in it has its report or [`BATCH_WINDOW`] after
+//! its first fill, through the same ledger writer as a sync (one transaction per batch,
+//! idempotent). `ibapi` passes a connection only the order events of its own client id,
+//! so fills of other clients and of TWS (which the gateway sends to its Master API client)
+//! announce themselves by their commission reports alone: an unknown report, and every
+//! [`FollowOptions::catch_up`] period, triggers a catch-up read of recent executions.
+
+use super::lease::{self, Progress};
+use crate::error::Result;
+use crate::ib::{Gateway, IbError};
+use crate::normalize::normalize_batch;
+use crate::sync::trades::{apply_batch, KnownOrder, LedgerBatch};
+use chrono::{DateTime, Utc};
+use ibapi::orders::{CommissionReport, ExecutionData, ExecutionFilter, OrderUpdate};
+use sea_orm::DatabaseConnection;
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// Longest a fill waits for its commission report before it is written without one (the
+/// report then updates it).
+pub const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// Fills kept to match commission reports that come after their batch was written.
+const RECENT: usize = 10_000;
+/// How far before the last catch-up read the next one starts (clock skew, late reports).
+const CATCH_UP_OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
+
+/// How one session runs.
+#[derive(Debug, Clone)]
+pub struct FollowOptions {
+    pub gateway: String,
+    pub holder: String,
+    pub lease: Duration,
+    /// Period of the catch-up reads while connected.
+    pub catch_up: Duration,
+    pub time_zone: chrono_tz::Tz,
+}
+
+/// Why a session ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Shutdown,
+    /// Another process holds the lease now.
+    LeaseLost,
+}
+
+/// The fills waiting to be written.
+#[derive(Default)]
+struct Pending {
+    executions: Vec<ExecutionData>,
+    commissions: Vec<CommissionReport>,
+    since: Option<Instant>,
+}
+
+impl Pending {
+    fn complete(&self) -> bool {
+        self.executions.iter().all(|e| {
+            self.commissions
+                .iter()
+                .any(|c| c.execution_id == e.execution.execution_id)
+        })
+    }
+
+    fn due(&self) -> Option<Instant> {
+        self.since.map(|s| s + BATCH_WINDOW)
+    }
+}
+
+/// Follows `gw` until shutdown, a lost lease or a gateway error.
+pub async fn follow(
+    db: &DatabaseConnection,
+    gw: &Gateway,
+    opts: &FollowOptions,
+    connected_at: DateTime<Utc>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<Ended> {
+    let mut updates = gw.order_updates().await?;
+    let mut pending = Pending::default();
+    let mut recent: HashMap<String, ExecutionData> = HashMap::new();
+    let mut recent_order: VecDeque<String> = VecDeque::new();
+    let mut orders: HashMap<i64, KnownOrder> = HashMap::new();
+    let mut caught_up_from = connected_at - CATCH_UP_OVERLAP;
+    let mut catch_up = tokio::time::interval(opts.catch_up);
+    catch_up.tick().await;
+    let mut renew = tokio::time::interval((opts.lease / 3).max(Duration::from_millis(100)));
+    renew.tick().await;
+    loop {
+        let due = pending.due();
+        let mut catch_up_now = false;
+        tokio::select! {
+            item = updates.next() => match item {
+                None => return Err(IbError::Disconnected { operation: "following order updates".into() }.into()),
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(update)) => match update {
+                    OrderUpdate::ExecutionData(e) => {
+                        let id = e.execution.execution_id.clone();
+                        if recent.insert(id.clone(), e.clone()).is_none() {
+                            recent_order.push_back(id);
+                            if recent_order.len() > RECENT {
+                                if let Some(old) = recent_order.pop_front() {
+                                    recent.remove(&old);
+                                }
+                            }
+                        }
+                        pending.executions.push(e);
+                        pending.since.get_or_insert_with(Instant::now);
+                    }
+                    OrderUpdate::CommissionReport(c) => {
+                        let pending_fill = pending.executions.iter().any(|e| e.execution.execution_id == c.execution_id);
+                        match recent.get(&c.execution_id) {
+                            _ if pending_fill => {}
+                            Some(e) => {
+                                pending.executions.push(e.clone());
+                                pending.since.get_or_insert_with(Instant::now);
+                            }
+                            // A fill this client was not told about (another client's).
+                            None => catch_up_now = true,
+                        }
+                        if pending_fill || recent.contains_key(&c.execution_id) {
+                            pending.commissions.push(c);
+                        }
+                    }
+                    OrderUpdate::OpenOrder(o) => {
+                        let known = KnownOrder::from_gateway(&o);
+                        orders.insert(known.perm_id, known);
+                    }
+                    OrderUpdate::OrderStatus(s) => {
+                        if let Some(o) = orders.get_mut(&s.perm_id) {
+                            o.state = s.status.to_string();
+                        }
+                    }
+                    OrderUpdate::OrderBound(_) => {}
+                },
+            },
+            _ = sleep_until(due), if due.is_some() => {}
+            _ = catch_up.tick() => catch_up_now = true,
+            _ = renew.tick() => {
+                if !lease::renew(db, &opts.gateway, &opts.holder, opts.lease, Utc::now()).await? {
+                    return Ok(Ended::LeaseLost);
+                }
+            }
+            _ = shutdown.changed() => return Ok(Ended::Shutdown),
+        }
+        if !pending.executions.is_empty()
+            && (pending.complete() || pending.due().is_some_and(|d| d <= Instant::now()))
+        {
+            let batch = std::mem::take(&mut pending);
+            write(db, opts, batch.executions, batch.commissions, &orders).await?;
+        }
+        if catch_up_now {
+            let started = Utc::now();
+            let since = caught_up_from.format("%Y%m%d-%H:%M:%S").to_string();
+            let read = gw
+                .executions(ExecutionFilter {
+                    time: since,
+                    ..ExecutionFilter::default()
+                })
+                .await?;
+            write(db, opts, read.executions, read.commissions, &orders).await?;
+            caught_up_from = started - CATCH_UP_OVERLAP;
+        }
+    }
+}
+
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Normalises and writes one micro-batch; skipped records are logged with their raw
+/// payload and counted on the session.
+async fn write(
+    db: &DatabaseConnection,
+    opts: &FollowOptions,
+    executions: Vec<ExecutionData>,
+    commissions: Vec<CommissionReport>,
+    orders: &HashMap<i64, KnownOrder>,
+) -> Result<()> {
+    if executions.is_empty() {
+        return Ok(());
+    }
+    let normalized = normalize_batch(&executions, &commissions, opts.time_zone);
+    for s in &normalized.skipped {
+        tracing::warn!(reason = %s.reason, raw = %s.raw, "live: skipped a malformed execution");
+    }
+    let mut accounts: Vec<String> = Vec::new();
+    for r in &normalized.executions {
+        if !accounts.contains(&r.account_code) {
+            accounts.push(r.account_code.clone());
+        }
+    }
+    let last_fill_at = normalized.executions.iter().map(|r| r.executed_at).max();
+    let known: Vec<KnownOrder> = orders.values().cloned().collect();
+    let skipped = normalized.skipped.len() as i64;
+    let outcome = apply_batch(
+        db,
+        LedgerBatch {
+            accounts,
+            rows: normalized.executions,
+            orders: &known,
+            knows_orders: false,
+            ..LedgerBatch::default()
+        },
+        Utc::now(),
+    )
+    .await?;
+    let m = &outcome.metrics;
+    if m.inserted_executions_count + m.updated_executions_count > 0 || skipped > 0 {
+        tracing::info!(
+            gateway = %opts.gateway,
+            inserted = m.inserted_executions_count,
+            updated = m.updated_executions_count,
+            "live: fills written"
+        );
+        let progress = Progress {
+            fills: m.inserted_executions_count as i64,
+            last_fill_at: last_fill_at.filter(|_| m.inserted_executions_count > 0),
+            skipped,
+            ..Progress::default()
+        };
+        lease::record(db, &opts.gateway, &opts.holder, progress).await?;
+    }
+    Ok(())
+}
