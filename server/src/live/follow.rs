@@ -9,7 +9,7 @@
 
 use super::lease::{self, Progress};
 use crate::error::Result;
-use crate::ib::{Gateway, IbError};
+use crate::ib::{Gateway, IbError, OrderUpdates};
 use crate::normalize::normalize_batch;
 use crate::sync::trades::{apply_batch, KnownOrder, LedgerBatch};
 use chrono::{DateTime, Utc};
@@ -69,22 +69,23 @@ impl Pending {
     }
 }
 
-/// Follows `gw` until shutdown, a lost lease or a gateway error.
+/// Follows `gw` through its order update stream `updates` until shutdown, a lost lease or
+/// a gateway error. The first catch-up read runs at once: it brings what happened between
+/// the connection and the subscription.
 pub async fn follow(
     db: &DatabaseConnection,
     gw: &Gateway,
+    mut updates: OrderUpdates,
     opts: &FollowOptions,
     connected_at: DateTime<Utc>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<Ended> {
-    let mut updates = gw.order_updates().await?;
     let mut pending = Pending::default();
     let mut recent: HashMap<String, ExecutionData> = HashMap::new();
     let mut recent_order: VecDeque<String> = VecDeque::new();
     let mut orders: HashMap<i64, KnownOrder> = HashMap::new();
     let mut caught_up_from = connected_at - CATCH_UP_OVERLAP;
     let mut catch_up = tokio::time::interval(opts.catch_up);
-    catch_up.tick().await;
     let mut renew = tokio::time::interval((opts.lease / 3).max(Duration::from_millis(100)));
     renew.tick().await;
     loop {

@@ -49,12 +49,12 @@ pub async fn supervise(
     config: LiveConfig,
     shutdown: watch::Receiver<bool>,
 ) {
-    let mut running: HashMap<String, JoinHandle<()>> = HashMap::new();
+    let mut running = Followers::default();
     let mut stop = shutdown.clone();
     loop {
         match gateway_names(&db).await {
             Ok(names) => {
-                running.retain(|name, task| {
+                running.0.retain(|name, task| {
                     let keep = names.contains(name) && !task.is_finished();
                     if !keep {
                         task.abort();
@@ -62,7 +62,7 @@ pub async fn supervise(
                     keep
                 });
                 for name in names {
-                    running.entry(name.clone()).or_insert_with(|| {
+                    running.0.entry(name.clone()).or_insert_with(|| {
                         tokio::spawn(run_gateway(
                             db.clone(),
                             config.clone(),
@@ -79,8 +79,21 @@ pub async fn supervise(
             _ = stop.wait_for(|s| *s) => break,
         }
     }
-    for (_, task) in running {
+    for (_, task) in running.0.drain() {
         let _ = task.await;
+    }
+}
+
+/// The per-gateway tasks of a supervisor; dropped with it (a supervisor that is dropped
+/// leaves no follower behind).
+#[derive(Default)]
+struct Followers(HashMap<String, JoinHandle<()>>);
+
+impl Drop for Followers {
+    fn drop(&mut self) {
+        for task in self.0.values() {
+            task.abort();
+        }
     }
 }
 
@@ -100,7 +113,9 @@ async fn run_gateway(
     let holder = config.holder.clone();
     let poll = (config.lease / 3).max(Duration::from_millis(100));
     let mut backoff = BACKOFF_START;
-    let mut connected_before = false;
+    // Whether the next connection must close a gap with a sync: after a lost connection,
+    // and after taking over from a holder that died.
+    let mut gap = false;
     loop {
         if *shutdown.borrow() {
             break;
@@ -124,20 +139,13 @@ async fn run_gateway(
         };
         if took_over {
             tracing::warn!(gateway = %name, "live: took over a lapsed subscription");
+            gap = true;
         }
-        match session(
-            &db,
-            &config,
-            &name,
-            &mut shutdown,
-            connected_before || took_over,
-        )
-        .await
-        {
+        match session(&db, &config, &name, &mut shutdown, &mut gap).await {
             Ok(Some(follow::Ended::Shutdown)) => break,
             Ok(Some(follow::Ended::LeaseLost)) => {
                 tracing::warn!(gateway = %name, "live: lost the lease to another process");
-                connected_before = false;
+                gap = false;
                 backoff = BACKOFF_START;
             }
             Ok(None) => {
@@ -148,7 +156,7 @@ async fn run_gateway(
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
             Err(e) => {
-                connected_before = true;
+                gap = true;
                 tracing::warn!(gateway = %name, error = %e, "live: the session ended; reconnecting");
                 let note = Progress {
                     connected_since: Some(None),
@@ -168,13 +176,14 @@ async fn run_gateway(
     }
 }
 
-/// Connects and follows one session. `Ok(None)`: the gateway could not be reached.
+/// Connects and follows one session; once connected, enqueues the sync that closes a
+/// pending `gap`. `Ok(None)`: the gateway could not be reached.
 async fn session(
     db: &DatabaseConnection,
     config: &LiveConfig,
     name: &str,
     shutdown: &mut watch::Receiver<bool>,
-    gap: bool,
+    gap: &mut bool,
 ) -> Result<Option<follow::Ended>> {
     let settings = crate::gateways::resolve(db, Some(name), &config.defaults).await?;
     let mut options = crate::jobs::handlers::connect_options(&settings);
@@ -193,22 +202,30 @@ async fn session(
         }
     };
     let connected_at = Utc::now();
+    let updates = match gw.order_updates().await {
+        Ok(updates) => updates,
+        Err(e) => {
+            gw.disconnect().await;
+            return Err(e.into());
+        }
+    };
     tracing::info!(gateway = %name, client_id = options.client_id, "live: following fills");
     let note = Progress {
         connected_since: Some(Some(connected_at)),
         client_id: Some(options.client_id),
-        reconnected: gap,
+        reconnected: *gap,
         error: Some(None),
         ..Progress::default()
     };
     lease::record(db, name, &config.holder, note).await?;
-    if gap {
+    if *gap {
         let payload = match name {
             DEFAULT_GATEWAY => serde_json::json!({}),
             other => serde_json::json!({ "gateway": other }),
         };
         let job = crate::jobs::enqueue_kind(db, kinds::TRADES_SYNC, payload).await?;
         tracing::info!(gateway = %name, job = job.job.id, "live: enqueued a sync to close the gap");
+        *gap = false;
     }
     let opts = follow::FollowOptions {
         gateway: name.to_string(),
@@ -217,7 +234,7 @@ async fn session(
         catch_up: config.catch_up,
         time_zone: settings.time_zone,
     };
-    let ended = follow::follow(db, &gw, &opts, connected_at, shutdown).await;
+    let ended = follow::follow(db, &gw, updates, &opts, connected_at, shutdown).await;
     gw.disconnect().await;
     ended.map(Some)
 }

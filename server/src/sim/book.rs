@@ -526,7 +526,11 @@ impl Book {
             client_id: 0,
             perm_id,
             order_ref: None,
-            side: if n % 2 == 0 { Side::Sold } else { Side::Bought },
+            side: if n.is_multiple_of(2) {
+                Side::Sold
+            } else {
+                Side::Bought
+            },
             shares,
             price: price + (n % 7) as f64 * 0.01,
             time: String::new(),

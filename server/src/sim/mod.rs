@@ -154,14 +154,15 @@ async fn accept_loop(
     mut stopped: watch::Receiver<bool>,
     mut restarted: watch::Receiver<(u64, Duration)>,
 ) {
-    let (kick, kicked) = watch::channel(0u64);
+    // Each session watches for restarts from the moment it is accepted.
+    let kick = watch::Sender::new(0u64);
     let mut listener = listener;
     loop {
         let restart = tokio::select! {
             accepted = listener.accept() => {
                 match accepted {
                     Ok((stream, _)) => {
-                        let serve = session::serve(stream, shared.clone(), stopped.clone(), kicked.clone());
+                        let serve = session::serve(stream, shared.clone(), stopped.clone(), kick.subscribe());
                         tokio::spawn(serve);
                     }
                     Err(e) => tracing::warn!("ib-sim: accept failed: {e}"),

@@ -22,13 +22,16 @@ pub const MAX_SERVER_VERSION: i32 = 226;
 /// Longest frame the simulator accepts from a client.
 const MAX_REQUEST_FRAME: usize = 1 << 20;
 
+/// Connected clients by session: each one's client id and the channel its replies go to.
+pub type Connected = HashMap<u64, (i32, mpsc::UnboundedSender<Vec<u8>>)>;
+
 /// State shared by the listener and every connection.
 pub struct Shared {
     pub book: Mutex<Book>,
     pub faults: RwLock<Faults>,
     pub sessions: AtomicU64,
     /// Connected clients by session: their client id and where their replies go.
-    pub connected: Mutex<HashMap<u64, (i32, mpsc::UnboundedSender<Vec<u8>>)>>,
+    pub connected: Mutex<Connected>,
     /// Set once the first client has completed its handshake.
     pub first_client: watch::Sender<bool>,
 }
@@ -49,9 +52,7 @@ impl Shared {
         self.book.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn connected(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<u64, (i32, mpsc::UnboundedSender<Vec<u8>>)>> {
+    fn connected(&self) -> std::sync::MutexGuard<'_, Connected> {
         self.connected.lock().unwrap_or_else(|p| p.into_inner())
     }
 
