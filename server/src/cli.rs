@@ -55,6 +55,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Api(args)) => crate::bench::api::run(args).await,
         Command::Bench(BenchCommand::Sync(args)) => crate::bench::sync::run(args).await,
         Command::Bench(BenchCommand::Import(args)) => crate::bench::import::run(&url, args).await,
+        Command::Bench(BenchCommand::Live(args)) => crate::bench::live::run(args).await,
         Command::Mcp => {
             let db = db::connect(&url).await?;
             db::migrate(&db).await?;

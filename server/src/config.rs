@@ -480,6 +480,8 @@ pub enum BenchCommand {
     Sync(crate::bench::sync::BenchSyncArgs),
     /// Parse time, write floor and full import of a generated Flex statement.
     Import(crate::bench::import::BenchImportArgs),
+    /// Fill → ledger latency of the live subscription.
+    Live(crate::bench::live::BenchLiveArgs),
     /// Enqueue→start latency and no-op throughput of the job queue on this database.
     Jobs {
         /// Jobs in the throughput run.

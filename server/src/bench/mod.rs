@@ -3,6 +3,7 @@
 pub mod api;
 pub mod import;
 pub mod jobs;
+pub mod live;
 pub mod sync;
 
 /// Peak resident memory of this process so far, in MiB (Linux `VmHWM`).

@@ -169,7 +169,10 @@ async fn accept_loop(
                 }
                 None
             }
-            _ = restarted.changed() => Some(*restarted.borrow_and_update()),
+            changed = restarted.changed() => match changed {
+                Ok(()) => Some(*restarted.borrow_and_update()),
+                Err(_) => return, // the handle is gone
+            },
             _ = stopped.changed() => return,
         };
         let Some((n, down)) = restart else {

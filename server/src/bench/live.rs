@@ -1,0 +1,217 @@
+//! `fillbook bench live`: how long a fill takes from the gateway to the ledger while the
+//! live supervisor follows the simulator, on PostgreSQL and SQLite. Fills are emitted one
+//! at a time, alternating the two paths a fill can take — the live client's own order (on
+//! its order update stream) and another client's (announced by its commission report to
+//! the master client, then read back) — and the time until the row is committed is
+//! measured by polling for it every millisecond. Prints p50/p99/max per path.
+
+use crate::error::Result;
+use crate::jobs::kinds::SyncSettings;
+use crate::live::{self, lease, LiveConfig, LIVE_CLIENT_OFFSET};
+use crate::sim::{self, Faults, Scenario, SimExecution};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// Options of `fillbook bench live`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchLiveArgs {
+    /// Fills emitted (half by each path).
+    #[arg(long, default_value_t = 400)]
+    pub fills: usize,
+    /// Milliseconds between fills.
+    #[arg(long, default_value_t = 20)]
+    pub gap_ms: u64,
+    /// PostgreSQL server for the PostgreSQL run (a fresh database is created and dropped).
+    #[arg(
+        long,
+        env = "BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+    /// Which databases to measure.
+    #[arg(long, value_delimiter = ',', default_value = "postgres,sqlite")]
+    pub targets: Vec<String>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Latency {
+    path: &'static str,
+    fills: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct TargetReport {
+    database: String,
+    paths: Vec<Latency>,
+}
+
+const CLIENT: i32 = 900;
+const ACCOUNT: &str = "DU0000001";
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(args: BenchLiveArgs) -> Result<()> {
+    let mut reports = Vec::new();
+    for target in &args.targets {
+        let (url, cleanup) = super::sync::fresh_database(target, &args.postgres_url).await?;
+        let db = super::sync::prepared(&url).await?;
+        let outcome = measure(&db, &args).await;
+        db.close().await?;
+        super::sync::drop_database(&cleanup, &args.postgres_url).await?;
+        reports.push(TargetReport {
+            database: target.clone(),
+            paths: outcome?,
+        });
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    println!(
+        "fill → ledger row (committed), {} fills, one every {} ms, target p99 < 50 ms:",
+        args.fills, args.gap_ms
+    );
+    for r in &reports {
+        for p in &r.paths {
+            println!(
+                "  {:<8} {:<28} n={:<4} p50 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms  ({})",
+                r.database,
+                p.path,
+                p.fills,
+                p.p50_ms,
+                p.p99_ms,
+                p.max_ms,
+                if p.p99_ms < 50.0 { "met" } else { "MISS" }
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn measure(db: &DatabaseConnection, args: &BenchLiveArgs) -> Result<Vec<Latency>> {
+    let mut scenario = Scenario::new(vec![ACCOUNT.into()]);
+    scenario.master_client_id = Some(CLIENT + LIVE_CLIENT_OFFSET);
+    let sim = sim::start(scenario, Faults::default()).await?;
+    let config = LiveConfig {
+        holder: "bench".into(),
+        lease: Duration::from_secs(10),
+        catch_up: Duration::from_secs(30),
+        defaults: SyncSettings {
+            host: "127.0.0.1".into(),
+            port: sim.port(),
+            client_id: CLIENT,
+            connect_timeout: Duration::from_secs(5),
+            lookback_days: 7,
+            time_zone: chrono_tz::UTC,
+        },
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(live::supervise(db.clone(), config, stopped));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !lease::current(db, "default")
+        .await?
+        .is_some_and(|s| s.connected_since.is_some())
+    {
+        if Instant::now() > deadline {
+            return Err(crate::Error::Internal(
+                "the live supervisor did not connect".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut own = Vec::new();
+    let mut other = Vec::new();
+    for i in 0..args.fills {
+        let own_path = i % 2 == 0;
+        let client_id = if own_path {
+            CLIENT + LIVE_CLIENT_OFFSET
+        } else {
+            0
+        };
+        let exec_id = format!("0000be0c.{i:08x}.01.01");
+        let started = Instant::now();
+        sim.emit_fill(execution(&exec_id, client_id, 5_000_000 + i as i64));
+        while !stored(db, &exec_id).await? {
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(crate::Error::Internal(format!(
+                    "fill {exec_id} never arrived"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if own_path {
+            own.push(ms)
+        } else {
+            other.push(ms)
+        }
+        tokio::time::sleep(Duration::from_millis(args.gap_ms)).await;
+    }
+    let _ = stop.send(true);
+    let _ = task.await;
+    Ok(vec![
+        summary("own client (order stream)", own),
+        summary("other client (master, read back)", other),
+    ])
+}
+
+fn execution(exec_id: &str, client_id: i32, perm_id: i64) -> SimExecution {
+    SimExecution {
+        exec_id: exec_id.into(),
+        account: ACCOUNT.into(),
+        order_id: 1,
+        client_id,
+        perm_id,
+        order_ref: None,
+        contract: crate::sim::SimContract::stock(265598, "AAPL"),
+        side: crate::sim::Side::Bought,
+        shares: 10.0,
+        price: 190.0,
+        time: String::new(),
+        exchange: "ISLAND".into(),
+        cum_qty: None,
+        avg_price: None,
+        commission: Some(crate::sim::SimCommission {
+            amount: 1.0,
+            currency: "USD".into(),
+            realized_pnl: None,
+            delivery: crate::sim::CommissionDelivery::Inline,
+        }),
+    }
+}
+
+async fn stored(db: &DatabaseConnection, exec_id: &str) -> Result<bool> {
+    let row = db
+        .query_one_raw(crate::db::statement(
+            db.get_database_backend(),
+            "SELECT 1 AS one FROM trade_executions WHERE ib_exec_id = $1",
+            [exec_id.into()],
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
+fn summary(path: &'static str, mut ms: Vec<f64>) -> Latency {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        ms.get(((ms.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Latency {
+        path,
+        fills: ms.len(),
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        max_ms: ms.last().copied().unwrap_or(0.0),
+    }
+}
