@@ -117,10 +117,12 @@ async fn measure(db: &DatabaseConnection, args: &BenchLiveArgs) -> Result<Vec<La
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(live::supervise(db.clone(), config, stopped));
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !lease::current(db, "default")
-        .await?
-        .is_some_and(|s| s.connected_since.is_some())
-    {
+    loop {
+        let session = lease::current(db, "default").await?;
+        if session.is_some_and(|s| s.connected_since.is_some()) {
+            break;
+        }
+
         if Instant::now() > deadline {
             return Err(crate::Error::Internal(
                 "the live supervisor did not connect".into(),
