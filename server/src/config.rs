@@ -95,6 +95,31 @@ pub enum Command {
     /// The gateways jobs may connect to, by name (administrators).
     #[command(subcommand)]
     Gateways(GatewaysCommand),
+    /// Export canonical fills or trades as CSV (RFC 4180, UTC times).
+    Export(ExportArgs),
+}
+
+/// `fillbook export fills|trades …`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// `fills` or `trades`.
+    pub kind: String,
+    /// Only this account (IB code).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// From this time on (RFC 3339, or a date meaning its midnight UTC), inclusive: a
+    /// fill's execution time, a trade's first fill.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Before this time (RFC 3339 or a date), exclusive.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Fills only: also superseded revisions and busted fills, with their state.
+    #[arg(long)]
+    pub all_revisions: bool,
+    /// Write here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod docs;
+pub mod exports;
 pub mod extract;
 pub mod imports;
 pub mod jobs;
@@ -138,4 +139,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(imports::list_imports))
         .routes(routes!(imports::get_import))
         .routes(routes!(imports::get_coverage))
+        .routes(routes!(exports::export))
 }

@@ -56,7 +56,7 @@ pub fn required_scopes(method: &Method, path: &str) -> &'static [Scope] {
     let resource = rest.split('/').next().unwrap_or("");
     let write = *method != Method::GET && *method != Method::HEAD;
     match (resource, write) {
-        ("trades" | "executions" | "accounts", _) => &[Scope::TradesRead],
+        ("trades" | "executions" | "accounts" | "exports", _) => &[Scope::TradesRead],
         ("positions", _) => &[Scope::PositionsRead],
         ("jobs", true) => &[Scope::JobsWrite],
         ("jobs", false) => &[Scope::JobsWrite, Scope::TradesRead],
