@@ -16,6 +16,7 @@ mod m0004_flex;
 mod m0005_gateways;
 mod m0006_order_limits;
 mod m0007_live_sessions;
+mod m0008_position_baselines;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_gateways::Migration),
             Box::new(m0006_order_limits::Migration),
             Box::new(m0007_live_sessions::Migration),
+            Box::new(m0008_position_baselines::Migration),
         ]
     }
 }

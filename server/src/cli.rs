@@ -78,6 +78,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::FlexSim(args) => flex_sim(args).await,
         Command::Gateways(cmd) => gateways_command(&url, cmd).await,
         Command::Export(args) => export_command(&url, args).await,
+        Command::Reconcile(args) => reconcile_command(&url, args).await,
         Command::Bench(BenchCommand::Jobs {
             jobs,
             samples,
@@ -90,6 +91,58 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Internal(format!("cannot print JSON: {e}")))?;
     println!("{text}");
+    Ok(())
+}
+
+/// `fillbook reconcile`: prints the findings (or JSON); `reconcile baseline` sets one.
+async fn reconcile_command(url: &str, args: crate::config::ReconcileArgs) -> Result<()> {
+    use crate::reconcile::{self, ReconcileOptions};
+    let db = db::connect(url).await?;
+    db::migrate(&db).await?;
+    if let Some(crate::config::ReconcileCommand::Baseline {
+        account,
+        at,
+        positions,
+    }) = args.baseline
+    {
+        let as_of = crate::exports::parse_time("at", &at)?;
+        let mut quantities = std::collections::BTreeMap::new();
+        for p in positions {
+            let (symbol, qty) = p
+                .split_once('=')
+                .and_then(|(s, q)| Some((s.trim().to_uppercase(), q.trim().parse::<f64>().ok()?)))
+                .ok_or_else(|| {
+                    Error::invalid("position", format!("`{p}` is not SYMBOL=QUANTITY"))
+                })?;
+            quantities.insert(symbol, qty);
+        }
+        reconcile::set_baseline(&db, &cli_actor(), &account, as_of, quantities).await?;
+        println!("baseline of {account} set at {as_of}");
+        return Ok(());
+    }
+    let opts = ReconcileOptions::new(args.account, Some(args.commission_hours))?;
+    let report = reconcile::reconcile(&db, &opts).await?;
+    if args.json {
+        return print_json(&report);
+    }
+    for a in &report.accounts {
+        println!(
+            "{}: baseline {}, positions fetched {}",
+            a.account,
+            a.baseline_at.map_or("none".into(), |t| t.to_rfc3339()),
+            a.positions_fetched_at
+                .map_or("never".into(), |t| t.to_rfc3339())
+        );
+    }
+    for f in &report.findings {
+        println!(
+            "{:<7} {:<18} {:<10} {}",
+            f.severity, f.code, f.account, f.message
+        );
+    }
+    if report.findings.is_empty() {
+        println!("no findings");
+    }
     Ok(())
 }
 

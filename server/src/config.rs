@@ -97,6 +97,39 @@ pub enum Command {
     Gateways(GatewaysCommand),
     /// Export canonical fills or trades as CSV (RFC 4180, UTC times).
     Export(ExportArgs),
+    /// Reconcile the ledger with the gateway's positions and itself, or set a baseline.
+    Reconcile(ReconcileArgs),
+}
+
+/// `fillbook reconcile [--account CODE] [--json]` or `fillbook reconcile baseline …`.
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    #[command(subcommand)]
+    pub baseline: Option<ReconcileCommand>,
+    /// Only this account (IB code).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// A fill without commission this many hours after execution is a finding.
+    #[arg(long, default_value_t = 24)]
+    pub commission_hours: i64,
+    /// Print the reconciliation as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ReconcileCommand {
+    /// From AT on, add the account's fills to these quantities (none: the account was flat).
+    Baseline {
+        /// The account (IB code).
+        account: String,
+        /// RFC 3339 time or a date (its midnight UTC); not in the future.
+        #[arg(long)]
+        at: String,
+        /// A quantity held at AT, as SYMBOL=QUANTITY (repeatable).
+        #[arg(long = "position", value_name = "SYMBOL=QTY")]
+        positions: Vec<String>,
+    },
 }
 
 /// `fillbook export fills|trades …`.

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod live;
 pub mod normalize;
 pub mod orders;
+pub mod reconcile;
 pub mod sim;
 pub mod sync;
 pub mod tools;

@@ -460,3 +460,59 @@ pub struct CoverageDto {
     pub flex: Vec<DayRange>,
     pub gaps: Vec<DayRange>,
 }
+
+/// The ledger checked against the gateway and itself, per account: positions, and every
+/// finding (see `GET /api/v1/reconciliation`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReconciliationDto {
+    pub generated_at: DateTime<Utc>,
+    pub accounts: Vec<AccountReconciliationDto>,
+    /// Every finding, most severe first.
+    pub findings: Vec<FindingDto>,
+}
+
+/// One account's positions: the gateway's (as last fetched by positions.sync) against the
+/// position its canonical fills imply since the baseline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccountReconciliationDto {
+    pub account: String,
+    /// Fills from this time on count; before it, the baseline's quantities (none: every
+    /// fill counts, from a flat account).
+    pub baseline_at: Option<DateTime<Utc>>,
+    /// When positions.sync last fetched the gateway's positions (none: never).
+    pub positions_fetched_at: Option<DateTime<Utc>>,
+    pub instruments: Vec<InstrumentPositionDto>,
+}
+
+/// One instrument's position, by symbol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct InstrumentPositionDto {
+    pub symbol: String,
+    /// As the gateway reports it (none: positions never fetched).
+    pub gateway: Option<f64>,
+    /// Baseline quantity plus the signed canonical fills since the baseline.
+    pub implied: f64,
+    /// `gateway - implied`.
+    pub difference: Option<f64>,
+}
+
+/// Something the ledger cannot vouch for. `code` is stable; `severity` is `error`,
+/// `warning` or `info`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FindingDto {
+    pub code: String,
+    pub severity: String,
+    pub account: String,
+    /// What it is about: a symbol, `trade <id>`, `execution <id>`, or a period.
+    pub subject: String,
+    pub message: String,
+    pub difference: Option<f64>,
+    /// The executions concerned (at most 50).
+    pub execution_ids: Vec<i32>,
+    /// Pages that show what the finding is about.
+    pub links: Vec<String>,
+}

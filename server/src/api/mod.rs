@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod orders;
 pub mod params;
 pub mod read;
+pub mod reconciliation;
 
 use crate::web::AppState;
 use utoipa::OpenApi;
@@ -140,4 +141,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(imports::get_import))
         .routes(routes!(imports::get_coverage))
         .routes(routes!(exports::export))
+        .routes(routes!(reconciliation::get_reconciliation))
 }

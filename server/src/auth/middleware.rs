@@ -56,7 +56,9 @@ pub fn required_scopes(method: &Method, path: &str) -> &'static [Scope] {
     let resource = rest.split('/').next().unwrap_or("");
     let write = *method != Method::GET && *method != Method::HEAD;
     match (resource, write) {
-        ("trades" | "executions" | "accounts" | "exports", _) => &[Scope::TradesRead],
+        ("trades" | "executions" | "accounts" | "exports" | "reconciliation", _) => {
+            &[Scope::TradesRead]
+        }
         ("positions", _) => &[Scope::PositionsRead],
         ("jobs", true) => &[Scope::JobsWrite],
         ("jobs", false) => &[Scope::JobsWrite, Scope::TradesRead],

@@ -62,6 +62,18 @@ struct NoArgs {}
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+struct ReconciliationArgs {
+    /// Only this account (IB code).
+    #[serde(default)]
+    account: Option<String>,
+    /// A fill without commission this many hours after execution is a finding (1-2160,
+    /// default 24).
+    #[serde(default)]
+    commission_hours: Option<i64>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct JobIdArgs {
     /// The job id (from enqueue_trades_sync_job).
     job_id: i32,
@@ -125,6 +137,13 @@ pub fn catalog() -> Vec<ToolInfo> {
             read_only: true,
             scope: Scope::PositionsRead,
             input_schema: schema_of::<NoArgs>(),
+        },
+        ToolInfo {
+            name: "get_reconciliation",
+            description: "Check the ledger: per account the gateway's positions against the positions the canonical fills imply since the baseline, and findings with stable codes (position_mismatch, positions_unknown, commission_missing, order_unknown, status_mismatch, coverage_gap, no_baseline), severity and links, most severe first.",
+            read_only: true,
+            scope: Scope::TradesRead,
+            input_schema: schema_of::<ReconciliationArgs>(),
         },
         ToolInfo {
             name: "get_job",
@@ -211,6 +230,11 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Value) -> Result<Val
         "list_positions" => {
             let _: NoArgs = args(arguments)?;
             json(read::list_positions(&ctx.db).await?)
+        }
+        "get_reconciliation" => {
+            let a: ReconciliationArgs = args(arguments)?;
+            let opts = crate::reconcile::ReconcileOptions::new(a.account, a.commission_hours)?;
+            json(crate::reconcile::reconcile(&ctx.db, &opts).await?)
         }
         "get_job" => {
             let a: JobIdArgs = args(arguments)?;
