@@ -15,6 +15,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn list_orders(&self, query: OrderQuery) -> Result<Page<OrderDto>, AppError>;
     async fn list_positions(&self) -> Result<Page<PositionDto>, AppError>;
     async fn list_jobs(&self, query: JobQuery) -> Result<Page<JobDto>, AppError>;
+    /// The schedules with their next runs and the live subscriptions' state.
+    async fn worker_status(&self) -> Result<WorkerStatusDto, AppError>;
     /// Enqueues a job (unique kinds return the job already waiting).
     async fn enqueue_job(
         &self,

@@ -17,6 +17,7 @@ mod m0005_gateways;
 mod m0006_order_limits;
 mod m0007_live_sessions;
 mod m0008_position_baselines;
+mod m0009_schedule_runs;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_order_limits::Migration),
             Box::new(m0007_live_sessions::Migration),
             Box::new(m0008_position_baselines::Migration),
+            Box::new(m0009_schedule_runs::Migration),
         ]
     }
 }

@@ -13,6 +13,8 @@ use sea_orm::DatabaseConnection;
 pub struct DbBackend {
     pub db: DatabaseConnection,
     pub info: ServerInfoDto,
+    /// The schedules this server's workers run (for their next run times).
+    pub schedules: crate::jobs::schedule::ScheduleConfig,
 }
 
 #[async_trait::async_trait]
@@ -43,6 +45,10 @@ impl Backend for DbBackend {
 
     async fn list_jobs(&self, query: JobQuery) -> Result<Page<JobDto>, AppError> {
         Ok(read::list_jobs(&self.db, query).await?)
+    }
+
+    async fn worker_status(&self) -> Result<WorkerStatusDto, AppError> {
+        Ok(crate::jobs::schedule::worker_status(&self.db, &self.schedules).await?)
     }
 
     async fn enqueue_job(

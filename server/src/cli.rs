@@ -265,33 +265,41 @@ fn job_worker(
     )
 }
 
-/// Starts the live fill supervisor of this process (unless `--no-live`); it stops and
-/// releases its leases once `shutdown_signal` fires.
-fn live_supervisor(
+/// Starts what runs beside a job worker: the schedules and (unless `--no-live`) the live
+/// fill supervisor. They stop (releasing the live leases) once `shutdown_signal` fires.
+fn worker_companions(
     db: &sea_orm::DatabaseConnection,
     holder: &str,
-    args: &LiveArgs,
+    worker: &WorkerArgs,
+    live: &LiveArgs,
     ib: &IbArgs,
-) -> Option<tokio::task::JoinHandle<()>> {
-    if args.no_live {
-        return None;
-    }
-    let config = crate::live::LiveConfig {
-        holder: holder.to_string(),
-        lease: Duration::from_secs(args.live_lease_seconds.max(1)),
-        catch_up: Duration::from_secs(args.live_catch_up_seconds.max(1)),
-        defaults: sync_settings(ib),
-    };
+) -> tokio::task::JoinHandle<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
-    Some(tokio::spawn(crate::live::supervise(
+    let schedules = tokio::spawn(jobs::schedule::run(
         db.clone(),
-        config,
-        stopped,
-    )))
+        worker.schedules(),
+        std::sync::Arc::new(jobs::SystemClock),
+        stopped.clone(),
+    ));
+    let supervisor = (!live.no_live).then(|| {
+        let config = crate::live::LiveConfig {
+            holder: holder.to_string(),
+            lease: Duration::from_secs(live.live_lease_seconds.max(1)),
+            catch_up: Duration::from_secs(live.live_catch_up_seconds.max(1)),
+            defaults: sync_settings(ib),
+        };
+        tokio::spawn(crate::live::supervise(db.clone(), config, stopped))
+    });
+    tokio::spawn(async move {
+        let _ = schedules.await;
+        if let Some(s) = supervisor {
+            let _ = s.await;
+        }
+    })
 }
 
 async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
@@ -303,11 +311,9 @@ async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
     }
     let worker = job_worker(&db, &args.worker, &args.ib, &args.flex);
     println!("job worker {} running", worker.id());
-    let live = live_supervisor(&db, worker.id(), &args.live, &args.ib);
+    let companions = worker_companions(&db, worker.id(), &args.worker, &args.live, &args.ib);
     worker.run(shutdown_signal()).await?;
-    if let Some(live) = live {
-        let _ = live.await;
-    }
+    let _ = companions.await;
     Ok(())
 }
 
@@ -595,12 +601,10 @@ async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
     })?;
     let worker = (args.worker.workers > 0).then(|| {
         let worker = job_worker(&db, &args.worker, &args.ib, &args.flex);
-        let live = live_supervisor(&db, worker.id(), &args.live, &args.ib);
+        let companions = worker_companions(&db, worker.id(), &args.worker, &args.live, &args.ib);
         tokio::spawn(async move {
             worker.run(shutdown_signal()).await?;
-            if let Some(live) = live {
-                let _ = live.await;
-            }
+            let _ = companions.await;
             Ok::<(), Error>(())
         })
     });
@@ -614,7 +618,9 @@ async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
         println!("No operator exists yet. Create the first administrator at:");
         println!("  http://{local}/setup?token={token}");
     }
-    let state = web::AppState::with_gateway(db, options, info).with_auth(auth);
+    let state = web::AppState::with_gateway(db, options, info.clone())
+        .with_schedules(info, args.worker.schedules())
+        .with_auth(auth);
     let app = web::router(state, Duration::from_secs(args.request_timeout_seconds));
     tracing::info!("Fillbook listening on http://{local}");
     println!("Fillbook listening on http://{local}");

@@ -421,6 +421,26 @@ pub struct WorkerArgs {
     /// This worker's id (default `<host>:<pid>:<random>`).
     #[arg(long, env = "FILLBOOK_WORKER_ID")]
     pub worker_id: Option<String>,
+    /// Minutes between scheduled trades syncs (0 = none).
+    #[arg(long, env = "FILLBOOK_SYNC_EVERY", default_value_t = 15)]
+    pub sync_every: u64,
+    /// Minutes between scheduled positions syncs (0 = none).
+    #[arg(long, env = "FILLBOOK_POSITIONS_EVERY", default_value_t = 60)]
+    pub positions_every: u64,
+    /// Hours between scheduled Flex fetches of each stored credentials (0 = none).
+    #[arg(long, env = "FILLBOOK_FLEX_FETCH_EVERY", default_value_t = 24)]
+    pub flex_fetch_every: u64,
+}
+
+impl WorkerArgs {
+    /// The schedules these options describe.
+    pub fn schedules(&self) -> crate::jobs::schedule::ScheduleConfig {
+        crate::jobs::schedule::ScheduleConfig {
+            sync_every_minutes: self.sync_every,
+            positions_every_minutes: self.positions_every,
+            flex_fetch_every_hours: self.flex_fetch_every,
+        }
+    }
 }
 
 /// How the worker process follows the gateways' fills as they happen.

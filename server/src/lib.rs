@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod exports;
 pub mod flex;
 pub mod gateways;

@@ -75,10 +75,13 @@ support::db_test!(
                 "gateways",
                 "imports",
                 "jobs",
+                "live_sessions",
                 "operators",
                 "order_events",
                 "orders",
+                "position_baselines",
                 "positions",
+                "schedule_runs",
                 "sessions",
                 "trade_executions",
                 "trades"
@@ -86,7 +89,7 @@ support::db_test!(
         );
         use migration::MigratorTrait;
         let all = migration::Migrator::migrations().len() as u32;
-        assert_eq!(all, 6);
+        assert_eq!(all, 9);
         fillbook::db::migrate_down(&t.db, all).await.unwrap();
         let mut after_down = table_names(&t.db).await;
         after_down.retain(|n| n != "seaql_migrations");

@@ -516,3 +516,43 @@ pub struct FindingDto {
     /// Pages that show what the finding is about.
     pub links: Vec<String>,
 }
+
+/// A periodic job and its runs (`GET /api/v1/schedules`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ScheduleDto {
+    /// Stable name, e.g. `trades.sync` or `flex.fetch:main`.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub every_seconds: i64,
+    /// Start of the last period whose job was enqueued, and that job.
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_job_id: Option<i32>,
+    pub next_run_at: DateTime<Utc>,
+}
+
+/// A gateway's live fill subscription: who follows it and how it goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LiveSessionDto {
+    pub gateway: String,
+    /// The worker process holding the subscription, while its lease runs.
+    pub holder: Option<String>,
+    pub client_id: Option<i32>,
+    /// When the current connection was made; none while disconnected.
+    pub connected_since: Option<DateTime<Utc>>,
+    pub last_fill_at: Option<DateTime<Utc>>,
+    pub fills_count: i64,
+    pub reconnects: i32,
+    pub skipped_count: i64,
+    pub last_error: Option<String>,
+}
+
+/// What runs beside the jobs: the schedules and the live subscriptions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WorkerStatusDto {
+    pub schedules: Vec<ScheduleDto>,
+    pub live: Vec<LiveSessionDto>,
+}

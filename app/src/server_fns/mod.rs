@@ -71,6 +71,14 @@ pub async fn list_jobs(query: JobQuery) -> Result<Page<JobDto>, ServerFnError> {
         .map_err(to_sfn)
 }
 
+#[server(prefix = "/_sfn", endpoint = "worker_status", input = Json)]
+pub async fn worker_status() -> Result<WorkerStatusDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .worker_status()
+        .await
+        .map_err(to_sfn)
+}
+
 /// The job kind of a trades sync.
 pub const TRADES_SYNC: &str = "trades.sync";
 

@@ -92,17 +92,22 @@ pub async fn cancel_job(
 }
 
 /// `GET /api/v1/jobs/{id}/events`: the job as JSON each time it changes, ending after a
-/// final state (completed, discarded, cancelled). Not behind the request timeout.
+/// final state (completed, discarded, cancelled). Changes come from the change bus (no
+/// polling); the job is read again on each change of it, and every 15 s as a safety net.
+/// Not behind the request timeout.
 pub async fn job_events(
     State(s): State<AppState>,
     Path(job_id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let id = path_id(&job_id, "job")?;
+    crate::events::ensure_listening(&s.db);
+    // Subscribe before the first read: a change between the two is not missed.
+    let changes = crate::events::subscribe();
     let first = q::get_job(&s.db, id).await?;
     let db = s.db.clone();
     let stream = futures::stream::unfold(
-        (Some(first), None::<String>, false),
-        move |(pending, last, done)| {
+        (Some(first), None::<String>, false, changes),
+        move |(pending, last, done, mut changes)| {
             let db = db.clone();
             async move {
                 if done {
@@ -113,7 +118,7 @@ pub async fn job_events(
                     let current = match job.take() {
                         Some(j) => j,
                         None => {
-                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            wait_for_job(&mut changes, id).await;
                             match q::get_job(&db, id).await {
                                 Ok(j) => j,
                                 Err(Error::NotFound(_)) => return None,
@@ -128,11 +133,81 @@ pub async fn job_events(
                             "completed" | "discarded" | "cancelled"
                         );
                         let event = Event::default().data(text.clone());
-                        return Some((Ok(event), (None, Some(text), done)));
+                        return Some((Ok(event), (None, Some(text), done, changes)));
                     }
                 }
             }
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Waits for a change of job `id` (or a lag, or 15 s).
+async fn wait_for_job(
+    changes: &mut tokio::sync::broadcast::Receiver<crate::events::Change>,
+    id: i32,
+) {
+    let wait = async {
+        loop {
+            match changes.recv().await {
+                Ok(crate::events::Change::Job { id: changed, .. }) if changed == id => return,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    return std::future::pending().await
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(15), wait).await;
+}
+
+/// `GET /api/v1/events`: every change to jobs and fills as Server-Sent Events — `job`
+/// (`{"type":"job","id":…,"kind":…,"state":…}`) and `fills`
+/// (`{"type":"fills","accounts":[…],"count":…}`) — for live pages and bots. A `lagged`
+/// event means some were missed: read again what you show. Not behind the request timeout.
+pub async fn change_events(
+    State(s): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    crate::events::ensure_listening(&s.db);
+    let changes = crate::events::subscribe();
+    let stream = futures::stream::unfold(changes, |mut changes| async move {
+        use tokio::sync::broadcast::error::RecvError;
+        let event = match changes.recv().await {
+            Ok(change) => {
+                let name = match &change {
+                    crate::events::Change::Job { .. } => "job",
+                    crate::events::Change::Fills { .. } => "fills",
+                };
+                Event::default()
+                    .event(name)
+                    .data(serde_json::to_string(&change).unwrap_or_default())
+            }
+            Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), changes))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// The periodic jobs with their last and next runs.
+#[utoipa::path(get, path = "/schedules", tag = "jobs",
+    responses((status = 200, description = "The schedules", body = Vec<app::models::ScheduleDto>)))]
+pub async fn list_schedules(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<app::models::ScheduleDto>>> {
+    let status = crate::jobs::schedule::worker_status(&s.db, &s.schedules).await?;
+    Ok(Json(status.schedules))
+}
+
+/// Each gateway's live fill subscription: holder, client id, connected since, last fill,
+/// fills, reconnects, skipped records, last error.
+#[utoipa::path(get, path = "/live", tag = "jobs",
+    responses((status = 200, description = "The live subscriptions", body = Vec<app::models::LiveSessionDto>)))]
+pub async fn list_live_sessions(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<app::models::LiveSessionDto>>> {
+    let status = crate::jobs::schedule::worker_status(&s.db, &s.schedules).await?;
+    Ok(Json(status.live))
 }

@@ -133,6 +133,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::create_job))
         .routes(routes!(jobs::retry_job))
         .routes(routes!(jobs::cancel_job))
+        .routes(routes!(jobs::list_schedules))
+        .routes(routes!(jobs::list_live_sessions))
         .routes(routes!(crate::tools::http::list_tools))
         .routes(routes!(crate::tools::http::call_tool))
         .routes(routes!(audit::list_audit))

@@ -56,12 +56,12 @@ pub fn required_scopes(method: &Method, path: &str) -> &'static [Scope] {
     let resource = rest.split('/').next().unwrap_or("");
     let write = *method != Method::GET && *method != Method::HEAD;
     match (resource, write) {
-        ("trades" | "executions" | "accounts" | "exports" | "reconciliation", _) => {
+        ("trades" | "executions" | "accounts" | "exports" | "reconciliation" | "events", _) => {
             &[Scope::TradesRead]
         }
         ("positions", _) => &[Scope::PositionsRead],
         ("jobs", true) => &[Scope::JobsWrite],
-        ("jobs", false) => &[Scope::JobsWrite, Scope::TradesRead],
+        ("jobs" | "schedules" | "live", false) => &[Scope::JobsWrite, Scope::TradesRead],
         ("orders", true) => &[Scope::OrdersWrite],
         ("orders", false) => &[Scope::OrdersWrite, Scope::TradesRead],
         ("audit", _) => &[Scope::AuditRead],

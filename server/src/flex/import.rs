@@ -266,8 +266,15 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
         coverage: summary.coverage,
         ..LedgerBatch::default()
     };
+    let accounts: Vec<String> = last.accounts.clone();
     absorb(&mut metrics, apply_in(&txn, last, now).await?);
     txn.commit().await?;
+    let written = crate::sync::trades::SyncMetrics {
+        inserted_executions_count: metrics.executions_inserted,
+        updated_executions_count: metrics.executions_updated,
+        ..Default::default()
+    };
+    crate::sync::trades::announce_fills(db, accounts, &written).await;
     let read = summary.metrics;
     for s in &read.skipped {
         tracing::warn!(reason = %s.reason, raw = %s.raw, "skipped a malformed statement row");

@@ -6,6 +6,7 @@
 //! * [`worker`] — [`Worker`], [`HandlerRegistry`], [`JobContext`];
 //! * [`kinds`] — the job kinds and the validation of their payloads;
 //! * [`handlers`] — which function runs each kind;
+//! * [`schedule`] — periodic jobs (sync, positions, Flex fetch), once per period;
 //! * [`clock`] — the injectable clock behind every timestamp the queue writes;
 //! * [`wake`] — in-process notify and PostgreSQL LISTEN/NOTIFY wake-ups.
 
@@ -13,6 +14,7 @@ pub mod clock;
 pub mod handlers;
 pub mod kinds;
 pub mod queue;
+pub mod schedule;
 pub mod wake;
 pub mod worker;
 

@@ -265,6 +265,7 @@ impl Queue {
                 .await?;
             if let Some(job) = inserted {
                 wake::announce(db).await?;
+                announce(db, &job.kind, job.id, &job.state).await;
                 return Ok(Enqueued {
                     job,
                     inserted: true,
@@ -337,10 +338,14 @@ impl Queue {
             ),
             _ => format!("UPDATE jobs SET {set} WHERE id IN ({pick} LIMIT $5) RETURNING *"),
         };
-        Ok(jobs::Entity::find()
+        let claimed = jobs::Entity::find()
             .from_raw_sql(statement(backend, &sql, values))
             .all(db)
-            .await?)
+            .await?;
+        for job in &claimed {
+            announce(db, &job.kind, job.id, &job.state).await;
+        }
+        Ok(claimed)
     }
 
     /// Extends the lease of a running job this worker owns; `false` when it no longer owns
@@ -392,6 +397,7 @@ impl Queue {
             ))
             .await?;
         Ok(if res.rows_affected() == 1 {
+            announce(db, &job.kind, job.id, state::COMPLETED).await;
             Outcome::Completed
         } else {
             Outcome::NotOwner
@@ -497,6 +503,7 @@ impl Queue {
                     if new_state == state::RETRYABLE {
                         wake::announce(db).await?;
                     }
+                    announce(db, &job.kind, job.id, new_state).await;
                     return Ok(outcome);
                 }
                 Ok(_) => return Ok(Outcome::NotOwner),
@@ -600,7 +607,10 @@ impl Queue {
             .one(db)
             .await?;
         match updated {
-            Some(job) => Ok(job),
+            Some(job) => {
+                announce(db, &job.kind, job.id, &job.state).await;
+                Ok(job)
+            }
             None => {
                 let job = get(db, id).await?;
                 Err(Error::Conflict(format!(
@@ -640,6 +650,7 @@ impl Queue {
         match result {
             Ok(Some(job)) => {
                 wake::announce(db).await?;
+                announce(db, &job.kind, job.id, &job.state).await;
                 Ok(job)
             }
             Ok(None) => Err(Error::Conflict(format!(
@@ -673,6 +684,16 @@ impl Queue {
 }
 
 const WAITING_SQL_WITH_RUNNING: &str = "('available', 'scheduled', 'retryable', 'running')";
+
+/// Publishes a job's new state to live pages and streams.
+async fn announce(db: &impl ConnectionTrait, kind: &str, id: i32, state: &str) {
+    let change = crate::events::Change::Job {
+        id,
+        kind: kind.to_string(),
+        state: state.to_string(),
+    };
+    crate::events::publish(db, change).await;
+}
 
 /// One job by id.
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<jobs::Model> {

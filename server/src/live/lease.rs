@@ -177,6 +177,22 @@ pub async fn current(db: &impl ConnectionTrait, gateway: &str) -> Result<Option<
     .await?)
 }
 
+impl From<LiveSession> for app::models::LiveSessionDto {
+    fn from(s: LiveSession) -> Self {
+        app::models::LiveSessionDto {
+            gateway: s.gateway,
+            holder: s.holder,
+            client_id: s.client_id,
+            connected_since: s.connected_since,
+            last_fill_at: s.last_fill_at,
+            fills_count: s.fills_count,
+            reconnects: s.reconnects,
+            skipped_count: s.skipped_count,
+            last_error: s.last_error,
+        }
+    }
+}
+
 /// Every gateway's row, by name.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<LiveSession>> {
     Ok(LiveSession::find_by_statement(statement(

@@ -503,10 +503,23 @@ pub async fn apply_batch(
     batch: LedgerBatch<'_>,
     now: DateTime<Utc>,
 ) -> Result<LedgerOutcome> {
+    let mut accounts: Vec<String> = batch.rows.iter().map(|r| r.account_code.clone()).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
     let txn = db.begin().await?;
     let outcome = apply_in(&txn, batch, now).await?;
     txn.commit().await?;
+    announce_fills(db, accounts, &outcome.metrics).await;
     Ok(outcome)
+}
+
+/// Tells live pages that fills of `accounts` were written (nothing when none changed).
+pub async fn announce_fills(db: &impl ConnectionTrait, accounts: Vec<String>, m: &SyncMetrics) {
+    let count = m.inserted_executions_count + m.updated_executions_count;
+    if count > 0 {
+        let change = crate::events::Change::Fills { accounts, count };
+        crate::events::publish(db, change).await;
+    }
 }
 
 /// Writes one batch inside the caller's transaction. A run may apply several batches in

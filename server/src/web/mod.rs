@@ -30,6 +30,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub backend: SharedBackend,
     pub auth: Arc<crate::auth::Auth>,
+    /// The schedules this server's workers run.
+    pub schedules: crate::jobs::schedule::ScheduleConfig,
 }
 
 impl AppState {
@@ -42,13 +44,30 @@ impl AppState {
         let backend: SharedBackend = Arc::new(crate::backend::DbBackend {
             db: db.clone(),
             info: gateway,
+            schedules: crate::jobs::schedule::ScheduleConfig::default(),
         });
         Self {
             db,
             leptos,
             backend,
             auth: Arc::new(crate::auth::Auth::new(Default::default())),
+            schedules: crate::jobs::schedule::ScheduleConfig::default(),
         }
+    }
+
+    /// The same state with the schedules this server's workers run.
+    pub fn with_schedules(
+        mut self,
+        info: app::models::ServerInfoDto,
+        schedules: crate::jobs::schedule::ScheduleConfig,
+    ) -> Self {
+        self.backend = Arc::new(crate::backend::DbBackend {
+            db: self.db.clone(),
+            info,
+            schedules,
+        });
+        self.schedules = schedules;
+        self
     }
 
     /// The same state with these authentication settings (and setup token slot).
@@ -121,6 +140,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             "/api/v1/jobs/{job_id}/events",
             get(crate::api::jobs::job_events),
         )
+        .route("/api/v1/events", get(crate::api::jobs::change_events))
         .nest_service("/mcp", crate::tools::mcp::http_service(state.db.clone()))
         .with_state(state.clone());
 

@@ -1,0 +1,110 @@
+//! The change bus on SQLite (in-process) and PostgreSQL (NOTIFY on commit, LISTEN per
+//! process): a job enqueued and fills written reach a subscriber without polling; fills
+//! that change nothing announce nothing. One test runs both databases in turn, so each
+//! part sees only its own changes.
+
+mod support;
+
+use chrono::{TimeZone, Utc};
+use fillbook::events::{self, Change};
+use fillbook::normalize::NormalizedExecution;
+use fillbook::sync::trades::{apply_batch, LedgerBatch};
+use std::time::Duration;
+use support::TestDb;
+use tokio::sync::broadcast;
+
+fn row(account: &str) -> NormalizedExecution {
+    NormalizedExecution {
+        account_code: account.into(),
+        ib_exec_id: "00ev.0001.01.01".into(),
+        exec_id_base: "00ev.0001.01".into(),
+        exec_revision: 1,
+        perm_id: 4242,
+        order_id: 1,
+        order_ref: None,
+        client_id: 100,
+        executed_at: Utc.with_ymd_and_hms(2026, 11, 20, 14, 0, 0).unwrap(),
+        quantity: 10.0,
+        price: 100.0,
+        side: "BUY".into(),
+        symbol: Some("AAPL".into()),
+        sec_type: Some("STK".into()),
+        exchange: Some("ISLAND".into()),
+        currency: Some("USD".into()),
+        liquidity: None,
+        commission: Some(1.0),
+        raw: serde_json::json!({ "execution": { "id": "ev" } }),
+        flex: None,
+    }
+}
+
+/// The next change within 5 s that `wanted` accepts.
+async fn next(rx: &mut broadcast::Receiver<Change>, wanted: impl Fn(&Change) -> bool) -> Change {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let change = rx.recv().await.expect("the bus is open");
+            if wanted(&change) {
+                return change;
+            }
+        }
+    })
+    .await
+    .expect("a change within 5 s")
+}
+
+async fn exercise(t: &TestDb, account: &str) {
+    events::ensure_listening(&t.db);
+    if t.is_postgres() {
+        tokio::time::sleep(Duration::from_millis(500)).await; // LISTEN is established
+    }
+    let mut rx = events::subscribe();
+    let job = fillbook::jobs::enqueue_kind(&t.db, "trades.sync", serde_json::json!({}))
+        .await
+        .unwrap()
+        .job;
+    let change = next(&mut rx, |c| matches!(c, Change::Job { .. })).await;
+    assert_eq!(
+        change,
+        Change::Job {
+            id: job.id,
+            kind: "trades.sync".into(),
+            state: "available".into()
+        }
+    );
+    let batch = |rows| LedgerBatch {
+        rows,
+        ..LedgerBatch::default()
+    };
+    apply_batch(&t.db, batch(vec![row(account)]), Utc::now())
+        .await
+        .unwrap();
+    let change = next(&mut rx, |c| matches!(c, Change::Fills { .. })).await;
+    assert_eq!(
+        change,
+        Change::Fills {
+            accounts: vec![account.into()],
+            count: 1
+        }
+    );
+    // The same fill again changes nothing, and says nothing.
+    apply_batch(&t.db, batch(vec![row(account)]), Utc::now())
+        .await
+        .unwrap();
+    let quiet = tokio::time::timeout(Duration::from_millis(500), async {
+        loop {
+            if let Ok(Change::Fills { .. }) = rx.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "an unchanged fill announced a change");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_subscribers_on_both_databases() {
+    let sqlite = support::sqlite().await;
+    exercise(&sqlite, "DUEVSQL1").await;
+    let postgres = support::postgres().await;
+    exercise(&postgres, "DUEVPG01").await;
+}
