@@ -9,7 +9,6 @@ use chrono::{Duration, TimeZone, Utc};
 use fillbook::jobs::schedule::{self, ScheduleConfig};
 use fillbook::jobs::ManualClock;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
-use std::sync::Arc;
 use support::TestDb;
 
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
