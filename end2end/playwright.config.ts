@@ -37,14 +37,16 @@ export default defineConfig({
   projects: [
     // First run: setup → sign out → sign in; saves the signed-in state for the rest.
     { name: 'setup', testMatch: /auth\.setup\.ts/ },
-    { name: 'app', dependencies: ['setup'], use: { storageState: STORAGE }, testIgnore: [/auth\.setup\.ts/, /imports\.spec\.ts/] },
+    { name: 'app', dependencies: ['setup'], use: { storageState: STORAGE }, testIgnore: [/auth\.setup\.ts/, /imports\.spec\.ts/, /live\.spec\.ts/] },
     // Statement imports change the ledger the operator story expects to start empty: last.
     { name: 'imports', dependencies: ['app'], use: { storageState: STORAGE }, testMatch: /imports\.spec\.ts/ },
+    // Live pages start syncs of their own: after the stories that expect a still ledger.
+    { name: 'live', dependencies: ['imports'], use: { storageState: STORAGE }, testMatch: /live\.spec\.ts/ },
   ],
   webServer: {
     // A configured gateway nobody listens on: the failing-sync story chooses it by name
     // (requests cannot name addresses).
-    command: `${binary} --database-url sqlite://${dataDir}/e2e.db gateways add dead --host 127.0.0.1 --port 1 && FILLBOOK_SETUP_TOKEN=${process.env.E2E_SETUP_TOKEN} ${binary} serve --demo --bind 127.0.0.1:${port} --site-root ${path.join(root, 'target', 'site')} --database-url sqlite://${dataDir}/e2e.db`,
+    command: `${binary} --database-url sqlite://${dataDir}/e2e.db gateways add dead --host 127.0.0.1 --port 1 && FILLBOOK_SETUP_TOKEN=${process.env.E2E_SETUP_TOKEN} ${binary} serve --demo --demo-fill-every 0 --sync-every 0 --positions-every 0 --flex-fetch-every 0 --bind 127.0.0.1:${port} --site-root ${path.join(root, 'target', 'site')} --database-url sqlite://${dataDir}/e2e.db`,
     url: `http://127.0.0.1:${port}/readyz`,
     timeout: 60_000,
     reuseExistingServer: false,

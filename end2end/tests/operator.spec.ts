@@ -94,9 +94,11 @@ test('the operator story, hydrated', async ({ page, request }) => {
   await page.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(/status=filled/);
   await expect(page).toHaveURL(/symbol=MSFT/);
-  const symbols = await page.locator('table.data tbody tr td:nth-child(2)').allInnerTexts();
-  expect(symbols.length).toBeGreaterThan(0);
-  expect(new Set(symbols)).toEqual(new Set(['MSFT']));
+  // The table re-renders in place once the filtered page arrives.
+  await expect.poll(async () => {
+    const symbols = await page.locator('table.data tbody tr td:nth-child(2)').allInnerTexts();
+    return [...new Set(symbols)];
+  }).toEqual(['MSFT']);
   expect(problems).toEqual([]);
 });
 

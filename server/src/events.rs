@@ -6,7 +6,6 @@
 //! instead of polling the database.
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
-use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -14,19 +13,7 @@ use tokio::sync::broadcast;
 /// The PostgreSQL notification channel of changes.
 pub const CHANNEL: &str = "fillbook_changes";
 
-/// One change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Change {
-    /// A job was enqueued or changed state.
-    Job {
-        id: i32,
-        kind: String,
-        state: String,
-    },
-    /// Fills were written (inserted or updated) for these accounts (codes).
-    Fills { accounts: Vec<String>, count: usize },
-}
+pub use app::models::Change;
 
 static BUS: LazyLock<broadcast::Sender<Change>> = LazyLock::new(|| broadcast::channel(1024).0);
 

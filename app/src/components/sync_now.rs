@@ -1,12 +1,14 @@
 //! "Sync now": queues a `trades.sync` and shows that job live (queued → running →
-//! completed with its metrics, or failed with the error and a Retry button). Live updates
-//! come by Server-Sent Events (`/api/v1/jobs/{id}/events`), falling back to polling; when
-//! the job completes, `on_completed` runs so the page refreshes its table in place.
+//! completed with its metrics, or failed with the error and a Retry button). It follows
+//! every unfinished sync, whoever started it: the one the page was rendered with and any
+//! announced later on the change stream. Live updates come by Server-Sent Events
+//! (`/api/v1/jobs/{id}/events`), falling back to polling; when the job completes or fills
+//! arrive, `on_completed` runs so the page refreshes its table in place.
 //! Without JavaScript both forms post normally and the page shows the latest job.
 
 use crate::components::session::CsrfField;
-use crate::models::JobDto;
-use crate::server_fns::{latest_job, EnqueueTradesSync, RetryJob, TRADES_SYNC};
+use crate::models::{Change, JobDto};
+use crate::server_fns::{get_job, latest_job, EnqueueTradesSync, RetryJob, TRADES_SYNC};
 use leptos::prelude::*;
 
 /// Whether a job will change no more.
@@ -79,6 +81,33 @@ pub fn SyncNow(
             None => {}
         });
     }
+    // Follow the unfinished sync the page was rendered with, whatever started it (another
+    // operator, an order, a schedule, or this page's form posted before hydration).
+    Effect::new(move |_| {
+        if let Some(Ok(Some(j))) = latest.get() {
+            if !is_final(&j.state) && job.get_untracked().is_none() {
+                job.set(Some(j));
+            }
+        }
+    });
+    // Follow syncs started elsewhere from now on, and refresh when fills arrive.
+    crate::components::live::on_changes(move |change| match change {
+        Change::Job { id, kind, state } if kind == TRADES_SYNC && !is_final(&state) => {
+            let newer = job.with_untracked(|j| {
+                j.as_ref()
+                    .is_none_or(|j| j.id != id && (is_final(&j.state) || id > j.id))
+            });
+            if newer {
+                leptos::task::spawn_local(async move {
+                    if let Ok(next) = get_job(id).await {
+                        job.set(Some(next));
+                    }
+                });
+            }
+        }
+        Change::Fills { .. } => on_completed.run(()),
+        _ => {}
+    });
     // Watch the current job until it is final.
     Effect::new(move |previous: Option<Option<i32>>| {
         let current = job.with(|j| j.as_ref().filter(|j| !is_final(&j.state)).map(|j| j.id));

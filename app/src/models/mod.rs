@@ -556,3 +556,17 @@ pub struct WorkerStatusDto {
     pub schedules: Vec<ScheduleDto>,
     pub live: Vec<LiveSessionDto>,
 }
+
+/// A change the server pushes to live pages (`GET /api/v1/events`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// A job was enqueued or changed state.
+    Job {
+        id: i32,
+        kind: String,
+        state: String,
+    },
+    /// Fills were written (inserted or updated) for these accounts (codes).
+    Fills { accounts: Vec<String>, count: usize },
+}

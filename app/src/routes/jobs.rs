@@ -1,12 +1,13 @@
 //! Jobs: recent background jobs with state, attempts, timing and result or error;
-//! retry and cancel (plain forms without JavaScript).
+//! retry and cancel (plain forms without JavaScript); the schedules with their next runs
+//! and the live fill subscriptions. The page follows job changes as they happen.
 
 use crate::components::format::Time;
 use crate::components::listing::{listing, PageHeader};
 use crate::components::session::CsrfField;
 use crate::components::sync_now::is_final;
-use crate::models::{JobDto, JobQuery, Page};
-use crate::server_fns::{list_jobs, CancelJob, RetryJob};
+use crate::models::{Change, JobDto, JobQuery, Page, WorkerStatusDto};
+use crate::server_fns::{list_jobs, worker_status, CancelJob, RetryJob};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -14,10 +15,18 @@ use leptos_meta::Title;
 pub fn JobsPage() -> impl IntoView {
     let retry = ServerAction::<RetryJob>::new();
     let cancel = ServerAction::<CancelJob>::new();
+    // Bumped by every job change the server announces: the list re-reads itself.
+    let changed = RwSignal::new(0u32);
+    crate::components::live::on_changes(move |change| {
+        if matches!(change, Change::Job { .. }) {
+            changed.update(|n| *n += 1);
+        }
+    });
     let jobs = Resource::new(
-        move || (retry.version().get(), cancel.version().get()),
+        move || (retry.version().get(), cancel.version().get(), changed.get()),
         |_| list_jobs(JobQuery::default()),
     );
+    let status = Resource::new(move || changed.get(), |_| worker_status());
     let action_error = move || {
         [retry.value().get(), cancel.value().get()]
             .into_iter()
@@ -92,5 +101,74 @@ pub fn JobsPage() -> impl IntoView {
                 </div>
             }.into_any(),
         )}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                status.await.ok().map(|s| view! { <WorkerStatus status=s /> })
+            })}
+        </Transition>
+    }
+}
+
+/// The schedules (next runs) and the live fill subscriptions (state per gateway).
+#[component]
+fn WorkerStatus(status: WorkerStatusDto) -> impl IntoView {
+    let every = |seconds: i64| match seconds {
+        s if s % 3600 == 0 => format!("every {} h", s / 3600),
+        s => format!("every {} min", s / 60),
+    };
+    view! {
+        <section class="worker-status" data-testid="worker-status">
+            <h2>"Schedules"</h2>
+            {if status.schedules.is_empty() {
+                view! { <p>"No schedules (--sync-every 0)."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data">
+                        <thead><tr>
+                            <th scope="col">"Schedule"</th><th scope="col">"Runs"</th>
+                            <th scope="col">"Last run"</th><th scope="col">"Next run"</th>
+                        </tr></thead>
+                        <tbody>
+                            {status.schedules.into_iter().map(|s| view! {
+                                <tr>
+                                    <td class="mono">{s.name}</td>
+                                    <td>{every(s.every_seconds)}</td>
+                                    <td><Time at=s.last_run_at /></td>
+                                    <td data-testid="next-run"><Time at=Some(s.next_run_at) /></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <h2>"Live fills"</h2>
+            {if status.live.is_empty() {
+                view! { <p>"No gateway is followed live yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data">
+                        <thead><tr>
+                            <th scope="col">"Gateway"</th><th scope="col">"Followed by"</th>
+                            <th scope="col">"Connected since"</th><th scope="col">"Last fill"</th>
+                            <th scope="col" class="num">"Fills"</th><th scope="col" class="num">"Reconnects"</th>
+                            <th scope="col">"Last error"</th>
+                        </tr></thead>
+                        <tbody>
+                            {status.live.into_iter().map(|l| view! {
+                                <tr>
+                                    <td class="mono">{l.gateway}</td>
+                                    <td class="mono">{l.holder.unwrap_or_else(|| "nobody".into())}</td>
+                                    <td><Time at=l.connected_since /></td>
+                                    <td><Time at=l.last_fill_at /></td>
+                                    <td class="num">{l.fills_count}</td>
+                                    <td class="num">{l.reconnects}</td>
+                                    <td class="wrap">{l.last_error.unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
     }
 }
