@@ -52,6 +52,9 @@ pub async fn listen(db: DatabaseConnection) {
     }
     let pool = db.get_postgres_connection_pool().clone();
     loop {
+        if pool.is_closed() {
+            return;
+        }
         let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(e) => {
