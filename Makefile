@@ -37,6 +37,7 @@ bench: bootstrap
 	target/release/fillbook --database-url $(BENCH_PG) bench jobs
 	mkdir -p target/bench
 	target/release/fillbook --database-url sqlite://target/bench/jobs.db bench jobs
+	target/release/fillbook bench live
 	target/release/fillbook bench api
 
 ## Everything: lint, unit + integration (both databases), e2e; ends with a summary line.

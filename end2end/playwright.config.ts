@@ -6,7 +6,9 @@ import * as os from 'os';
 import * as path from 'path';
 
 const port = Number(process.env.E2E_PORT || 3900);
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fillbook-e2e-'));
+// One data directory for the whole run (workers load this file again and inherit it).
+process.env.E2E_DATA_DIR ||= fs.mkdtempSync(path.join(os.tmpdir(), 'fillbook-e2e-'));
+const dataDir = process.env.E2E_DATA_DIR;
 const root = path.resolve(__dirname, '..');
 const binary = path.join(root, 'target', 'debug', 'fillbook');
 // The first-run setup token the server would print on its console; fixed here so the setup
@@ -37,11 +39,13 @@ export default defineConfig({
   projects: [
     // First run: setup → sign out → sign in; saves the signed-in state for the rest.
     { name: 'setup', testMatch: /auth\.setup\.ts/ },
-    { name: 'app', dependencies: ['setup'], use: { storageState: STORAGE }, testIgnore: [/auth\.setup\.ts/, /imports\.spec\.ts/, /live\.spec\.ts/] },
+    { name: 'app', dependencies: ['setup'], use: { storageState: STORAGE }, testIgnore: [/auth\.setup\.ts/, /imports\.spec\.ts/, /live\.spec\.ts/, /trust\.spec\.ts/] },
     // Statement imports change the ledger the operator story expects to start empty: last.
     { name: 'imports', dependencies: ['app'], use: { storageState: STORAGE }, testMatch: /imports\.spec\.ts/ },
     // Live pages start syncs of their own: after the stories that expect a still ledger.
     { name: 'live', dependencies: ['imports'], use: { storageState: STORAGE }, testMatch: /live\.spec\.ts/ },
+    // Reconciliation, history and exports read what the stories before them wrote.
+    { name: 'trust', dependencies: ['live'], use: { storageState: STORAGE }, testMatch: /trust\.spec\.ts/ },
   ],
   webServer: {
     // A configured gateway nobody listens on: the failing-sync story chooses it by name

@@ -12,6 +12,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn list_trades(&self, query: TradeQuery) -> Result<Page<TradeDto>, AppError>;
     async fn trade(&self, id: i32) -> Result<TradeDto, AppError>;
     async fn executions(&self, trade_id: i32) -> Result<Vec<ExecutionDto>, AppError>;
+    /// A trade's history (first recordings and every change since).
+    async fn trade_history(&self, trade_id: i32) -> Result<TradeHistoryDto, AppError>;
+    /// The ledger reconciled with the gateway's positions and itself.
+    async fn reconciliation(&self, account: Option<String>) -> Result<ReconciliationDto, AppError>;
     async fn list_orders(&self, query: OrderQuery) -> Result<Page<OrderDto>, AppError>;
     async fn list_positions(&self) -> Result<Page<PositionDto>, AppError>;
     async fn list_jobs(&self, query: JobQuery) -> Result<Page<JobDto>, AppError>;

@@ -80,6 +80,11 @@ pub fn App() -> impl IntoView {
                         view=routes::positions::PositionsPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=path!("/reconciliation")
+                        view=routes::reconciliation::ReconciliationPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/jobs") view=routes::jobs::JobsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/imports")

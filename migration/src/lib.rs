@@ -1,6 +1,7 @@
 //! Database migrations for Fillbook: one for the base tables, one for trades, one for
 //! operators, sessions, API tokens and the audit log, one for Flex statements and coverage,
-//! one for the configured gateways, one for per-account order limits.
+//! one for the configured gateways, one for per-account order limits, then live sessions, position baselines, schedule runs and
+//! the history of every stored fill.
 //!
 //! Migrations are written as SQL with a tiny dialect layer ([`dialect::render`]) so that
 //! PostgreSQL gets its native types (`timestamptz`, `jsonb`, identity keys) and SQLite
@@ -18,6 +19,7 @@ mod m0006_order_limits;
 mod m0007_live_sessions;
 mod m0008_position_baselines;
 mod m0009_schedule_runs;
+mod m0010_execution_events;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -35,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_live_sessions::Migration),
             Box::new(m0008_position_baselines::Migration),
             Box::new(m0009_schedule_runs::Migration),
+            Box::new(m0010_execution_events::Migration),
         ]
     }
 }

@@ -35,6 +35,15 @@ impl Backend for DbBackend {
         Ok(read::list_executions(&self.db, trade_id, true).await?)
     }
 
+    async fn trade_history(&self, trade_id: i32) -> Result<TradeHistoryDto, AppError> {
+        Ok(crate::history::trade_history(&self.db, trade_id).await?)
+    }
+
+    async fn reconciliation(&self, account: Option<String>) -> Result<ReconciliationDto, AppError> {
+        let opts = crate::reconcile::ReconcileOptions::new(account, None)?;
+        Ok(crate::reconcile::reconcile(&self.db, &opts).await?)
+    }
+
     async fn list_orders(&self, query: OrderQuery) -> Result<Page<OrderDto>, AppError> {
         Ok(read::list_orders(&self.db, query).await?)
     }

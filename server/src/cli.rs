@@ -79,6 +79,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Gateways(cmd) => gateways_command(&url, cmd).await,
         Command::Export(args) => export_command(&url, args).await,
         Command::Reconcile(args) => reconcile_command(&url, args).await,
+        Command::Rebuild(args) => rebuild_command(&url, args).await,
         Command::Bench(BenchCommand::Jobs {
             jobs,
             samples,
@@ -95,6 +96,70 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
 }
 
 /// `fillbook reconcile`: prints the findings (or JSON); `reconcile baseline` sets one.
+/// Changes printed one per line before the rest is summarised.
+const REBUILD_LINES: usize = 200;
+
+async fn rebuild_command(url: &str, args: crate::config::RebuildArgs) -> Result<()> {
+    use crate::sync::rebuild::{rebuild, RebuildOptions};
+    let db = db::connect(url).await?;
+    db::migrate(&db).await?;
+    let opts = RebuildOptions {
+        dry_run: args.dry_run,
+        account: args.account,
+        gateway_zone: args.ib.ib_time_zone,
+    };
+    let report = rebuild(&db, &opts).await?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        for f in &report.failures {
+            println!(
+                "cannot rebuild execution {} ({}, {}): {}",
+                f.execution_id, f.ib_exec_id, f.account, f.reason
+            );
+        }
+        for c in report.changes.iter().take(REBUILD_LINES) {
+            println!(
+                "execution {} ({}, {}) {}: {} -> {}",
+                c.execution_id, c.ib_exec_id, c.account, c.kind, c.before, c.after
+            );
+        }
+        if report.changes.len() > REBUILD_LINES {
+            println!(
+                "… and {} more changes",
+                report.changes.len() - REBUILD_LINES
+            );
+        }
+        let verb = if report.applied {
+            "changed"
+        } else {
+            "would change"
+        };
+        println!(
+            "rebuild{}: {} examined, {verb} {} fills, moved {}, {} canonical changes, {} trades touched, {} removed{}",
+            if report.dry_run { " (dry run, nothing written)" } else { "" },
+            report.examined,
+            report.changed_executions,
+            report.moved_executions,
+            report.canonical_changes,
+            report.trades_touched,
+            report.trades_removed,
+            if report.failures.is_empty() { String::new() } else { format!(", {} records unreadable: nothing changed", report.failures.len()) },
+        );
+    }
+    if report.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
+            field: "raw".into(),
+            message: format!(
+                "{} stored records cannot be normalised again; nothing was changed",
+                report.failures.len()
+            ),
+        })
+    }
+}
+
 async fn reconcile_command(url: &str, args: crate::config::ReconcileArgs) -> Result<()> {
     use crate::reconcile::{self, ReconcileOptions};
     let db = db::connect(url).await?;
@@ -680,7 +745,9 @@ async fn sync_command(url: &str, cmd: crate::config::SyncCommand) -> Result<()> 
     };
     let (value, summary) = match cmd {
         SyncCommand::Trades { lookback_days, .. } => {
-            let m = crate::sync::trades::sync_trades_once(&db, &ib, lookback_days).await?;
+            let m =
+                crate::sync::trades::sync_trades_once(&db, &ib, lookback_days, Some("cli".into()))
+                    .await?;
             let summary = format!(
                 "trades sync: {} fetched, {} new, {} updated, {} canonical changes, {} trades touched, {} skipped ({} → {})",
                 m.fetched_executions_count,

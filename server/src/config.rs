@@ -99,6 +99,25 @@ pub enum Command {
     Export(ExportArgs),
     /// Reconcile the ledger with the gateway's positions and itself, or set a baseline.
     Reconcile(ReconcileArgs),
+    /// Normalise every stored fill again from its raw records and regroup, in one transaction.
+    Rebuild(RebuildArgs),
+}
+
+/// `fillbook rebuild [--dry-run] [--account CODE] [--json]`.
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// Report what would change and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only this account's fills (IB code).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The gateway settings (its time zone reads zoneless execution times).
+    #[command(flatten)]
+    pub ib: IbArgs,
 }
 
 /// `fillbook reconcile [--account CODE] [--json]` or `fillbook reconcile baseline …`.

@@ -17,6 +17,7 @@ pub mod events;
 pub mod exports;
 pub mod flex;
 pub mod gateways;
+pub mod history;
 pub mod ib;
 pub mod imports;
 pub mod jobs;

@@ -28,7 +28,7 @@ async fn seeded(t: &TestDb) -> Api {
         .await
         .unwrap();
     let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 300);
-    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7)
+    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7, None)
         .await
         .unwrap();
     fillbook::sync::positions::sync_positions_once(&t.db, &ib)

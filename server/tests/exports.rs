@@ -22,7 +22,7 @@ async fn seeded(t: &TestDb) {
         .await
         .unwrap();
     let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 300);
-    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7)
+    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7, None)
         .await
         .unwrap();
 }

@@ -45,9 +45,14 @@ fn live_scenario() -> Scenario {
 }
 
 async fn sync(db: &DatabaseConnection, sim: &sim::SimHandle) {
-    sync_trades_once(db, &IbConnectOptions::new("127.0.0.1", sim.port(), 100), 7)
-        .await
-        .expect("sync");
+    sync_trades_once(
+        db,
+        &IbConnectOptions::new("127.0.0.1", sim.port(), 100),
+        7,
+        None,
+    )
+    .await
+    .expect("sync");
 }
 
 async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<String> {
@@ -417,7 +422,7 @@ support::db_test!(
             time_zone: chrono_tz::America::New_York,
             ..IbConnectOptions::new("127.0.0.1", sim.port(), 100)
         };
-        sync_trades_once(&t.db, &ib, 7).await.unwrap();
+        sync_trades_once(&t.db, &ib, 7, None).await.unwrap();
         let l = ledger(&t.db).await;
         assert!(l[0].contains("2026-11-20T14:00:00"), "{l:?}");
     }
@@ -435,6 +440,7 @@ support::db_test!(
             &t.db,
             &IbConnectOptions::new("127.0.0.1", sim.port(), 100),
             1,
+            None,
         )
         .await
         .unwrap();
@@ -450,6 +456,7 @@ support::db_test!(
             &t.db,
             &IbConnectOptions::new("127.0.0.1", sim.port(), 100),
             1,
+            None,
         )
         .await
         .unwrap();

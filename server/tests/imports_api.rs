@@ -43,7 +43,7 @@ async fn seeded(t: &TestDb) -> App {
         .await
         .unwrap();
     let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 300);
-    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7)
+    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7, None)
         .await
         .unwrap();
     sim.stop();

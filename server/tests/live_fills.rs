@@ -201,7 +201,7 @@ support::db_test!(
         .await;
         // The gap sync brings the missed fill and duplicates nothing.
         let options = fillbook::ib::IbConnectOptions::new("127.0.0.1", sim.port(), CLIENT);
-        fillbook::sync::trades::sync_trades_once(db, &options, 7)
+        fillbook::sync::trades::sync_trades_once(db, &options, 7, None)
             .await
             .expect("gap sync");
         assert_eq!(rows_of(db, "0000b002.00000002.01.01").await, 1);

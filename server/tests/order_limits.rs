@@ -50,7 +50,7 @@ support::db_test!(
             .await
             .unwrap();
         let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 100);
-        fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7)
+        fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7, None)
             .await
             .unwrap();
         for q in [1e308, 1e9, 1e-7, 2.5] {

@@ -38,7 +38,7 @@ fn execution(
 
 async fn sync_all(t: &TestDb, sim: &sim::SimHandle) {
     let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 100);
-    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7)
+    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7, None)
         .await
         .unwrap();
     fillbook::sync::positions::sync_positions_once(&t.db, &ib)
@@ -240,7 +240,7 @@ support::db_test!(
         )];
         let sim = sim::start(scenario, Faults::default()).await.unwrap();
         let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 100);
-        fillbook::sync::trades::sync_trades_once(&t.db, &ib, 1)
+        fillbook::sync::trades::sync_trades_once(&t.db, &ib, 1, None)
             .await
             .unwrap();
         let report = reconcile(&t.db, &ReconcileOptions::default())

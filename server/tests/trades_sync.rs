@@ -22,7 +22,9 @@ fn options(sim: &sim::SimHandle) -> IbConnectOptions {
 }
 
 async fn sync(db: &DatabaseConnection, sim: &sim::SimHandle) -> SyncMetrics {
-    sync_trades_once(db, &options(sim), 7).await.expect("sync")
+    sync_trades_once(db, &options(sim), 7, None)
+        .await
+        .expect("sync")
 }
 
 /// One scenario execution: `(exec_id, perm_id, order_ref, order_id, symbol, side, shares, price, time)`.
@@ -467,7 +469,7 @@ support::db_test!(
             drop_after: Some(20),
             ..Faults::default()
         });
-        let err = sync_trades_once(&t.db, &options(&sim), 7)
+        let err = sync_trades_once(&t.db, &options(&sim), 7, None)
             .await
             .expect_err("must fail");
         assert!(!err.to_string().is_empty());
@@ -493,8 +495,8 @@ support::db_test!(
         let a = IbConnectOptions::new("127.0.0.1", sim.port(), 101);
         let b = IbConnectOptions::new("127.0.0.1", sim.port(), 102);
         let (ra, rb) = tokio::join!(
-            sync_trades_once(&t.db, &a, 7),
-            sync_trades_once(&t.db, &b, 7)
+            sync_trades_once(&t.db, &a, 7, None),
+            sync_trades_once(&t.db, &b, 7, None)
         );
         let (ra, rb) = (ra.expect("first sync"), rb.expect("second sync"));
         assert_eq!(

@@ -5,10 +5,11 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// Navigation entries, in display order.
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("/trades", "Trades"),
     ("/orders", "Orders"),
     ("/positions", "Positions"),
+    ("/reconciliation", "Reconciliation"),
     ("/jobs", "Jobs"),
     ("/imports", "Imports"),
     ("/accounts", "Accounts"),

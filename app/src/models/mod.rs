@@ -570,3 +570,45 @@ pub enum Change {
     /// Fills were written (inserted or updated) for these accounts (codes).
     Fills { accounts: Vec<String>, count: usize },
 }
+
+/// One change made to a stored fill (`GET /api/v1/trades/{id}/history`). `kind` is one of
+/// `commission` (filled in or changed), `corrected` (the broker re-sent the fill with other
+/// values, or a rebuild re-read it differently), `flex_ids` (a statement's ids added or
+/// changed), `source_added` (the fill was seen by a second source: gateway or statement),
+/// `superseded` (a higher revision replaced it), `canonical` (it became the effective fill
+/// again), `busted` (a statement cancellation), `moved` (a rebuild regrouped it into another
+/// trade). `before` and `after` hold only the fields that changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FillEventDto {
+    pub id: i32,
+    pub execution_id: i32,
+    pub ib_exec_id: String,
+    pub kind: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub before: serde_json::Value,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub after: serde_json::Value,
+    /// What made the change: `job:<id>`, `import:<id>` (or the file's name), `live:<gateway>`,
+    /// `rebuild`.
+    pub source: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// When one execution of a trade was first recorded (history starts there).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RecordedFillDto {
+    pub execution_id: i32,
+    pub ib_exec_id: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A trade's history: its executions' first recording and every change since, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TradeHistoryDto {
+    pub trade_id: i32,
+    pub recorded: Vec<RecordedFillDto>,
+    pub events: Vec<FillEventDto>,
+}

@@ -8,6 +8,7 @@ pub mod not_found;
 pub mod order_detail;
 pub mod orders;
 pub mod positions;
+pub mod reconciliation;
 pub mod tokens;
 pub mod trade_detail;
 pub mod trades;

@@ -1,12 +1,13 @@
 //! Trade detail (`/trades/:id`): aggregates, copyable broker ids, and every execution
 //! revision — the canonical badge on the effective fill, superseded revisions struck
-//! through and linked to their successor, commission state, raw broker record.
+//! through and linked to their successor, commission state, raw broker record — and the
+//! history of every fill: when it was recorded and each change since.
 
 use crate::components::format::{money, quantity, Time};
 use crate::components::sync_now::SyncNow;
-use crate::models::{ExecutionDto, TradeDto};
+use crate::models::{ExecutionDto, FillEventDto, TradeDto, TradeHistoryDto};
 use crate::routes::not_found::NotFound;
-use crate::server_fns::{get_trade, list_executions};
+use crate::server_fns::{get_trade, list_executions, trade_history};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -27,15 +28,35 @@ pub fn TradeDetailPage() -> impl IntoView {
             None => Ok(Vec::new()),
         }
     });
+    let history = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => trade_history(id).await.map(Some),
+            None => Ok(None),
+        }
+    });
     view! {
         <SyncNow on_completed=move || {
             trade.refetch();
             executions.refetch();
+            history.refetch();
         } />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match (trade.await, executions.await) {
-                    (Ok(Some(t)), Ok(execs)) => view! { <TradeView trade=t executions=execs /> }.into_any(),
+                    (Ok(Some(t)), Ok(execs)) => view! {
+                        <TradeView trade=t executions=execs />
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                match history.await {
+                                    Ok(Some(h)) => view! { <Timeline history=h /> }.into_any(),
+                                    Ok(None) => ().into_any(),
+                                    Err(e) => view! {
+                                        <p class="error-box" role="alert">{format!("Could not load the history: {e}")}</p>
+                                    }.into_any(),
+                                }
+                            })}
+                        </Transition>
+                    }.into_any(),
                     (Ok(None), _) => view! { <NotFound /> }.into_any(),
                     (Err(e), _) | (_, Err(e)) if e.to_string().contains("not found") => {
                         view! { <NotFound /> }.into_any()
@@ -110,6 +131,85 @@ fn TradeView(trade: TradeDto, executions: Vec<ExecutionDto>) -> impl IntoView {
             </table>
         </div>
     }
+}
+
+/// The trade's history, oldest first: each fill's first recording, then every change.
+#[component]
+fn Timeline(history: TradeHistoryDto) -> impl IntoView {
+    let mut entries: Vec<(chrono::DateTime<chrono::Utc>, i32, AnyView)> = history
+        .recorded
+        .into_iter()
+        .map(|r| {
+            let view = view! {
+                <span class="badge history-recorded">"recorded"</span>
+                " "
+                <a class="mono" href=format!("#{}", anchor(&r.ib_exec_id))>{r.ib_exec_id.clone()}</a>
+            }
+            .into_any();
+            (r.recorded_at, 0, view)
+        })
+        .collect();
+    entries.extend(
+        history
+            .events
+            .into_iter()
+            .map(|e| (e.at, e.id, event_view(e))),
+    );
+    entries.sort_by_key(|(at, id, _)| (*at, *id));
+    view! {
+        <h2>"History"</h2>
+        <ol class="timeline" data-testid="history">
+            {entries
+                .into_iter()
+                .map(|(at, _, body)| view! { <li><Time at=Some(at) />" · "{body}</li> })
+                .collect_view()}
+        </ol>
+    }
+}
+
+/// `{"price": 10}` → `price 10`.
+fn fields(v: &serde_json::Value) -> String {
+    match v.as_object() {
+        Some(o) => o
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k} {s}"),
+                serde_json::Value::Null => format!("{k} —"),
+                v => format!("{k} {v}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => v.to_string(),
+    }
+}
+
+fn event_view(e: FillEventDto) -> AnyView {
+    let label = match e.kind.as_str() {
+        "commission" => "commission",
+        "corrected" => "corrected",
+        "flex_ids" => "statement ids",
+        "source_added" => "source added",
+        "superseded" => "superseded",
+        "canonical" => "canonical again",
+        "busted" => "cancelled",
+        "moved" => "moved",
+        other => other,
+    }
+    .to_string();
+    let source = e
+        .source
+        .clone()
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    view! {
+        <span class=format!("badge history-{}", e.kind) data-kind=e.kind.clone()>{label}</span>
+        " "
+        <a class="mono" href=format!("#{}", anchor(&e.ib_exec_id))>{e.ib_exec_id.clone()}</a>
+        " "
+        <span class="change">{format!("{} → {}", fields(&e.before), fields(&e.after))}</span>
+        <span class="muted">{source}</span>
+    }
+    .into_any()
 }
 
 fn anchor(exec_id: &str) -> String {

@@ -62,6 +62,23 @@ fn href_with(q: &ParamsMap, overrides: &[(&str, Option<&str>)]) -> String {
     }
 }
 
+/// The CSV export of `kind` (`fills` or `trades`) for the page's account and period
+/// (the page's whole UTC days become the export's `since`/`until` bounds).
+fn export_href(kind: &str, q: &ParamsMap) -> String {
+    let query = query_from_url(q);
+    let mut href = format!("/api/v1/exports/{kind}?format=csv");
+    if let Some(account) = &query.account {
+        href.push_str(&format!("&account={}", crate::url::encode(account)));
+    }
+    for (key, bound) in [("since", query.since), ("until", query.until)] {
+        if let Some(t) = bound {
+            let text = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            href.push_str(&format!("&{key}={}", crate::url::encode(&text)));
+        }
+    }
+    href
+}
+
 #[component]
 pub fn TradesPage() -> impl IntoView {
     let query = use_query_map();
@@ -71,6 +88,13 @@ pub fn TradesPage() -> impl IntoView {
         <PageHeader title="Trades" resource=trades />
         <SyncNow on_completed=move || trades.refetch() />
         <TradeFilters />
+        <p class="downloads">
+            "Download CSV: "
+            <a href=move || export_href("fills", &query.get()) download="" data-testid="export-fills">"fills"</a>
+            " · "
+            <a href=move || export_href("trades", &query.get()) download="" data-testid="export-trades">"trades"</a>
+            " (the account and period filters apply)"
+        </p>
         {listing(
                 trades,
                 || view! {

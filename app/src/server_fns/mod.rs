@@ -47,6 +47,24 @@ pub async fn list_executions(trade_id: i32) -> Result<Vec<ExecutionDto>, ServerF
         .map_err(to_sfn)
 }
 
+#[server(prefix = "/_sfn", endpoint = "trade_history", input = Json)]
+pub async fn trade_history(trade_id: i32) -> Result<TradeHistoryDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .trade_history(trade_id)
+        .await
+        .map_err(to_sfn)
+}
+
+#[server(prefix = "/_sfn", endpoint = "get_reconciliation", input = Json)]
+pub async fn get_reconciliation(
+    account: Option<String>,
+) -> Result<ReconciliationDto, ServerFnError> {
+    crate::backend::use_backend()?
+        .reconciliation(account)
+        .await
+        .map_err(to_sfn)
+}
+
 #[server(prefix = "/_sfn", endpoint = "list_orders", input = Json)]
 pub async fn list_orders(query: OrderQuery) -> Result<Page<OrderDto>, ServerFnError> {
     crate::backend::use_backend()?

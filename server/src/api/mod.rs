@@ -122,6 +122,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(read::list_trades))
         .routes(routes!(read::get_trade))
         .routes(routes!(read::list_trade_executions))
+        .routes(routes!(read::get_trade_history))
         .routes(routes!(read::list_accounts))
         .routes(routes!(read::list_positions))
         .routes(routes!(read::list_orders))

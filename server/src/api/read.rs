@@ -117,6 +117,25 @@ pub async fn list_trade_executions(
     }))
 }
 
+/// A trade's history: when each of its fills was first recorded and every change since —
+/// `commission`, `corrected`, `flex_ids`, `source_added`, `superseded`, `canonical`,
+/// `busted`, `moved` — with the changed fields before and after, what made it, and when.
+#[utoipa::path(get, path = "/trades/{trade_id}/history", tag = "trades",
+    params(("trade_id" = i32, Path, description = "Trade id")),
+    responses(
+        (status = 200, description = "The history, oldest first", body = TradeHistoryDto),
+        (status = 404, description = "No such trade", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_trade_history(
+    State(s): State<AppState>,
+    Path(trade_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<TradeHistoryDto>> {
+    let id = path_id(&trade_id, "trade")?;
+    Params::parse(raw.as_deref(), &[])?;
+    Ok(Json(crate::history::trade_history(&s.db, id).await?))
+}
+
 /// All accounts.
 #[utoipa::path(get, path = "/accounts", tag = "accounts",
     responses((status = 200, description = "The accounts", body = Page<AccountDto>)))]

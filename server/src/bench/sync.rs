@@ -102,10 +102,10 @@ pub async fn run(args: BenchSyncArgs) -> Result<()> {
         let (url, cleanup) = fresh_database(target, &args.postgres_url).await?;
         let db = prepared(&url).await?;
         let started = Instant::now();
-        let first = sync_trades_once(&db, &ib, 7).await?;
+        let first = sync_trades_once(&db, &ib, 7, None).await?;
         let first_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
-        let again = sync_trades_once(&db, &ib, 7).await?;
+        let again = sync_trades_once(&db, &ib, 7, None).await?;
         let again_seconds = started.elapsed().as_secs_f64();
         db.close().await?;
         drop_database(&cleanup, &args.postgres_url).await?;

@@ -213,6 +213,7 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
     batch: usize,
 ) -> Result<ImportMetrics> {
     let zones = account_zones(db).await?;
+    let source = reference.clone();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(1);
     let reader = tokio::task::spawn_blocking(move || {
         read_statement(input, &zones, reference.as_deref(), batch.max(1), |chunk| {
@@ -245,6 +246,7 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
             rows: chunk.executions,
             cancellations: chunk.cancellations,
             skip_statistics: batches > 0,
+            source: source.clone(),
             ..LedgerBatch::default()
         };
         batches += 1;

@@ -36,9 +36,14 @@ pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> Handl
         let defaults = defaults.clone();
         async move {
             let (ib, s) = job_session(&ctx, &defaults, 0).await?;
-            let metrics = crate::sync::trades::sync_trades_once(&ctx.db, &ib, s.lookback_days)
-                .await
-                .map_err(|e| e.to_string())?;
+            let metrics = crate::sync::trades::sync_trades_once(
+                &ctx.db,
+                &ib,
+                s.lookback_days,
+                Some(format!("job:{}", ctx.job.id)),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             serde_json::to_value(metrics).map_err(|e| e.to_string())
         }
     });

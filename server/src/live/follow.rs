@@ -205,6 +205,7 @@ async fn write(
             rows: normalized.executions,
             orders: &known,
             knows_orders: false,
+            source: Some(format!("live:{}", opts.gateway)),
             ..LedgerBatch::default()
         },
         Utc::now(),

@@ -1,4 +1,6 @@
-//! Syncs from the gateway into the ledger: trades (executions) and positions.
+//! Syncs from the gateway into the ledger: trades (executions) and positions; and the
+//! rebuild of the stored fills from their raw records.
 
 pub mod positions;
+pub mod rebuild;
 pub mod trades;

@@ -8,6 +8,7 @@
 
 use crate::db::write::upsert_accounts;
 use crate::error::{Error, Result};
+use crate::history::FillEvent;
 use crate::ib::{Gateway, IbConnectOptions};
 use crate::normalize::{
     normalize_batch, seen_by_gateway, FlexCancellation, FlexFields, NormalizedExecution,
@@ -20,6 +21,7 @@ use sea_orm::{
     TransactionTrait, Value as SqlValue,
 };
 use serde::Serialize;
+use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Rows per multi-row statement (well under SQLite's and PostgreSQL's parameter limits).
@@ -141,10 +143,12 @@ pub async fn check_trades_tables_ready(db: &impl ConnectionTrait) -> Result<()> 
 }
 
 /// Connects, fetches the window's executions and the gateway's orders, and applies them.
+/// `source` names the run in the fills' history (`job:<id>`).
 pub async fn sync_trades_once(
     db: &DatabaseConnection,
     ib: &IbConnectOptions,
     lookback_days: u32,
+    source: Option<String>,
 ) -> Result<SyncMetrics> {
     let started = std::time::Instant::now();
     check_trades_tables_ready(db).await?;
@@ -197,7 +201,7 @@ pub async fn sync_trades_once(
             source: "sync",
             start: window_start,
             end: window_end,
-            reference: None,
+            reference: source.clone(),
         })
         .collect();
     let batch = LedgerBatch {
@@ -206,6 +210,7 @@ pub async fn sync_trades_once(
         orders: &orders,
         knows_orders: true,
         coverage,
+        source,
         ..LedgerBatch::default()
     };
     let mut metrics = apply_batch(db, batch, Utc::now()).await?.metrics;
@@ -255,30 +260,30 @@ struct IdKey {
 }
 
 #[derive(Debug, FromQueryResult)]
-struct ExistingExec {
-    id: i32,
-    trade_id: i32,
-    account_id: i32,
-    ib_exec_id: String,
-    ib_perm_id: Option<i64>,
-    ib_order_id: Option<i64>,
-    client_id: Option<i32>,
-    order_ref: Option<String>,
-    quantity: f64,
-    price: f64,
-    executed_at: DateTime<Utc>,
-    commission: Option<f64>,
-    liquidity: Option<String>,
-    exchange: Option<String>,
-    raw: serde_json::Value,
-    flex_trade_id: Option<String>,
-    flex_transaction_id: Option<String>,
-    flex_ib_order_id: Option<String>,
-    flex_brokerage_order_id: Option<String>,
-    flex_order_reference: Option<String>,
-    flex_raw: Option<serde_json::Value>,
-    commission_currency: Option<String>,
-    time_unknown: bool,
+pub(super) struct ExistingExec {
+    pub(super) id: i32,
+    pub(super) trade_id: i32,
+    pub(super) account_id: i32,
+    pub(super) ib_exec_id: String,
+    pub(super) ib_perm_id: Option<i64>,
+    pub(super) ib_order_id: Option<i64>,
+    pub(super) client_id: Option<i32>,
+    pub(super) order_ref: Option<String>,
+    pub(super) quantity: f64,
+    pub(super) price: f64,
+    pub(super) executed_at: DateTime<Utc>,
+    pub(super) commission: Option<f64>,
+    pub(super) liquidity: Option<String>,
+    pub(super) exchange: Option<String>,
+    pub(super) raw: serde_json::Value,
+    pub(super) flex_trade_id: Option<String>,
+    pub(super) flex_transaction_id: Option<String>,
+    pub(super) flex_ib_order_id: Option<String>,
+    pub(super) flex_brokerage_order_id: Option<String>,
+    pub(super) flex_order_reference: Option<String>,
+    pub(super) flex_raw: Option<serde_json::Value>,
+    pub(super) commission_currency: Option<String>,
+    pub(super) time_unknown: bool,
 }
 
 /// What the canonical-flag pass needs of a stored execution (no raw record: that pass
@@ -292,6 +297,7 @@ struct Revision {
     exec_revision: i32,
     is_canonical: bool,
     busted_by: Option<String>,
+    created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -341,6 +347,9 @@ pub struct LedgerBatch<'a> {
     /// several batches refreshes them after its first batch only (each refresh of a large
     /// table costs hundreds of milliseconds).
     pub skip_statistics: bool,
+    /// What makes the changes, for the fills' history: `job:<id>`, `import:<id>`,
+    /// `live:<gateway>`.
+    pub source: Option<String>,
 }
 
 /// What a run did beyond the sync's counts: statement cancellations.
@@ -381,34 +390,34 @@ pub async fn apply_executions(
 
 /// The stored columns a later record of the same fill may change.
 #[derive(Debug, Clone, PartialEq)]
-struct Mutable {
-    perm_id: Option<i64>,
-    order_id: Option<i64>,
-    client_id: Option<i32>,
-    order_ref: Option<String>,
-    executed_at: DateTime<Utc>,
-    quantity: f64,
-    price: f64,
-    exchange: Option<String>,
-    liquidity: Option<String>,
-    commission: Option<f64>,
-    raw: serde_json::Value,
-    statement: StatementPart,
-    time_unknown: bool,
+pub(super) struct Mutable {
+    pub(super) perm_id: Option<i64>,
+    pub(super) order_id: Option<i64>,
+    pub(super) client_id: Option<i32>,
+    pub(super) order_ref: Option<String>,
+    pub(super) executed_at: DateTime<Utc>,
+    pub(super) quantity: f64,
+    pub(super) price: f64,
+    pub(super) exchange: Option<String>,
+    pub(super) liquidity: Option<String>,
+    pub(super) commission: Option<f64>,
+    pub(super) raw: serde_json::Value,
+    pub(super) statement: StatementPart,
+    pub(super) time_unknown: bool,
 }
 
 /// What a Flex statement adds to a stored fill: its ids, its row and the commission's
 /// currency. It travels as one piece: a gateway record keeps the stored one, a statement
 /// record replaces it.
 #[derive(Debug, Clone, PartialEq, Default)]
-struct StatementPart {
-    trade_id: Option<String>,
-    transaction_id: Option<String>,
-    ib_order_id: Option<String>,
-    brokerage_order_id: Option<String>,
-    order_reference: Option<String>,
-    raw: Option<serde_json::Value>,
-    commission_currency: Option<String>,
+pub(super) struct StatementPart {
+    pub(super) trade_id: Option<String>,
+    pub(super) transaction_id: Option<String>,
+    pub(super) ib_order_id: Option<String>,
+    pub(super) brokerage_order_id: Option<String>,
+    pub(super) order_reference: Option<String>,
+    pub(super) raw: Option<serde_json::Value>,
+    pub(super) commission_currency: Option<String>,
 }
 
 impl StatementPart {
@@ -429,7 +438,7 @@ impl StatementPart {
 }
 
 impl Mutable {
-    fn of_stored(e: &ExistingExec) -> Self {
+    pub(super) fn of_stored(e: &ExistingExec) -> Self {
         Mutable {
             perm_id: e.ib_perm_id,
             order_id: e.ib_order_id,
@@ -455,7 +464,7 @@ impl Mutable {
         }
     }
 
-    fn of_record(r: &NormalizedExecution) -> Self {
+    pub(super) fn of_record(r: &NormalizedExecution) -> Self {
         Mutable {
             perm_id: Some(r.perm_id),
             order_id: Some(r.order_id),
@@ -476,7 +485,7 @@ impl Mutable {
     /// The stored fill after a new record of it: the gateway's fields win over a statement's
     /// (whichever came first), a statement adds its ids and row, and a known commission is
     /// never erased by a record without one. Either order of the two sources ends the same.
-    fn merged(old: Mutable, new: &NormalizedExecution) -> Mutable {
+    pub(super) fn merged(old: Mutable, new: &NormalizedExecution) -> Mutable {
         let incoming = Mutable::of_record(new);
         if new.flex.is_none() {
             Mutable {
@@ -609,6 +618,7 @@ pub async fn apply_in(
     let mut referenced: HashSet<i32> = HashSet::new();
     let mut touched_trades: HashSet<i32> = HashSet::new();
     let mut touched_bases: HashSet<(i32, String)> = HashSet::new();
+    let mut history: Vec<FillEvent> = Vec::new();
     for slice in rows.chunks(CHUNK) {
         let existing: Vec<ExistingExec> = load_where(
             txn,
@@ -653,6 +663,16 @@ pub async fn apply_in(
                 continue;
             }
             update_execution(txn, old.id, &after, now).await?;
+            for (kind, b, a) in changes(&before, &after) {
+                history.push(FillEvent {
+                    execution_id: old.id,
+                    trade_id: old.trade_id,
+                    account_id,
+                    kind,
+                    before: b,
+                    after: a,
+                });
+            }
             if r.flex.is_none() && !seen_by_gateway(&before.raw) && r.perm_id > 0 {
                 adopt_order(txn, old.trade_id, r, now).await?;
             }
@@ -705,9 +725,18 @@ pub async fn apply_in(
             Bust::Done {
                 account_id,
                 trade_id,
+                execution_id,
                 exec_id_base,
                 cancel_key,
             } => {
+                history.push(FillEvent {
+                    execution_id,
+                    trade_id,
+                    account_id,
+                    kind: "busted",
+                    before: json!({ "busted_by": null }),
+                    after: json!({ "busted_by": cancel_key }),
+                });
                 outcome.busted_executions_count += 1;
                 outcome.applied_cancellations.push(cancel_key);
                 touched_trades.insert(trade_id);
@@ -720,20 +749,80 @@ pub async fn apply_in(
     let metrics = &mut outcome.metrics;
 
     phases.lap("cancellations");
-    // Canonical flags of every touched (account, exec_id_base): the highest revision that no
-    // cancellation busted wins.
+    let (canonical_changes, flipped) =
+        settle_canonical(txn, touched_bases, now, &mut history).await?;
+    metrics.canonical_changes_count = canonical_changes;
+    touched_trades.extend(flipped);
+    phases.lap("canonical");
+    let touched: Vec<i32> = touched_trades.iter().copied().collect();
+    refresh_aggregates(txn, &touched, now).await?;
+    phases.lap("aggregates");
+    let referenced: Vec<i32> = referenced.into_iter().collect();
+    let id_to_code: HashMap<i32, String> =
+        account_ids.iter().map(|(c, i)| (*i, c.clone())).collect();
+    let status_changed = refresh_status(
+        txn,
+        &referenced,
+        &id_to_code,
+        batch.orders,
+        batch.knows_orders,
+        now,
+    )
+    .await?;
+    touched_trades.extend(status_changed);
+    crate::history::record(txn, &history, batch.source.as_deref(), now).await?;
+    metrics.touched_trades_count = touched_trades.len();
+    phases.lap("status");
+    tracing::debug!(phases = %phases.report(), "ledger write timings");
+    outcome.touched_trade_ids = touched_trades.into_iter().collect();
+    Ok(outcome)
+}
+
+/// Runs `UPDATE trades|trade_executions SET … WHERE id IN (…)` over `ids` a chunk at a
+/// time: `set` numbers its placeholders from `$1`, bound to `values`; the ids follow.
+pub(super) async fn update_ids(
+    txn: &impl ConnectionTrait,
+    table: &str,
+    set: &str,
+    values: &[SqlValue],
+    ids: &[i32],
+) -> Result<()> {
+    let backend = txn.get_database_backend();
+    for chunk in ids.chunks(CHUNK) {
+        let list = placeholders(values.len() + 1, chunk.len());
+        let mut bound: Vec<SqlValue> = values.to_vec();
+        bound.extend(chunk.iter().map(|id| SqlValue::from(*id)));
+        txn.execute_raw(crate::db::statement(
+            backend,
+            format!("UPDATE {table} SET {set} WHERE id IN ({list})"),
+            bound,
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Canonical flags of every `(account_id, exec_id_base)` in `bases`: the highest revision
+/// that no cancellation busted wins. Fills recorded before `now` that lose or regain the
+/// flag get a `superseded` / `canonical` event. Returns how many flags changed and the
+/// trades whose fills changed.
+pub(crate) async fn settle_canonical(
+    txn: &impl ConnectionTrait,
+    bases: HashSet<(i32, String)>,
+    now: DateTime<Utc>,
+    history: &mut Vec<FillEvent>,
+) -> Result<(usize, HashSet<i32>)> {
     let group_rows: Vec<Revision> = load_where(
         txn,
         REVISION_SELECT,
         "exec_id_base",
-        group(touched_bases.into_iter()),
+        group(bases.into_iter()),
     )
     .await?;
-    let mut best: HashMap<(i32, String), (i32, i32)> = HashMap::new();
+    let mut best: HashMap<(i32, &str), (i32, i32)> = HashMap::new();
     for e in group_rows.iter().filter(|e| e.busted_by.is_none()) {
-        let key = (e.account_id, e.exec_id_base.clone());
         let candidate = (e.exec_revision, e.id);
-        best.entry(key)
+        best.entry((e.account_id, e.exec_id_base.as_str()))
             .and_modify(|b| {
                 if candidate > *b {
                     *b = candidate
@@ -743,65 +832,88 @@ pub async fn apply_in(
     }
     let mut make_true = Vec::new();
     let mut make_false = Vec::new();
+    let mut trades = HashSet::new();
     for e in &group_rows {
-        let canonical = best
-            .get(&(e.account_id, e.exec_id_base.clone()))
-            .is_some_and(|b| b.1 == e.id);
-        if canonical != e.is_canonical {
-            if canonical {
-                make_true.push(e.id);
-            } else {
-                make_false.push(e.id);
-            }
-            touched_trades.insert(e.trade_id);
+        let winner = best.get(&(e.account_id, e.exec_id_base.as_str()));
+        let canonical = winner.is_some_and(|b| b.1 == e.id);
+        if canonical == e.is_canonical {
+            continue;
         }
-    }
-    metrics.canonical_changes_count = make_true.len() + make_false.len();
-    for (flag, ids) in [(true, make_true), (false, make_false)] {
-        for chunk in ids.chunks(CHUNK) {
-            let list = placeholders(3, chunk.len());
-            let mut values: Vec<SqlValue> = vec![flag.into(), now.into()];
-            values.extend(chunk.iter().map(|id| SqlValue::from(*id)));
-            txn.execute_raw(crate::db::statement(
-                backend,
-                format!(
-                    "UPDATE trade_executions SET is_canonical = $1, updated_at = $2 WHERE id IN ({list})"
+        if canonical {
+            make_true.push(e.id);
+        } else {
+            make_false.push(e.id);
+        }
+        trades.insert(e.trade_id);
+        // A busted fill has its own event; a fill recorded by this run has no history yet.
+        if e.busted_by.is_none() && e.created_at < now {
+            let (kind, after) = match (canonical, winner) {
+                (true, _) => ("canonical", json!({ "is_canonical": true })),
+                (false, Some((revision, _))) => (
+                    "superseded",
+                    json!({ "is_canonical": false, "by_revision": revision }),
                 ),
-                values,
-            ))
-            .await?;
+                (false, None) => ("superseded", json!({ "is_canonical": false })),
+            };
+            history.push(FillEvent {
+                execution_id: e.id,
+                trade_id: e.trade_id,
+                account_id: e.account_id,
+                kind,
+                before: json!({ "is_canonical": e.is_canonical }),
+                after,
+            });
         }
     }
-
-    phases.lap("canonical");
-    // Aggregates of every touched trade, from canonical rows only.
-    let touched: Vec<i32> = touched_trades.iter().copied().collect();
-    for chunk in touched.chunks(CHUNK) {
-        let list = placeholders(2, chunk.len());
-        let mut values: Vec<SqlValue> = vec![now.into()];
-        values.extend(chunk.iter().map(|id| SqlValue::from(*id)));
-        txn.execute_raw(crate::db::statement(
-            backend,
-            format!(
-                "UPDATE trades SET \
-                 total_quantity = COALESCE((SELECT SUM(e.quantity) FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical), 0), \
-                 avg_price = (SELECT SUM(e.quantity * e.price) / NULLIF(SUM(e.quantity), 0) FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical), \
-                 first_executed_at = (SELECT MIN(e.executed_at) FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical), \
-                 last_executed_at = (SELECT MAX(e.executed_at) FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical), \
-                 fetched_at = $1, updated_at = $1 WHERE id IN ({list})"
-            ),
-            values,
-        ))
+    let changed = make_true.len() + make_false.len();
+    for (flag, ids) in [(true, make_true), (false, make_false)] {
+        let set = "is_canonical = $1, updated_at = $2";
+        update_ids(
+            txn,
+            "trade_executions",
+            set,
+            &[flag.into(), now.into()],
+            &ids,
+        )
         .await?;
     }
+    Ok((changed, trades))
+}
 
-    phases.lap("aggregates");
-    // Status of every referenced trade from what is known about its order.
-    let gateway_orders = OrderIndex::new(batch.orders);
-    let referenced: Vec<i32> = referenced.into_iter().collect();
+/// Recomputes the aggregates of `trades` from their canonical fills.
+pub(crate) async fn refresh_aggregates(
+    txn: &impl ConnectionTrait,
+    trades: &[i32],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    const CANONICAL: &str =
+        "FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical";
+    let set = format!(
+        "total_quantity = COALESCE((SELECT SUM(e.quantity) {CANONICAL}), 0), \
+         avg_price = (SELECT SUM(e.quantity * e.price) / NULLIF(SUM(e.quantity), 0) {CANONICAL}), \
+         first_executed_at = (SELECT MIN(e.executed_at) {CANONICAL}), \
+         last_executed_at = (SELECT MAX(e.executed_at) {CANONICAL}), \
+         fetched_at = $1, updated_at = $1"
+    );
+    update_ids(txn, "trades", &set, &[now.into()], trades).await
+}
+
+/// Status of every trade in `trades` from what is known about its order: the gateway's
+/// `orders`, else Fillbook's own. Without either, a trade keeps its status unless
+/// `knows_orders` (the gateway's view is complete, so the order is unknown). Returns the
+/// trades whose status changed.
+pub(crate) async fn refresh_status(
+    txn: &impl ConnectionTrait,
+    trades: &[i32],
+    account_codes: &HashMap<i32, String>,
+    orders: &[KnownOrder],
+    knows_orders: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<i32>> {
+    let backend = txn.get_database_backend();
+    let gateway_orders = OrderIndex::new(orders);
     let mut status_changes: HashMap<&'static str, Vec<i32>> = HashMap::new();
-    let id_to_code: HashMap<i32, &String> = account_ids.iter().map(|(c, i)| (*i, c)).collect();
-    for chunk in referenced.chunks(CHUNK) {
+    for chunk in trades.chunks(CHUNK) {
         let list = placeholders(1, chunk.len());
         let states = TradeState::find_by_statement(crate::db::statement(
             backend,
@@ -814,7 +926,7 @@ pub async fn apply_in(
         .await?;
         let local = local_orders(txn, &states).await?;
         for t in states {
-            let account = id_to_code
+            let account = account_codes
                 .get(&t.account_id)
                 .map(|c| c.as_str())
                 .unwrap_or("");
@@ -822,39 +934,104 @@ pub async fn apply_in(
                 .find(account, &t)
                 .cloned()
                 .or_else(|| local_order(&local, &t, account));
-            if known.is_none() && !batch.knows_orders {
+            if known.is_none() && !knows_orders {
                 continue;
             }
             let status = trade_status(t.total_quantity, known.as_ref());
             if status != t.status {
                 status_changes.entry(status).or_default().push(t.id);
-                touched_trades.insert(t.id);
             }
         }
     }
+    let mut changed = Vec::new();
     for (status, ids) in status_changes {
-        for chunk in ids.chunks(CHUNK) {
-            let list = placeholders(3, chunk.len());
-            let mut values: Vec<SqlValue> = vec![status.into(), now.into()];
-            values.extend(chunk.iter().map(|id| SqlValue::from(*id)));
-            txn.execute_raw(crate::db::statement(
-                backend,
-                format!("UPDATE trades SET status = $1, updated_at = $2 WHERE id IN ({list})"),
-                values,
-            ))
-            .await?;
-        }
+        let set = "status = $1, updated_at = $2";
+        update_ids(txn, "trades", set, &[status.into(), now.into()], &ids).await?;
+        changed.extend(ids);
     }
-    metrics.touched_trades_count = touched_trades.len();
-    phases.lap("status");
-    tracing::debug!(phases = %phases.report(), "ledger write timings");
-    outcome.touched_trade_ids = touched_trades.into_iter().collect();
-    Ok(outcome)
+    Ok(changed)
+}
+
+/// The history events of one stored fill going from `before` to `after`: each kind with
+/// only its changed fields.
+pub(super) fn changes(before: &Mutable, after: &Mutable) -> Vec<(&'static str, Value, Value)> {
+    let mut out: Vec<(&'static str, Value, Value)> = Vec::new();
+    let mut field = |kind: &'static str, name: &str, b: Value, a: Value| {
+        if b == a {
+            return;
+        }
+        match out.iter_mut().find(|e| e.0 == kind) {
+            Some((_, bo, ao)) => {
+                bo[name] = b;
+                ao[name] = a;
+            }
+            None => out.push((kind, json!({ name: b }), json!({ name: a }))),
+        }
+    };
+    let sources = |m: &Mutable| {
+        let mut s = Vec::new();
+        if seen_by_gateway(&m.raw) {
+            s.push("gateway");
+        }
+        if m.statement.raw.is_some() {
+            s.push("statement");
+        }
+        json!(s)
+    };
+    field("source_added", "sources", sources(before), sources(after));
+    field(
+        "commission",
+        "commission",
+        json!(before.commission),
+        json!(after.commission),
+    );
+    let (b, a) = (&before.statement, &after.statement);
+    for (name, bv, av) in [
+        ("trade_id", &b.trade_id, &a.trade_id),
+        ("transaction_id", &b.transaction_id, &a.transaction_id),
+        ("ib_order_id", &b.ib_order_id, &a.ib_order_id),
+        (
+            "brokerage_order_id",
+            &b.brokerage_order_id,
+            &a.brokerage_order_id,
+        ),
+        ("order_reference", &b.order_reference, &a.order_reference),
+        (
+            "commission_currency",
+            &b.commission_currency,
+            &a.commission_currency,
+        ),
+    ] {
+        field("flex_ids", name, json!(bv), json!(av));
+    }
+    for (name, bv, av) in [
+        ("perm_id", json!(before.perm_id), json!(after.perm_id)),
+        ("order_id", json!(before.order_id), json!(after.order_id)),
+        ("client_id", json!(before.client_id), json!(after.client_id)),
+        ("order_ref", json!(before.order_ref), json!(after.order_ref)),
+        (
+            "executed_at",
+            json!(before.executed_at),
+            json!(after.executed_at),
+        ),
+        ("quantity", json!(before.quantity), json!(after.quantity)),
+        ("price", json!(before.price), json!(after.price)),
+        ("exchange", json!(before.exchange), json!(after.exchange)),
+        ("liquidity", json!(before.liquidity), json!(after.liquidity)),
+        (
+            "time_unknown",
+            json!(before.time_unknown),
+            json!(after.time_unknown),
+        ),
+    ] {
+        field("corrected", name, bv, av);
+    }
+    out
 }
 
 /// Inserts the missing parent trades of `parents` (one representative fill per
 /// `(account_id, match_key)`) and returns the id of every one of them.
-async fn ensure_parents(
+pub(super) async fn ensure_parents(
     txn: &impl ConnectionTrait,
     parents: &HashMap<(i32, String), &NormalizedExecution>,
     now: DateTime<Utc>,
@@ -971,7 +1148,7 @@ async fn adopt_order(
 }
 
 /// Writes the merged state of one stored fill.
-async fn update_execution(
+pub(super) async fn update_execution(
     txn: &impl ConnectionTrait,
     id: i32,
     m: &Mutable,
@@ -1055,6 +1232,7 @@ enum Bust {
     Done {
         account_id: i32,
         trade_id: i32,
+        execution_id: i32,
         exec_id_base: String,
         cancel_key: String,
     },
@@ -1157,6 +1335,7 @@ async fn bust_cancelled(
         out.push(Bust::Done {
             account_id: c.account_id,
             trade_id: target.trade_id,
+            execution_id: target.id,
             exec_id_base: target.exec_id_base,
             cancel_key: c.cancel_key,
         });
@@ -1432,9 +1611,10 @@ async fn load_where<T: FromQueryResult>(
 }
 
 const REVISION_SELECT: &str = "SELECT id, trade_id, account_id, exec_id_base, exec_revision, \
-     is_canonical, busted_by FROM trade_executions";
+     is_canonical, busted_by, created_at FROM trade_executions";
 
-const EXISTING_SELECT: &str = "SELECT id, trade_id, account_id, ib_exec_id, ib_perm_id, \
+pub(super) const EXISTING_SELECT: &str =
+    "SELECT id, trade_id, account_id, ib_exec_id, ib_perm_id, \
      ib_order_id, client_id, order_ref, quantity, price, executed_at, commission, liquidity, \
      exchange, raw, flex_trade_id, flex_transaction_id, flex_ib_order_id, \
      flex_brokerage_order_id, flex_order_reference, flex_raw, commission_currency, time_unknown \
