@@ -39,6 +39,7 @@ bench: bootstrap
 	target/release/fillbook --database-url sqlite://target/bench/jobs.db bench jobs
 	target/release/fillbook bench live
 	target/release/fillbook bench api
+	target/release/fillbook bench export
 
 ## Everything: lint, unit + integration (both databases), e2e; ends with a summary line.
 test:

@@ -5,7 +5,7 @@ import AxeBuilder from '@axe-core/playwright';
 
 const SERVER_ONLY = new Set(['/account/password']);
 
-for (const path of ['/trades', '/orders', '/positions', '/jobs', '/imports', '/accounts', '/tokens', '/audit', '/account/password', '/no/such/page']) {
+for (const path of ['/trades', '/orders', '/positions', '/reconciliation', '/jobs', '/imports', '/accounts', '/tokens', '/audit', '/account/password', '/no/such/page']) {
   test(`axe: ${path} has no serious or critical violations`, async ({ page }) => {
     await page.goto(path);
     if (!SERVER_ONLY.has(path)) await page.waitForSelector('body[data-hydrated]');

@@ -56,6 +56,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Sync(args)) => crate::bench::sync::run(args).await,
         Command::Bench(BenchCommand::Import(args)) => crate::bench::import::run(&url, args).await,
         Command::Bench(BenchCommand::Live(args)) => crate::bench::live::run(args).await,
+        Command::Bench(BenchCommand::Export(args)) => crate::bench::export::run(args).await,
         Command::Mcp => {
             let db = db::connect(&url).await?;
             db::migrate(&db).await?;
@@ -215,7 +216,6 @@ async fn reconcile_command(url: &str, args: crate::config::ReconcileArgs) -> Res
 /// standard error how many rows it wrote.
 async fn export_command(url: &str, args: crate::config::ExportArgs) -> Result<()> {
     use crate::exports::{self, ExportFilter, ExportKind};
-    use futures::StreamExt;
     use std::io::Write;
     let kind = ExportKind::parse("kind", &args.kind)?;
     let filter = ExportFilter {
@@ -247,17 +247,8 @@ async fn export_command(url: &str, args: crate::config::ExportArgs) -> Result<()
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let mut stream = std::pin::pin!(exports::csv_stream(db, kind, filter));
-    let mut lines = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        lines += chunk.matches("\r\n").count();
-        out.write_all(chunk.as_bytes())
-            .map_err(|e| Error::Internal(format!("cannot write the export: {e}")))?;
-    }
-    out.flush()
-        .map_err(|e| Error::Internal(format!("cannot write the export: {e}")))?;
-    eprintln!("exported {} {}", lines.saturating_sub(1), kind.as_str());
+    let rows = exports::write_csv(db, kind, filter, &mut out).await?;
+    eprintln!("exported {rows} {}", kind.as_str());
     Ok(())
 }
 

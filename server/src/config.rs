@@ -579,6 +579,8 @@ pub enum BenchCommand {
     Import(crate::bench::import::BenchImportArgs),
     /// Fill → ledger latency of the live subscription.
     Live(crate::bench::live::BenchLiveArgs),
+    /// The CSV export of 1M fills: time, peak memory, a Python read-back.
+    Export(crate::bench::export::BenchExportArgs),
     /// Enqueue→start latency and no-op throughput of the job queue on this database.
     Jobs {
         /// Jobs in the throughput run.

@@ -7,7 +7,7 @@
 use crate::db::statement;
 use crate::error::{Error, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, Value};
 use std::fmt::Write as _;
 
@@ -178,7 +178,29 @@ struct TradeRow {
     ib_perm_id: Option<i64>,
 }
 
-/// The export as CSV text chunks: the header row, then one chunk per page of rows.
+/// Streams the export into `out` a page at a time (memory stays flat whatever the size);
+/// returns the number of data rows.
+pub async fn write_csv(
+    db: DatabaseConnection,
+    kind: ExportKind,
+    filter: ExportFilter,
+    out: &mut dyn std::io::Write,
+) -> Result<usize> {
+    let failed = |e: std::io::Error| Error::Internal(format!("cannot write the export: {e}"));
+    let mut stream = std::pin::pin!(csv_stream(db, kind, filter));
+    let mut lines = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        lines += chunk.matches("\r\n").count();
+        out.write_all(chunk.as_bytes()).map_err(failed)?;
+    }
+    out.flush().map_err(failed)?;
+    Ok(lines.saturating_sub(1))
+}
+
+/// The export as CSV text chunks: the header row, then one chunk per page of rows. Fused:
+/// a body that polls once more after the end (the response compression layer does) gets
+/// `None` again.
 pub fn csv_stream(
     db: DatabaseConnection,
     kind: ExportKind,
@@ -206,6 +228,7 @@ pub fn csv_stream(
             }
         },
     )
+    .fuse()
 }
 
 fn header_line(kind: ExportKind) -> String {

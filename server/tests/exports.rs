@@ -221,6 +221,29 @@ support::db_test!(
             .skip(1)
             .all(|l| l.is_empty() || l.contains(",DU7654321,")));
 
+        // A browser asks for a compressed download: the stream ends cleanly (the compression
+        // layer polls a finished body stream once more; that used to panic the server task).
+        let compressed = app
+            .clone()
+            .oneshot(
+                Request::get("/api/v1/exports/fills?format=csv&account=DU7654321")
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(header::ACCEPT_ENCODING, "gzip")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(compressed.status(), StatusCode::OK);
+        assert_eq!(compressed.headers()[header::CONTENT_ENCODING], "gzip");
+        let gz = axum::body::to_bytes(compressed.into_body(), usize::MAX)
+            .await
+            .expect("the whole compressed body");
+        let mut unzipped = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, text);
+
         for (uri, field) in [
         ("/api/v1/exports/fills", "format"),
         ("/api/v1/exports/fills?format=xlsx", "format"),

@@ -10,10 +10,10 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-/// Options of `fillbook bench api`.
+/// The seeded PostgreSQL data set `bench api` and `bench export` read.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchApiArgs {
-    /// PostgreSQL database to seed and serve (created when missing; reused when already seeded).
+pub struct BenchDataArgs {
+    /// PostgreSQL database to seed (created when missing; reused when already seeded).
     #[arg(
         long,
         env = "BENCH_DATABASE_URL",
@@ -29,6 +29,29 @@ pub struct BenchApiArgs {
     /// Accounts the trades are spread over.
     #[arg(long, default_value_t = 10)]
     pub accounts: u32,
+}
+
+impl BenchDataArgs {
+    /// The data set, seeded unless already there; the connection and the seeding time.
+    pub async fn open(&self) -> Result<(DatabaseConnection, Option<f64>)> {
+        ensure_database(&self.bench_database_url).await?;
+        let db = crate::db::connect(&self.bench_database_url).await?;
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Err(Error::Config(
+                "the benchmark data set needs a PostgreSQL --bench-database-url".into(),
+            ));
+        }
+        crate::db::migrate(&db).await?;
+        let seconds = seed(&db, self).await?;
+        Ok((db, seconds))
+    }
+}
+
+/// Options of `fillbook bench api`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchApiArgs {
+    #[command(flatten)]
+    pub data: BenchDataArgs,
     /// Seconds of load per endpoint.
     #[arg(long, default_value_t = 10)]
     pub duration_seconds: u32,
@@ -68,15 +91,7 @@ struct Report {
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(args: BenchApiArgs) -> Result<()> {
-    ensure_database(&args.bench_database_url).await?;
-    let db = crate::db::connect(&args.bench_database_url).await?;
-    if db.get_database_backend() != DbBackend::Postgres {
-        return Err(Error::Config(
-            "bench api needs a PostgreSQL --bench-database-url".into(),
-        ));
-    }
-    crate::db::migrate(&db).await?;
-    let seed_seconds = seed(&db, &args).await?;
+    let (db, seed_seconds) = args.data.open().await?;
     let trades = count(&db, "trades").await?;
     let executions = count(&db, "trade_executions").await?;
 
@@ -222,7 +237,7 @@ async fn ensure_database(url: &str) -> Result<()> {
     Ok(())
 }
 
-async fn count(db: &DatabaseConnection, table: &str) -> Result<u64> {
+pub(crate) async fn count(db: &DatabaseConnection, table: &str) -> Result<u64> {
     let row = db
         .query_one_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -234,7 +249,7 @@ async fn count(db: &DatabaseConnection, table: &str) -> Result<u64> {
 }
 
 /// Seeds the data set unless exactly that many trades and executions are already there.
-async fn seed(db: &DatabaseConnection, args: &BenchApiArgs) -> Result<Option<f64>> {
+async fn seed(db: &DatabaseConnection, args: &BenchDataArgs) -> Result<Option<f64>> {
     let want_trades = u64::from(args.trades);
     let want_execs = want_trades * u64::from(args.executions_per_trade);
     if count(db, "trades").await? == want_trades

@@ -1,6 +1,7 @@
 //! Benchmarks: commands that print figures (never timed assertions in tests).
 
 pub mod api;
+pub mod export;
 pub mod import;
 pub mod jobs;
 pub mod live;
