@@ -81,6 +81,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export_command(&url, args).await,
         Command::Reconcile(args) => reconcile_command(&url, args).await,
         Command::Rebuild(args) => rebuild_command(&url, args).await,
+        Command::Drills(args) => crate::drills::run(args).await,
         Command::Bench(BenchCommand::Jobs {
             jobs,
             samples,

@@ -101,6 +101,9 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Normalise every stored fill again from its raw records and regroup, in one transaction.
     Rebuild(RebuildArgs),
+    /// Failure drills (kill -9, restarts, concurrency, a full disk, fuzzing) with a table of
+    /// runs, failures, rows lost or duplicated and recovery times.
+    Drills(crate::drills::DrillArgs),
 }
 
 /// `fillbook rebuild [--dry-run] [--account CODE] [--json]`.

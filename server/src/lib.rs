@@ -12,6 +12,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod drills;
 pub mod error;
 pub mod events;
 pub mod exports;

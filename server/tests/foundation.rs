@@ -70,6 +70,7 @@ support::db_test!(
                 "api_tokens",
                 "audit_events",
                 "coverage",
+                "execution_events",
                 "flex_cancellations",
                 "flex_credentials",
                 "gateways",
@@ -89,7 +90,7 @@ support::db_test!(
         );
         use migration::MigratorTrait;
         let all = migration::Migrator::migrations().len() as u32;
-        assert_eq!(all, 9);
+        assert_eq!(all, 10);
         fillbook::db::migrate_down(&t.db, all).await.unwrap();
         let mut after_down = table_names(&t.db).await;
         after_down.retain(|n| n != "seaql_migrations");

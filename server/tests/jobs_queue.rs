@@ -621,16 +621,11 @@ support::db_test!(
         ok.register(KIND, |ctx| async move {
             Ok(json!({"by": ctx.job.attempted_by}))
         });
-        // Worker B's maintenance rescues the job, and once due B runs it.
+        // Worker B's maintenance rescues the job and runs it again at once: its worker died,
+        // the job did nothing wrong, so no backoff.
         let (stop_b, worker_b) =
             spawn_worker(Worker::new(db.clone(), ok, config("worker-b")).with_queue(q.clone()));
-        wait_until("the rescue", || async {
-            queue::get(db, id).await.unwrap().state == "retryable"
-        })
-        .await;
-        clock.advance(chrono::Duration::seconds(2));
-        fillbook::jobs::wake::notifier().notify_waiters();
-        wait_until("the re-run", || async {
+        wait_until("the rescue and the re-run", || async {
             queue::get(db, id).await.unwrap().state == "completed"
         })
         .await;
@@ -639,7 +634,63 @@ support::db_test!(
         let job = queue::get(db, id).await.unwrap();
         assert_eq!(job.attempt, 2);
         assert_eq!(job.result, Some(json!({"by": "worker-b"})));
-        assert_eq!(job.errors.unwrap().as_array().unwrap().len(), 1);
+        let errors = job.errors.unwrap();
+        assert_eq!(errors.as_array().unwrap().len(), 1);
+        assert!(
+            errors[0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("lease expired"),
+            "{errors}"
+        );
+    }
+);
+
+support::db_test!(
+    a_dead_workers_job_is_rescued_about_one_lease_after_it_died,
+    |t: TestDb| async move {
+        // Real time, a 2 s lease and a maintenance period far longer than it: the rescue
+        // looks again when the lease runs out instead of waiting for the next period.
+        let db = &t.db;
+        let q = Queue::default();
+        let mut hanging = HandlerRegistry::new();
+        let (started_tx, mut started_rx) = mpsc::unbounded_channel::<()>();
+        hanging.register(KIND, move |_| {
+            let _ = started_tx.send(());
+            std::future::pending::<Result<serde_json::Value, String>>()
+        });
+        let short = |id: &str| {
+            let mut c = config(id);
+            c.lease = Duration::from_secs(2);
+            c.maintenance_interval = Duration::from_secs(600);
+            c
+        };
+        let (_stop_b, worker_b) = spawn_worker(
+            Worker::new(db.clone(), HandlerRegistry::new(), short("worker-b"))
+                .with_queue(q.clone()),
+        );
+        let (_stop_a, worker_a) =
+            spawn_worker(Worker::new(db.clone(), hanging, short("worker-a")).with_queue(q.clone()));
+        let id = q
+            .enqueue(db, NewJob::new(KIND, json!({})))
+            .await
+            .unwrap()
+            .job
+            .id;
+        started_rx.recv().await.unwrap();
+        worker_a.abort();
+        let died = std::time::Instant::now();
+        wait_until("the rescue", || async {
+            queue::get(db, id).await.unwrap().state != "running"
+        })
+        .await;
+        // Well under the 600 s maintenance period.
+        assert!(
+            died.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            died.elapsed()
+        );
+        worker_b.abort();
     }
 );
 

@@ -492,8 +492,10 @@ support::db_test!(
     concurrent_syncs_neither_duplicate_nor_fail,
     |t: TestDb| async move {
         let sim = start(Scenario::demo()).await;
+        // Two workers of one deployment share the client id: the second connection finds it
+        // in use and syncs under the next free one.
         let a = IbConnectOptions::new("127.0.0.1", sim.port(), 101);
-        let b = IbConnectOptions::new("127.0.0.1", sim.port(), 102);
+        let b = a.clone();
         let (ra, rb) = tokio::join!(
             sync_trades_once(&t.db, &a, 7, None),
             sync_trades_once(&t.db, &b, 7, None)

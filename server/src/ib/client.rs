@@ -154,6 +154,9 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
+/// Client ids a read-only job tries when the first is in use.
+pub const READ_ONLY_CLIENT_ID_TRIES: i32 = 4;
+
 impl Gateway {
     /// Connects and completes the handshake within `opts.connect_timeout`.
     pub async fn connect(opts: &IbConnectOptions) -> Result<Gateway, IbError> {
@@ -176,6 +179,24 @@ impl Gateway {
             client.server_version()
         );
         Ok(Gateway { client, addr })
+    }
+
+    /// Connects for a read-only job (a sync): when another session holds the client id —
+    /// two workers syncing the same gateway at once — tries `client_id + 10`, `+ 20`, …
+    /// ([`READ_ONLY_CLIENT_ID_TRIES`] in all). Orders never use this: an order belongs to the
+    /// client id that placed it.
+    pub async fn connect_read_only(opts: &IbConnectOptions) -> Result<Gateway, IbError> {
+        let mut attempt = opts.clone();
+        for k in 1..READ_ONLY_CLIENT_ID_TRIES {
+            match Gateway::connect(&attempt).await {
+                Err(IbError::ClientIdInUse { client_id, .. }) => {
+                    tracing::info!(client_id, "client id in use; trying the next one");
+                    attempt.client_id = opts.client_id + 10 * k;
+                }
+                other => return other,
+            }
+        }
+        Gateway::connect(&attempt).await
     }
 
     /// `host:port` of the gateway.

@@ -28,7 +28,9 @@ use crate::error::{Error, Result};
 use crate::jobs::clock::{Clock, SystemClock};
 use crate::jobs::wake;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, SqlErr, Value as SqlValue};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, SqlErr, Value as SqlValue,
+};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +95,17 @@ impl Backoff {
         }
         delay + delay.mul_f64(self.jitter * rand::random::<f64>())
     }
+}
+
+/// When a failed attempt's job may run again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Then {
+    /// After the backoff of its attempt (the job failed).
+    Backoff,
+    /// At once (its worker died: the job did nothing wrong).
+    Now,
+    /// Never (discarded whatever attempts are left).
+    GiveUp,
 }
 
 /// A job to enqueue.
@@ -413,7 +426,8 @@ impl Queue {
         error: &str,
     ) -> Result<Outcome> {
         let guard = "state = 'running' AND attempted_by = $worker";
-        self.finish_attempt(db, job, error, guard, job.attempted_by.as_deref(), false)
+        let worker = job.attempted_by.as_deref();
+        self.finish_attempt(db, job, error, guard, worker, Then::Backoff)
             .await
     }
 
@@ -426,13 +440,14 @@ impl Queue {
         error: &str,
     ) -> Result<Outcome> {
         let guard = "state = 'running' AND attempted_by = $worker";
-        self.finish_attempt(db, job, error, guard, job.attempted_by.as_deref(), true)
+        let worker = job.attempted_by.as_deref();
+        self.finish_attempt(db, job, error, guard, worker, Then::GiveUp)
             .await
     }
 
     /// The shared end of a failed (or abandoned) attempt: appends to `errors`, then moves the
     /// job to `retryable` or `discarded` under `guard` (SQL with `$worker` and `$now`
-    /// placeholders); `give_up` discards it whatever attempts are left.
+    /// placeholders); `then` says when it may run again.
     async fn finish_attempt(
         &self,
         db: &impl ConnectionTrait,
@@ -440,7 +455,7 @@ impl Queue {
         error: &str,
         guard: &str,
         worker: Option<&str>,
-        give_up: bool,
+        then: Then,
     ) -> Result<Outcome> {
         let backend = db.get_database_backend();
         let now = self.now();
@@ -461,7 +476,7 @@ impl Queue {
                 Some(key) => self.waiting_duplicate(db, key, job.id).await?,
                 None => None,
             };
-            let out_of_attempts = give_up || job.attempt >= job.max_attempts;
+            let out_of_attempts = then == Then::GiveUp || job.attempt >= job.max_attempts;
             let (new_state, scheduled_at, finished_at, outcome) =
                 if out_of_attempts || superseded_by.is_some() {
                     (
@@ -471,9 +486,11 @@ impl Queue {
                         Outcome::Discarded,
                     )
                 } else {
-                    let at = crate::jobs::clock::to_micros(
-                        now + lease_delta(self.backoff.jittered(job.attempt)),
-                    );
+                    let delay = match then {
+                        Then::Now => Duration::ZERO,
+                        _ => self.backoff.jittered(job.attempt),
+                    };
+                    let at = crate::jobs::clock::to_micros(now + lease_delta(delay));
                     (state::RETRYABLE, at, None, Outcome::Retryable(at))
                 };
             let message = match superseded_by {
@@ -539,8 +556,28 @@ impl Queue {
         })
     }
 
-    /// Moves running jobs whose lease expired back to `retryable` (or `discarded` when out of
-    /// attempts). Safe to run from every worker at once. Returns the rescued jobs' ids.
+    /// When the earliest lease of a running job expires (none: nothing runs).
+    pub async fn next_lease_expiry(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Option<DateTime<Utc>>> {
+        #[derive(FromQueryResult)]
+        struct Expiry {
+            at: Option<DateTime<Utc>>,
+        }
+        Ok(Expiry::find_by_statement(statement(
+            db.get_database_backend(),
+            "SELECT MIN(lease_expires_at) AS at FROM jobs WHERE state = 'running'",
+            Vec::<SqlValue>::new(),
+        ))
+        .one(db)
+        .await?
+        .and_then(|e| e.at))
+    }
+
+    /// Moves running jobs whose lease expired back to `retryable` at once (or `discarded`
+    /// when out of attempts). Safe to run from every worker at once. Returns the rescued
+    /// jobs' ids.
     pub async fn rescue(&self, db: &impl ConnectionTrait) -> Result<Vec<i32>> {
         let now = self.now();
         let expired = jobs::Entity::find()
@@ -576,7 +613,7 @@ impl Queue {
                     &message,
                     &guard,
                     job.attempted_by.as_deref(),
-                    false,
+                    Then::Now,
                 )
                 .await;
             match outcome {

@@ -7,6 +7,10 @@
 //! processes tick, a period's job is enqueued once; and a run still waiting absorbs the next
 //! (sync jobs are unique while waiting), so they never stack. A process does not fire the
 //! period it starts in: that one belongs to whoever ran before it.
+//!
+//! While confirmed orders wait for the gateway (queued, or in doubt after a dropped
+//! connection), `orders.submit` runs every minute too: a gateway that stays away longer
+//! than one job's retries never strands an order.
 
 use super::clock::Clock;
 use super::kinds;
@@ -49,7 +53,11 @@ pub struct Schedule {
 
 pub use app::models::ScheduleDto;
 
-/// The schedules `config` describes (Flex fetches: one per stored credentials).
+/// How often waiting orders are tried again.
+pub const ORDERS_RETRY_EVERY_MINUTES: i64 = 1;
+
+/// The schedules `config` describes (Flex fetches: one per stored credentials), and the
+/// orders retry while orders wait.
 pub async fn schedules(
     db: &impl ConnectionTrait,
     config: &ScheduleConfig,
@@ -70,6 +78,24 @@ pub async fn schedules(
             kind: kinds::POSITIONS_SYNC,
             payload: json!({}),
             every: minutes(config.positions_every_minutes),
+        });
+    }
+    let waiting = db
+        .query_one_raw(statement(
+            db.get_database_backend(),
+            "SELECT id FROM orders WHERE status IN ($1, $2) LIMIT 1",
+            [
+                crate::orders::status::QUEUED.into(),
+                crate::orders::status::SUBMITTING.into(),
+            ],
+        ))
+        .await?;
+    if waiting.is_some() {
+        out.push(Schedule {
+            name: kinds::ORDERS_SUBMIT.into(),
+            kind: kinds::ORDERS_SUBMIT,
+            payload: json!({}),
+            every: Duration::minutes(ORDERS_RETRY_EVERY_MINUTES),
         });
     }
     if config.flex_fetch_every_hours > 0 {

@@ -279,11 +279,12 @@ impl Worker {
     }
 }
 
-/// Periodic rescue of expired leases and purge of old finished jobs.
+/// Rescue of expired leases — checked again just after the earliest running lease
+/// expires, so a dead worker's job runs again about one lease after it died — and a
+/// periodic purge of old finished jobs.
 async fn maintain(db: DatabaseConnection, queue: Queue, config: WorkerConfig) {
-    let mut tick = tokio::time::interval(config.maintenance_interval);
+    let mut last_purge: Option<std::time::Instant> = None;
     loop {
-        tick.tick().await;
         match queue.rescue(&db).await {
             Ok(ids) if !ids.is_empty() => {
                 tracing::warn!(jobs = ?ids, "rescued jobs whose lease expired")
@@ -291,15 +292,30 @@ async fn maintain(db: DatabaseConnection, queue: Queue, config: WorkerConfig) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "rescuing expired jobs failed"),
         }
-        if let Some(retention) = config.retention {
+        let purge_due = last_purge.is_none_or(|t| t.elapsed() >= config.maintenance_interval);
+        if let (Some(retention), true) = (config.retention, purge_due) {
+            last_purge = Some(std::time::Instant::now());
             match queue.purge_finished(&db, retention).await {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "purged old finished jobs"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purging finished jobs failed"),
             }
         }
+        let wait = match queue.next_lease_expiry(&db).await {
+            Ok(Some(at)) => (at - queue.now())
+                .to_std()
+                .unwrap_or_default()
+                .saturating_add(RESCUE_MARGIN)
+                .clamp(RESCUE_MARGIN, config.maintenance_interval),
+            // Nothing runs: a job claimed meanwhile cannot expire sooner than one lease.
+            _ => config.lease.min(config.maintenance_interval),
+        };
+        tokio::time::sleep(wait).await;
     }
 }
+
+/// How long after a lease's expiry the rescue looks (clock skew between processes).
+const RESCUE_MARGIN: Duration = Duration::from_millis(250);
 
 /// One claimed job being run.
 struct Execution {

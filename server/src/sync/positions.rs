@@ -24,7 +24,7 @@ pub async fn sync_positions_once(
     db: &DatabaseConnection,
     ib: &IbConnectOptions,
 ) -> Result<PositionsMetrics> {
-    let gateway = Gateway::connect(ib).await?;
+    let gateway = Gateway::connect_read_only(ib).await?;
     let managed = gateway.managed_accounts().await?;
     let rows = gateway.positions().await?;
     gateway.disconnect().await;

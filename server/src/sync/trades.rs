@@ -155,7 +155,7 @@ pub async fn sync_trades_once(
     let window_end = Utc::now();
     let days = lookback_days.clamp(1, 7);
     let window_start = window_end - Duration::days(i64::from(days));
-    let gateway = Gateway::connect(ib).await?;
+    let gateway = Gateway::connect_read_only(ib).await?;
     let managed = gateway.managed_accounts().await?;
     let batch = gateway
         .executions(ExecutionFilter {

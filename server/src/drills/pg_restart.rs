@@ -1,0 +1,152 @@
+//! PostgreSQL restarted while a server (with its worker) and a second worker process run
+//! and jobs keep arriving: both reconnect, every job enqueued runs to completion exactly
+//! once, and the server answers `/readyz` again. Reports how long `/readyz` took to recover.
+
+use super::procs::{count, drop_postgres, fillbook, fresh_postgres, until};
+use super::{DrillArgs, DrillReport};
+use crate::error::{Error, Result};
+use crate::jobs::kinds;
+use crate::jobs::queue::{NewJob, Queue};
+use std::time::{Duration, Instant};
+
+/// The PostgreSQL cluster of this machine, as `pg_lsclusters` lists it first.
+fn cluster() -> Result<(String, String)> {
+    let out = std::process::Command::new("pg_lsclusters")
+        .arg("--no-header")
+        .output()
+        .map_err(|e| {
+            Error::Config(format!(
+                "pg_lsclusters: {e} (the drill restarts the local PostgreSQL)"
+            ))
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    match (parts.next(), parts.next()) {
+        (Some(v), Some(c)) => Ok((v.to_string(), c.to_string())),
+        _ => Err(Error::Config("pg_lsclusters lists no cluster".into())),
+    }
+}
+
+fn restart_postgres() -> Result<()> {
+    let (version, name) = cluster()?;
+    let status = std::process::Command::new("pg_ctlcluster")
+        .args([&version, &name, "restart", "-m", "fast"])
+        .status()
+        .map_err(|e| Error::Config(format!("pg_ctlcluster: {e}")))?;
+    if !status.success() {
+        return Err(Error::Config(format!(
+            "pg_ctlcluster {version} {name} restart failed"
+        )));
+    }
+    Ok(())
+}
+
+async fn ready(client: &reqwest::Client, url: &str) -> bool {
+    client
+        .get(url)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
+    let mut report = DrillReport::new("postgres-restart");
+    let pg = &args.postgres_url;
+    let (url, db, name) = fresh_postgres(pg).await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let outcome: Result<()> = async {
+        let _server = fillbook(
+            &url,
+            &[
+                "serve", "--bind", &bind, "--workers", "1", "--lease-seconds", "6",
+                "--poll-interval-ms", "200", "--no-live", "--sync-every", "0",
+                "--positions-every", "0", "--flex-fetch-every", "0",
+            ],
+        )?;
+        let _worker = fillbook(
+            &url,
+            &[
+                "worker", "--workers", "1", "--lease-seconds", "6", "--poll-interval-ms", "200",
+                "--no-live", "--sync-every", "0", "--positions-every", "0",
+                "--flex-fetch-every", "0",
+            ],
+        )?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let readyz = format!("http://{bind}/readyz");
+        until("the server up", Duration::from_secs(60), || async {
+            Ok(ready(&client, &readyz).await.then_some(()))
+        })
+        .await?;
+        // Jobs arrive every 50 ms for 20 s; PostgreSQL restarts 5 s in.
+        let queue = Queue::default();
+        let mut enqueued = 0usize;
+        let mut refused = 0usize;
+        let started = Instant::now();
+        let mut restarted: Option<Instant> = None;
+        while started.elapsed() < Duration::from_secs(20) {
+            if restarted.is_none() && started.elapsed() > Duration::from_secs(5) {
+                let t = Instant::now();
+                tokio::task::spawn_blocking(restart_postgres)
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))??;
+                restarted = Some(t);
+            }
+            match queue.enqueue(&db, NewJob::new(kinds::TEST_NOOP, serde_json::json!({}))).await {
+                Ok(_) => enqueued += 1,
+                Err(_) => refused += 1,
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let restarted = restarted.ok_or_else(|| Error::Internal("no restart".into()))?;
+        until("the server ready again", Duration::from_secs(120), || async {
+            Ok(ready(&client, &readyz).await.then_some(()))
+        })
+        .await?;
+        report.recovery_seconds.push(restarted.elapsed().as_secs_f64());
+        let done = until("every job finished", Duration::from_secs(180), || async {
+            let waiting = count(
+                &db,
+                "SELECT COUNT(*) AS n FROM jobs WHERE state NOT IN ('completed', 'discarded', 'cancelled')",
+            )
+            .await
+            .unwrap_or(1);
+            Ok((waiting == 0).then_some(()))
+        })
+        .await;
+        let completed = count(&db, "SELECT COUNT(*) AS n FROM jobs WHERE state = 'completed'").await?;
+        let twice = count(&db, "SELECT COUNT(*) AS n FROM jobs WHERE attempt > 1").await?;
+        let total = count(&db, "SELECT COUNT(*) AS n FROM jobs").await?;
+        report.rows_lost = total - completed;
+        report.rows_duplicated = twice;
+        report.notes.push(format!(
+            "{enqueued} jobs enqueued ({refused} enqueues refused while the database was down): \
+             {completed} completed, {twice} ran more than once; /readyz back {:.1} s after the restart began",
+            report.recovery_seconds[0]
+        ));
+        done?;
+        if total as usize != enqueued {
+            report.fail(format!("{enqueued} enqueues succeeded but {total} jobs exist"));
+        }
+        if completed != total {
+            report.fail(format!("{} jobs did not complete", total - completed));
+        }
+        if twice > 0 {
+            report.fail(format!("{twice} jobs ran more than once"));
+        }
+        Ok(())
+    }
+    .await;
+    report.runs += 1;
+    if let Err(e) = outcome {
+        report.fail(format!("{e}"));
+    }
+    drop_postgres(db, &name, pg).await;
+    Ok(report)
+}
