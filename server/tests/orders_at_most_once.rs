@@ -175,3 +175,63 @@ support::db_test!(
         assert_eq!(at_gateway(&sim, "once-3").await, 1);
     }
 );
+
+support::db_test!(
+    orders_behind_a_dropped_one_go_back_to_the_queue_and_are_placed_once,
+    |t: TestDb| async move {
+        let sim = sim::start(Scenario::demo(), Faults::default())
+            .await
+            .unwrap();
+        let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 100);
+        fillbook::sync::positions::sync_positions_once(&t.db, &ib)
+            .await
+            .unwrap();
+        let first = confirmed_order(&t.db, "batch-1").await;
+        let second = confirmed_order(&t.db, "batch-2").await;
+        // The gateway takes the first order and drops the connection: the second never left
+        // (it failed asking for an order id), so it is queued again, not in doubt forever.
+        sim.set_faults(Faults {
+            drop_on_place: true,
+            ..Faults::default()
+        });
+        submit_queued(&t.db, &ib).await.unwrap_err();
+        let (status, error, _) = order_row(&t.db, second).await;
+        assert_eq!(status, "queued", "{error:?}");
+        assert!(error.unwrap().contains("not placed"));
+        assert_eq!(order_row(&t.db, first).await.0, "submitting");
+        sim.set_faults(Faults::default());
+        let tally = submit_queued(&t.db, &ib).await.unwrap();
+        assert_eq!(tally["reconciled"], 1, "{tally}");
+        for (id, r) in [(first, "batch-1"), (second, "batch-2")] {
+            assert_eq!(at_gateway(&sim, r).await, 1, "{r} placed exactly once");
+            let (status, _, _) = order_row(&t.db, id).await;
+            assert!(
+                !["queued", "submitting"].contains(&status.as_str()),
+                "{r}: {status}"
+            );
+        }
+    }
+);
+
+support::db_test!(
+    a_claimed_order_without_an_order_id_is_queued_again_when_its_worker_died,
+    |t: TestDb| async move {
+        let sim = sim::start(Scenario::demo(), Faults::default())
+            .await
+            .unwrap();
+        let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 100);
+        fillbook::sync::positions::sync_positions_once(&t.db, &ib)
+            .await
+            .unwrap();
+        let id = confirmed_order(&t.db, "claimed-1").await;
+        // A worker claimed it and died before asking for an order id, long ago.
+        t.db.execute_unprepared(&format!(
+            "UPDATE orders SET status = 'submitting', updated_at = '2026-01-01T00:00:00Z' WHERE id = {id}"
+        ))
+        .await
+        .unwrap();
+        submit_queued(&t.db, &ib).await.unwrap();
+        assert_eq!(at_gateway(&sim, "claimed-1").await, 1);
+        assert_ne!(order_row(&t.db, id).await.0, "submitting");
+    }
+);

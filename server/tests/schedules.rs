@@ -122,3 +122,69 @@ support::db_test!(fire_enqueues_once_per_period, |t: TestDb| async move {
     assert_eq!(schedule::fire(db, &list[0], later).await.unwrap(), None);
     assert_eq!(count(db, "SELECT COUNT(*) FROM jobs").await, 1);
 });
+
+support::db_test!(
+    waiting_orders_are_tried_again_every_minute,
+    |t: TestDb| async move {
+        let db = &t.db;
+        let names = |list: Vec<schedule::Schedule>| -> Vec<String> {
+            list.into_iter().map(|s| s.name).collect()
+        };
+        assert_eq!(
+            names(schedule::schedules(db, &SYNC_ONLY).await.unwrap()),
+            ["trades.sync"]
+        );
+        // A confirmed order waits for the gateway (its own orders.submit gave up).
+        db.execute_unprepared(
+            "INSERT INTO accounts (code, created_at, updated_at) VALUES ('DU0000001', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')",
+        )
+        .await
+        .unwrap();
+        let created = fillbook::orders::service::create_from_request(
+            db,
+            &fillbook::jobs::SystemClock,
+            app::models::NewOrderDto {
+                account_id: 1,
+                symbol: "AAPL".into(),
+                sec_type: None,
+                exchange: None,
+                currency: None,
+                side: "BUY".into(),
+                order_type: "MKT".into(),
+                quantity: 1.0,
+                limit_price: None,
+                tif: None,
+                order_ref: None,
+            },
+        )
+        .await
+        .unwrap();
+        fillbook::orders::confirm_order(
+            db,
+            &fillbook::jobs::SystemClock,
+            created.order.id,
+            &created.confirmation_token,
+        )
+        .await
+        .unwrap();
+        db.execute_unprepared("UPDATE jobs SET state = 'discarded'")
+            .await
+            .unwrap();
+        let list = schedule::schedules(db, &SYNC_ONLY).await.unwrap();
+        let orders = list
+            .iter()
+            .find(|s| s.name == "orders.submit")
+            .expect("an orders schedule");
+        assert_eq!(orders.every, Duration::minutes(1));
+        let at = Utc.with_ymd_and_hms(2026, 12, 2, 11, 1, 0).unwrap();
+        assert!(schedule::fire(db, orders, at).await.unwrap().is_some());
+        assert_eq!(
+            count(
+                db,
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'orders.submit' AND state = 'available'"
+            )
+            .await,
+            1
+        );
+    }
+);

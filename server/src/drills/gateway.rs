@@ -40,7 +40,7 @@ pub async fn restart_mid_sync(args: &DrillArgs) -> Result<DrillReport> {
                 Ok((job_state(&db, job).await?.state == "running").then_some(()))
             })
             .await?;
-            let fraction = 0.1 + 0.6 * rand::random::<f64>();
+            let fraction = 0.02 + 0.2 * rand::random::<f64>();
             tokio::time::sleep(Duration::from_secs_f64(clean_seconds * fraction)).await;
             if job_state(&db, job).await?.state != "running" {
                 report.notes.push(format!("restart {k}: the sync ended before the restart"));
@@ -201,8 +201,27 @@ pub async fn orders_while_down(args: &DrillArgs) -> Result<DrillReport> {
     .await;
     report.runs += 1;
     if let Err(e) = outcome {
-        report.fail(format!("{e}"));
+        report.fail(format!("{e}; {}", orders_state(&db).await));
     }
     drop_postgres(db, &name, pg).await;
     Ok(report)
+}
+
+/// The orders and orders.submit jobs, for a failure report.
+async fn orders_state(db: &sea_orm::DatabaseConnection) -> String {
+    use sea_orm::ConnectionTrait;
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT 'order ' || id || ' ' || status || ' ' || COALESCE(last_error, '') AS t FROM orders ORDER BY id",
+        "SELECT 'job ' || id || ' ' || state || ' attempt ' || attempt || ' ' || COALESCE(error, '') AS t \
+         FROM jobs WHERE kind = 'orders.submit' ORDER BY id",
+    ] {
+        if let Ok(rows) = db
+            .query_all_raw(crate::db::statement(db.get_database_backend(), sql, Vec::<sea_orm::Value>::new()))
+            .await
+        {
+            out.extend(rows.into_iter().filter_map(|r| r.try_get::<String>("", "t").ok()));
+        }
+    }
+    out.join(" | ")
 }

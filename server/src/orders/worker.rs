@@ -28,14 +28,18 @@ use serde_json::{json, Value};
 /// Submits every queued order; the job's result counts what happened.
 pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Result<Value> {
     let clock = SystemClock;
+    // Queued orders, and claimed ones whose worker died before asking for an order id (no
+    // id was recorded, so nothing can have been placed).
     let claimed = orders::Entity::find()
         .from_raw_sql(crate::db::statement(
             db.get_database_backend(),
-            "UPDATE orders SET status = $1, updated_at = $2 WHERE status = $3 RETURNING *",
+            "UPDATE orders SET status = $1, updated_at = $2 WHERE status = $3 \
+             OR (status = $1 AND ib_order_id IS NULL AND updated_at < $4) RETURNING *",
             [
                 status::SUBMITTING.into(),
                 clock.now().into(),
                 status::QUEUED.into(),
+                (clock.now() - IN_DOUBT_AFTER).into(),
             ],
         ))
         .all(db)
@@ -61,7 +65,7 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
     };
     let mut tally = json!({ "claimed": claimed.len(), "submitted": 0, "filled": 0,
                             "partially_filled": 0, "rejected": 0, "unknown": 0,
-                            "reconciled": 0, "resent_absent": 0 });
+                            "reconciled": 0, "resent_absent": 0, "requeued": 0 });
     let mut claimed = claimed;
     if !doubtful.is_empty() {
         let mut known = gateway.open_orders().await?;
@@ -115,21 +119,26 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
         )
         .await?;
         tally[key] = json!(tally[key].as_u64().unwrap_or(0) + 1);
-        unknown += usize::from(key == "unknown");
+        unknown += usize::from(key == "unknown" || key == REQUEUED);
     }
     gateway.disconnect().await;
     for kind in [kinds::POSITIONS_SYNC, kinds::TRADES_SYNC] {
         crate::jobs::enqueue_kind(db, kind, json!({})).await?;
     }
     if unknown > 0 {
-        // Fail the attempt: the retry reconciles these orders with the gateway first.
+        // Fail the attempt: the retry reconciles the orders in doubt with the gateway first
+        // and places the requeued ones.
         return Err(crate::Error::Internal(format!(
-            "{unknown} order(s) may have reached the gateway without an answer; they are \
-             reconciled with the gateway before anything is resent ({tally})"
+            "{unknown} order(s) not settled: those that may have reached the gateway without \
+             an answer are reconciled with the gateway before anything is resent, the others were \
+             queued again ({tally})"
         )));
     }
     Ok(tally)
 }
+
+/// The outcome of an order sent back to the queue before anything left for the gateway.
+const REQUEUED: &str = "requeued";
 
 /// A `submitting` order older than this with no worker's answer is in doubt (its worker
 /// died); one that recorded an unknown outcome is in doubt at once.
@@ -310,8 +319,16 @@ async fn submit_one(
         .await?;
         return Ok(status::REJECTED);
     }
+    // Nothing has left for the gateway until an order id is recorded: a failure before that
+    // queues the order again.
+    let ib_order_id = match gateway.next_order_id().await {
+        Ok(id) => id,
+        Err(e) => {
+            requeue(db, order.id, &format!("not placed: {e}")).await?;
+            return Ok(REQUEUED);
+        }
+    };
     let result = async {
-        let ib_order_id = gateway.next_order_id().await?;
         // Record the id before placing: a crash after this leaves a visible trace.
         db.execute_raw(crate::db::statement(
             backend,
