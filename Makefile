@@ -4,12 +4,13 @@ export CARGO_BUILD_JOBS ?= 2
 BIN := target/debug/fillbook
 RUN_ARGS ?= --demo
 
-.PHONY: run build site bootstrap test lint unit contract e2e bench help
+.PHONY: run build site bootstrap test lint unit contract e2e bench drills help
 
 help:
 	@echo "make run    start Fillbook on http://127.0.0.1:3000 (SQLite under ./data, demo gateway)"
 	@echo "make test   fmt + clippy, unit and PostgreSQL/SQLite integration tests, Playwright e2e"
 	@echo "make lint | make unit | make e2e   the parts of make test"
+	@echo "make bench  benchmarks (release)     make drills   failure drills (release)"
 
 ## Start the app on the embedded SQLite database, installing what is missing.
 run: build
@@ -40,6 +41,10 @@ bench: bootstrap
 	target/release/fillbook bench live
 	target/release/fillbook bench api
 	target/release/fillbook bench export
+
+## Failure drills (release build, ~40 min; restarts the local PostgreSQL, mounts a tmpfs).
+drills: bootstrap
+	scripts/drills.sh
 
 ## Everything: lint, unit + integration (both databases), e2e; ends with a summary line.
 test:

@@ -12,13 +12,14 @@ mod kill_worker;
 mod ledger;
 mod pg_restart;
 mod procs;
+mod soak;
 mod storm;
 
 use crate::error::{Error, Result};
 use serde::Serialize;
 
 /// Every drill, in the order `fillbook drills` runs them.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 9] = [
     "kill-worker",
     "gateway-restart",
     "orders-gateway-down",
@@ -27,13 +28,14 @@ pub const ALL: [&str; 8] = [
     "sync-now-storm",
     "fuzz",
     "sqlite-full-disk",
+    "api-soak",
 ];
 
 /// Options of `fillbook drills`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DrillArgs {
     /// Drills to run (default: all): kill-worker, gateway-restart, orders-gateway-down,
-    /// postgres-restart, concurrent-syncs, sync-now-storm, fuzz, sqlite-full-disk.
+    /// postgres-restart, concurrent-syncs, sync-now-storm, fuzz, sqlite-full-disk, api-soak.
     #[arg(value_delimiter = ',')]
     pub drills: Vec<String>,
     /// PostgreSQL server the drills create their databases on (dropped afterwards).
@@ -58,6 +60,9 @@ pub struct DrillArgs {
     /// Seconds each fuzz target runs.
     #[arg(long, default_value_t = 60)]
     pub fuzz_seconds: u64,
+    /// Seconds of the API soak at 200 requests per second.
+    #[arg(long, default_value_t = 600)]
+    pub soak_seconds: u64,
     /// Print the table as JSON too.
     #[arg(long)]
     pub json: bool,
@@ -133,6 +138,7 @@ pub async fn run(args: DrillArgs) -> Result<()> {
             "sync-now-storm" => storm::run(&args).await,
             "fuzz" => fuzz::run(&args).await,
             "sqlite-full-disk" => disk::run(&args).await,
+            "api-soak" => soak::run(&args).await,
             _ => unreachable!("checked above"),
         };
         let report = report.unwrap_or_else(|e| {
