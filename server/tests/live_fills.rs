@@ -167,6 +167,39 @@ support::db_test!(
 );
 
 support::db_test!(
+    a_burst_of_fills_never_makes_the_session_fall_behind,
+    |t: TestDb| async move {
+        let sim = gateway().await;
+        let db = &t.db;
+        let (stop, task) = follow(db, config(&sim, "proc-a", Duration::from_secs(10)));
+        within("the live connection", Duration::from_secs(10), || {
+            connected(db)
+        })
+        .await;
+        // 1,500 fills of this and other clients, one every 2 ms: other clients' fills make the
+        // session read executions back while its order stream keeps arriving.
+        for i in 0..1500 {
+            let client = if i % 2 == 0 {
+                CLIENT + LIVE_CLIENT_OFFSET
+            } else {
+                0
+            };
+            let id = format!("0000b{i:04}.00000001.01.01");
+            assert!(sim.emit_fill(fill(&id, client, 8000 + i)));
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        within("every fill", Duration::from_secs(30), || async {
+            scalar(db, "SELECT COUNT(*) FROM trade_executions").await == 1500
+        })
+        .await;
+        let s = session(db).await;
+        assert_eq!(s.reconnects, 0, "the session dropped: {:?}", s.last_error);
+        stop.send(true).unwrap();
+        task.await.unwrap();
+    }
+);
+
+support::db_test!(
     a_gateway_restart_reconnects_and_syncs_the_gap,
     |t: TestDb| async move {
         let sim = gateway().await;

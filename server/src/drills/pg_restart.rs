@@ -85,31 +85,39 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
         })
         .await?;
         // Jobs arrive every 50 ms for 20 s; PostgreSQL restarts 5 s in.
-        let queue = Queue::default();
-        let mut enqueued = 0usize;
-        let mut refused = 0usize;
-        let started = Instant::now();
-        let mut restarted: Option<Instant> = None;
-        while started.elapsed() < Duration::from_secs(20) {
-            if restarted.is_none() && started.elapsed() > Duration::from_secs(5) {
-                let t = Instant::now();
-                tokio::task::spawn_blocking(restart_postgres)
-                    .await
-                    .map_err(|e| Error::Internal(e.to_string()))??;
-                restarted = Some(t);
-            }
-            match queue.enqueue(&db, NewJob::new(kinds::TEST_NOOP, serde_json::json!({}))).await {
-                Ok(_) => enqueued += 1,
-                Err(_) => refused += 1,
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let restarted = restarted.ok_or_else(|| Error::Internal("no restart".into()))?;
+        let enqueuer = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let queue = Queue::default();
+                let (mut enqueued, mut refused) = (0usize, 0usize);
+                let started = Instant::now();
+                while started.elapsed() < Duration::from_secs(20) {
+                    match queue
+                        .enqueue(&db, NewJob::new(kinds::TEST_NOOP, serde_json::json!({})))
+                        .await
+                    {
+                        Ok(_) => enqueued += 1,
+                        Err(_) => refused += 1,
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                (enqueued, refused)
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let restarted = Instant::now();
+        tokio::task::spawn_blocking(restart_postgres)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        let back = restarted.elapsed().as_secs_f64();
         until("the server ready again", Duration::from_secs(120), || async {
             Ok(ready(&client, &readyz).await.then_some(()))
         })
         .await?;
         report.recovery_seconds.push(restarted.elapsed().as_secs_f64());
+        let (enqueued, refused) = enqueuer
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let done = until("every job finished", Duration::from_secs(180), || async {
             let waiting = count(
                 &db,
@@ -127,7 +135,8 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
         report.rows_duplicated = twice;
         report.notes.push(format!(
             "{enqueued} jobs enqueued ({refused} enqueues refused while the database was down): \
-             {completed} completed, {twice} ran more than once; /readyz back {:.1} s after the restart began",
+             {completed} completed, {twice} ran more than once; PostgreSQL back after {back:.1} s, \
+             /readyz {:.1} s after the restart began",
             report.recovery_seconds[0]
         ));
         done?;

@@ -75,11 +75,23 @@ impl Pending {
 pub async fn follow(
     db: &DatabaseConnection,
     gw: &Gateway,
-    mut updates: OrderUpdates,
+    updates: OrderUpdates,
     opts: &FollowOptions,
     connected_at: DateTime<Utc>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<Ended> {
+    // The stream is drained by a task of its own: ibapi drops order events a consumer is too
+    // slow for, and this loop waits on the database and on catch-up reads.
+    let (tx, mut stream) = tokio::sync::mpsc::unbounded_channel();
+    let _forwarder = AbortOnDrop(tokio::spawn(async move {
+        let mut updates = updates;
+        while let Some(item) = updates.next().await {
+            let failed = item.is_err();
+            if tx.send(item).is_err() || failed {
+                break;
+            }
+        }
+    }));
     let mut pending = Pending::default();
     let mut recent: HashMap<String, ExecutionData> = HashMap::new();
     let mut recent_order: VecDeque<String> = VecDeque::new();
@@ -92,7 +104,7 @@ pub async fn follow(
         let due = pending.due();
         let mut catch_up_now = false;
         tokio::select! {
-            item = updates.next() => match item {
+            item = stream.recv() => match item {
                 None => return Err(IbError::Disconnected { operation: "following order updates".into() }.into()),
                 Some(Err(e)) => return Err(e.into()),
                 Some(Ok(update)) => match update {
@@ -160,9 +172,31 @@ pub async fn follow(
                     ..ExecutionFilter::default()
                 })
                 .await?;
+            // Commission reports of these fills that are still on their way find them here
+            // instead of asking for another read.
+            for e in &read.executions {
+                let id = e.execution.execution_id.clone();
+                if recent.insert(id.clone(), e.clone()).is_none() {
+                    recent_order.push_back(id);
+                }
+            }
+            while recent_order.len() > RECENT {
+                if let Some(old) = recent_order.pop_front() {
+                    recent.remove(&old);
+                }
+            }
             write(db, opts, read.executions, read.commissions, &orders).await?;
             caught_up_from = started - CATCH_UP_OVERLAP;
         }
+    }
+}
+
+/// Aborts the task when dropped (the stream's forwarder ends with the session).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
