@@ -92,62 +92,23 @@ pub async fn follow(
             }
         }
     }));
-    let mut pending = Pending::default();
-    let mut recent: HashMap<String, ExecutionData> = HashMap::new();
-    let mut recent_order: VecDeque<String> = VecDeque::new();
-    let mut orders: HashMap<i64, KnownOrder> = HashMap::new();
+    let mut st = Stream::default();
     let mut caught_up_from = connected_at - CATCH_UP_OVERLAP;
     let mut catch_up = tokio::time::interval(opts.catch_up);
     let mut renew = tokio::time::interval((opts.lease / 3).max(Duration::from_millis(100)));
     renew.tick().await;
     loop {
-        let due = pending.due();
+        let due = st.pending.due();
         let mut catch_up_now = false;
         tokio::select! {
-            item = stream.recv() => match item {
-                None => return Err(IbError::Disconnected { operation: "following order updates".into() }.into()),
-                Some(Err(e)) => return Err(e.into()),
-                Some(Ok(update)) => match update {
-                    OrderUpdate::ExecutionData(e) => {
-                        let id = e.execution.execution_id.clone();
-                        if recent.insert(id.clone(), e.clone()).is_none() {
-                            recent_order.push_back(id);
-                            if recent_order.len() > RECENT {
-                                if let Some(old) = recent_order.pop_front() {
-                                    recent.remove(&old);
-                                }
-                            }
-                        }
-                        pending.executions.push(e);
-                        pending.since.get_or_insert_with(Instant::now);
-                    }
-                    OrderUpdate::CommissionReport(c) => {
-                        let pending_fill = pending.executions.iter().any(|e| e.execution.execution_id == c.execution_id);
-                        match recent.get(&c.execution_id) {
-                            _ if pending_fill => {}
-                            Some(e) => {
-                                pending.executions.push(e.clone());
-                                pending.since.get_or_insert_with(Instant::now);
-                            }
-                            // A fill this client was not told about (another client's).
-                            None => catch_up_now = true,
-                        }
-                        if pending_fill || recent.contains_key(&c.execution_id) {
-                            pending.commissions.push(c);
-                        }
-                    }
-                    OrderUpdate::OpenOrder(o) => {
-                        let known = KnownOrder::from_gateway(&o);
-                        orders.insert(known.perm_id, known);
-                    }
-                    OrderUpdate::OrderStatus(s) => {
-                        if let Some(o) = orders.get_mut(&s.perm_id) {
-                            o.state = s.status.to_string();
-                        }
-                    }
-                    OrderUpdate::OrderBound(_) => {}
-                },
-            },
+            item = stream.recv() => {
+                catch_up_now |= st.take(item)?;
+                // Everything already waiting joins this batch: under load one write carries
+                // many fills instead of falling behind one fill at a time.
+                while let Ok(item) = stream.try_recv() {
+                    catch_up_now |= st.take(Some(item))?;
+                }
+            }
             _ = sleep_until(due), if due.is_some() => {}
             _ = catch_up.tick() => catch_up_now = true,
             _ = renew.tick() => {
@@ -157,11 +118,11 @@ pub async fn follow(
             }
             _ = shutdown.changed() => return Ok(Ended::Shutdown),
         }
-        if !pending.executions.is_empty()
-            && (pending.complete() || pending.due().is_some_and(|d| d <= Instant::now()))
+        if !st.pending.executions.is_empty()
+            && (st.pending.complete() || st.pending.due().is_some_and(|d| d <= Instant::now()))
         {
-            let batch = std::mem::take(&mut pending);
-            write(db, opts, batch.executions, batch.commissions, &orders).await?;
+            let batch = std::mem::take(&mut st.pending);
+            write(db, opts, batch.executions, batch.commissions, &st.orders).await?;
         }
         if catch_up_now {
             let started = Utc::now();
@@ -175,19 +136,85 @@ pub async fn follow(
             // Commission reports of these fills that are still on their way find them here
             // instead of asking for another read.
             for e in &read.executions {
-                let id = e.execution.execution_id.clone();
-                if recent.insert(id.clone(), e.clone()).is_none() {
-                    recent_order.push_back(id);
-                }
+                st.remember(e);
             }
-            while recent_order.len() > RECENT {
-                if let Some(old) = recent_order.pop_front() {
-                    recent.remove(&old);
-                }
-            }
-            write(db, opts, read.executions, read.commissions, &orders).await?;
+            write(db, opts, read.executions, read.commissions, &st.orders).await?;
             caught_up_from = started - CATCH_UP_OVERLAP;
         }
+    }
+}
+
+/// What the session knows from its order update stream.
+#[derive(Default)]
+struct Stream {
+    pending: Pending,
+    /// Recent fills by exec id, to join late commission reports.
+    recent: HashMap<String, ExecutionData>,
+    recent_order: VecDeque<String>,
+    orders: HashMap<i64, KnownOrder>,
+}
+
+impl Stream {
+    fn remember(&mut self, e: &ExecutionData) {
+        let id = e.execution.execution_id.clone();
+        if self.recent.insert(id.clone(), e.clone()).is_none() {
+            self.recent_order.push_back(id);
+            while self.recent_order.len() > RECENT {
+                if let Some(old) = self.recent_order.pop_front() {
+                    self.recent.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Takes one stream item; true when it announces a fill this session was not told
+    /// about (another client's), which a catch-up read brings.
+    fn take(&mut self, item: Option<std::result::Result<OrderUpdate, IbError>>) -> Result<bool> {
+        let update = match item {
+            None => {
+                return Err(IbError::Disconnected {
+                    operation: "following order updates".into(),
+                }
+                .into())
+            }
+            Some(Err(e)) => return Err(e.into()),
+            Some(Ok(update)) => update,
+        };
+        match update {
+            OrderUpdate::ExecutionData(e) => {
+                self.remember(&e);
+                self.pending.executions.push(e);
+                self.pending.since.get_or_insert_with(Instant::now);
+            }
+            OrderUpdate::CommissionReport(c) => {
+                let pending_fill = self
+                    .pending
+                    .executions
+                    .iter()
+                    .any(|e| e.execution.execution_id == c.execution_id);
+                if !pending_fill {
+                    match self.recent.get(&c.execution_id) {
+                        Some(e) => {
+                            self.pending.executions.push(e.clone());
+                            self.pending.since.get_or_insert_with(Instant::now);
+                        }
+                        None => return Ok(true),
+                    }
+                }
+                self.pending.commissions.push(c);
+            }
+            OrderUpdate::OpenOrder(o) => {
+                let known = KnownOrder::from_gateway(&o);
+                self.orders.insert(known.perm_id, known);
+            }
+            OrderUpdate::OrderStatus(s) => {
+                if let Some(o) = self.orders.get_mut(&s.perm_id) {
+                    o.state = s.status.to_string();
+                }
+            }
+            OrderUpdate::OrderBound(_) => {}
+        }
+        Ok(false)
     }
 }
 
