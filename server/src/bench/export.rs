@@ -22,9 +22,16 @@ pub struct BenchExportArgs {
 }
 
 /// Python's reading of the file: `rows sum_of_quantity`.
-const READ_BACK: &str = "import csv, sys\n\
-with open(sys.argv[1], newline='') as f:\n    r = csv.DictReader(f)\n    n = 0\n    total = 0.0\n\
-    for row in r:\n        n += 1\n        total += float(row['quantity'])\nprint(n, total)\n";
+const READ_BACK: &str = r#"
+import csv, sys
+with open(sys.argv[1], newline='') as f:
+    n = 0
+    total = 0.0
+    for row in csv.DictReader(f):
+        n += 1
+        total += float(row['quantity'])
+print(n, total)
+"#;
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(args: BenchExportArgs) -> Result<()> {
@@ -61,6 +68,9 @@ pub async fn run(args: BenchExportArgs) -> Result<()> {
         .output()
         .map_err(|e| Error::Internal(format!("cannot run python3: {e}")))?;
     let text = String::from_utf8_lossy(&read_back.stdout).to_string();
+    if !read_back.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&read_back.stderr));
+    }
     let mut parts = text.split_whitespace();
     let py_rows: i64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(-1);
     let py_sum: f64 = parts
