@@ -302,7 +302,7 @@ fn sync_settings(ib: &IbArgs) -> SyncSettings {
         host: ib.ib_host.clone(),
         port: ib.ib_port,
         client_id: ib.ib_client_id,
-        connect_timeout: kinds::DEFAULT_CONNECT_TIMEOUT,
+        connect_timeout: crate::ib::DEFAULT_CONNECT_TIMEOUT,
         lookback_days: kinds::DEFAULT_LOOKBACK_DAYS,
         time_zone: ib.ib_time_zone,
     }

@@ -514,9 +514,9 @@ pub enum JobsCommand {
     /// List jobs, newest first, as JSON.
     List {
         #[arg(long = "type")]
-        kind: Option<String>,
+        kind: Option<app::models::JobKind>,
         #[arg(long)]
-        state: Option<String>,
+        state: Option<app::models::JobState>,
         #[arg(long)]
         limit: Option<u32>,
     },
@@ -688,7 +688,7 @@ pub struct SyncArgs {
     #[arg(long)]
     pub client_id: Option<i32>,
     /// Seconds to wait for the gateway's handshake.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = crate::ib::DEFAULT_CONNECT_TIMEOUT.as_secs())]
     pub connect_timeout_seconds: u64,
     /// Print the metrics as JSON on stdout.
     #[arg(long)]

@@ -65,6 +65,42 @@ pub enum Error {
     Internal(String),
 }
 
+/// Decodes `value` (a request body, tool arguments, a job payload) into `T`; a value that
+/// does not fit is a validation error naming the offending field, under `root` when given
+/// (`payload.lookback_days`). `null` decodes as an empty object.
+pub fn decode_json<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    root: Option<&str>,
+) -> Result<T> {
+    let value = if value.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        value
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let text = e.inner().to_string();
+        // Unknown and missing fields are reported at the object: their name is quoted.
+        let inner = if path != "." {
+            Some(path)
+        } else if text.starts_with("unknown field") || text.starts_with("missing field") {
+            text.split('`').nth(1).map(str::to_string)
+        } else {
+            None
+        };
+        let field = match (root, inner) {
+            (Some(root), Some(inner)) => format!("{root}.{inner}"),
+            (None, Some(inner)) => inner,
+            (Some(root), None) => root.to_string(),
+            (None, None) => "arguments".to_string(),
+        };
+        Error::invalid(
+            field,
+            format!("invalid {}: {text}", root.unwrap_or("arguments")),
+        )
+    })
+}
+
 impl Error {
     /// A validation error naming `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {

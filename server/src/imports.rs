@@ -113,21 +113,16 @@ pub async fn get(db: &DatabaseConnection, id: i32) -> Result<ImportDto> {
 pub async fn list(db: &DatabaseConnection, query: ImportQuery) -> Result<Page<ImportDto>> {
     let limit = page_limit(query.limit)?;
     let mut select = imports::Entity::find().order_by_desc(imports::Column::Id);
-    if let Some(cursor) = query.cursor {
-        let before: i32 = cursor
-            .parse()
-            .map_err(|_| Error::invalid("cursor", "cursor is not one this server issued"))?;
+    if let Some(before) = crate::db::page::id_cursor(query.cursor.as_deref())? {
         select = select.filter(imports::Column::Id.lt(before));
     }
-    let mut rows = select.limit(limit + 1).all(db).await?;
-    let next_cursor = (rows.len() as u64 > limit).then(|| {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.id.to_string()).unwrap_or_default()
-    });
-    Ok(Page {
-        items: rows.into_iter().map(import_dto).collect(),
-        next_cursor,
-    })
+    let rows = select.limit(limit + 1).all(db).await?;
+    Ok(crate::db::page::page_of(
+        rows,
+        limit,
+        |r| r.id.to_string(),
+        import_dto,
+    ))
 }
 
 /// The `flex.import` job: imports the stored document of `import_id`, records the outcome

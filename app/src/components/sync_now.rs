@@ -7,14 +7,9 @@
 //! Without JavaScript both forms post normally and the page shows the latest job.
 
 use crate::components::session::CsrfField;
-use crate::models::{Change, JobDto};
-use crate::server_fns::{get_job, latest_job, EnqueueTradesSync, RetryJob, TRADES_SYNC};
+use crate::models::{Change, JobDto, JobKind, JobState};
+use crate::server_fns::{get_job, latest_job, EnqueueTradesSync, RetryJob};
 use leptos::prelude::*;
-
-/// Whether a job will change no more.
-pub fn is_final(state: &str) -> bool {
-    matches!(state, "completed" | "discarded" | "cancelled")
-}
 
 /// One sentence about a job, for operators.
 pub fn describe(job: &JobDto) -> String {
@@ -26,15 +21,15 @@ pub fn describe(job: &JobDto) -> String {
             .unwrap_or(0)
     };
     let error = job.error.clone().unwrap_or_default();
-    match job.state.as_str() {
-        "available" => format!("Sync #{} queued", job.id),
-        "scheduled" => format!("Sync #{} scheduled", job.id),
-        "running" => format!("Sync #{} running (attempt {})", job.id, job.attempt),
-        "retryable" => format!(
+    match job.state {
+        JobState::Available => format!("Sync #{} queued", job.id),
+        JobState::Scheduled => format!("Sync #{} scheduled", job.id),
+        JobState::Running => format!("Sync #{} running (attempt {})", job.id, job.attempt),
+        JobState::Retryable => format!(
             "Sync #{} failed (attempt {} of {}): {error} — it will be retried",
             job.id, job.attempt, job.max_attempts
         ),
-        "completed" => {
+        JobState::Completed => {
             let mut text = format!(
                 "Sync #{} completed: {} new fills, {} corrections, {} trades updated",
                 job.id,
@@ -52,9 +47,8 @@ pub fn describe(job: &JobDto) -> String {
             }
             text
         }
-        "discarded" => format!("Sync #{} failed: {error}", job.id),
-        "cancelled" => format!("Sync #{} cancelled", job.id),
-        other => format!("Sync #{} {other}", job.id),
+        JobState::Discarded => format!("Sync #{} failed: {error}", job.id),
+        JobState::Cancelled => format!("Sync #{} cancelled", job.id),
     }
 }
 
@@ -66,7 +60,10 @@ pub fn SyncNow(
 ) -> impl IntoView {
     let enqueue = ServerAction::<EnqueueTradesSync>::new();
     let retry = ServerAction::<RetryJob>::new();
-    let latest = Resource::new(|| (), |_| latest_job(TRADES_SYNC.to_string()));
+    let latest = Resource::new(
+        || (),
+        |_| latest_job(JobKind::TradesSync.as_str().to_string()),
+    );
     let job = RwSignal::new(None::<JobDto>);
     let error = RwSignal::new(None::<String>);
 
@@ -85,17 +82,19 @@ pub fn SyncNow(
     // operator, an order, a schedule, or this page's form posted before hydration).
     Effect::new(move |_| {
         if let Some(Ok(Some(j))) = latest.get() {
-            if !is_final(&j.state) && job.get_untracked().is_none() {
+            if !j.state.is_final() && job.get_untracked().is_none() {
                 job.set(Some(j));
             }
         }
     });
     // Follow syncs started elsewhere from now on, and refresh when fills arrive.
     crate::components::live::on_changes(move |change| match change {
-        Change::Job { id, kind, state } if kind == TRADES_SYNC && !is_final(&state) => {
+        Change::Job { id, kind, state }
+            if kind == JobKind::TradesSync.as_str() && !state.is_final() =>
+        {
             let newer = job.with_untracked(|j| {
                 j.as_ref()
-                    .is_none_or(|j| j.id != id && (is_final(&j.state) || id > j.id))
+                    .is_none_or(|j| j.id != id && (j.state.is_final() || id > j.id))
             });
             if newer {
                 leptos::task::spawn_local(async move {
@@ -110,7 +109,7 @@ pub fn SyncNow(
     });
     // Watch the current job until it is final.
     Effect::new(move |previous: Option<Option<i32>>| {
-        let current = job.with(|j| j.as_ref().filter(|j| !is_final(&j.state)).map(|j| j.id));
+        let current = job.with(|j| j.as_ref().filter(|j| !j.state.is_final()).map(|j| j.id));
         if current.is_some() && previous.flatten() != current {
             if let Some(id) = current {
                 watch_job(id, job, on_completed);
@@ -128,7 +127,7 @@ pub fn SyncNow(
                     class="button"
                     disabled=move || {
                         enqueue.pending().get()
-                            || job.with(|j| j.as_ref().is_some_and(|j| !is_final(&j.state)))
+                            || job.with(|j| j.as_ref().is_some_and(|j| !j.state.is_final()))
                     }
                 >
                     "Sync now"
@@ -142,7 +141,7 @@ pub fn SyncNow(
                         view! {
                             {move || error.get().map(|e| view! { <span class="error-text">{e}</span> })}
                             {move || shown().map(|j| {
-                                let failed = matches!(j.state.as_str(), "retryable" | "discarded");
+                                let failed = j.state.is_failure();
                                 view! {
                                     <span class=format!("job-line state-{}", j.state)>{describe(&j)}</span>
                                     {failed.then(|| view! {
@@ -169,8 +168,8 @@ fn watch_job(id: i32, job: RwSignal<Option<JobDto>>, on_completed: Callback<()>)
     use wasm_bindgen::JsCast;
 
     let apply = move |next: JobDto| {
-        let done = is_final(&next.state);
-        let completed = next.state == "completed";
+        let done = next.state.is_final();
+        let completed = next.state == JobState::Completed;
         job.set(Some(next));
         if completed {
             on_completed.run(());
@@ -198,7 +197,7 @@ fn watch_job(id: i32, job: RwSignal<Option<JobDto>>, on_completed: Callback<()>)
         let source = source.clone();
         Closure::<dyn FnMut()>::new(move || {
             // The stream ends after a final state; anything else falls back to polling.
-            if job.with_untracked(|j| j.as_ref().is_some_and(|j| !is_final(&j.state))) {
+            if job.with_untracked(|j| j.as_ref().is_some_and(|j| !j.state.is_final())) {
                 poll_job(id, apply);
             }
             source.close();

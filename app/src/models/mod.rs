@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod states;
+pub use states::{JobKind, JobState, TradeStatus};
+
 /// What the UI shows about this server: which gateway it talks to, and whether that is
 /// the built-in demo simulator.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -84,7 +87,7 @@ pub struct JobDto {
     pub id: i32,
     #[serde(rename = "type")]
     pub kind: String,
-    pub state: String,
+    pub state: JobState,
     pub attempt: i32,
     pub max_attempts: i32,
     #[cfg_attr(feature = "ssr", schema(value_type = Object))]
@@ -98,9 +101,10 @@ pub struct JobDto {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// A parent trade: the aggregate of its canonical executions.
+/// A parent trade: the aggregate of its canonical executions. Read straight from the
+/// trades list query (`fills_count` and `commission_total` are its aggregates).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sea_orm::FromQueryResult))]
 pub struct TradeDto {
     pub id: i32,
     pub account_id: i32,
@@ -115,7 +119,7 @@ pub struct TradeDto {
     pub side: Option<String>,
     pub exchange: Option<String>,
     pub currency: Option<String>,
-    pub status: String,
+    pub status: TradeStatus,
     pub total_quantity: f64,
     pub avg_price: Option<f64>,
     pub first_executed_at: Option<DateTime<Utc>>,
@@ -151,8 +155,8 @@ pub struct TradeQuery {
     pub account_id: Option<i32>,
     /// IB account code (e.g. `DU1234567`), an alternative to `account_id`.
     pub account: Option<String>,
-    /// One of `partial`, `filled`, `cancelled`, `unknown`.
-    pub status: Option<String>,
+    /// Only trades in this status.
+    pub status: Option<TradeStatus>,
     /// Contract symbol (case-insensitive).
     pub symbol: Option<String>,
     /// Only trades whose last fill is at or after this RFC 3339 time.
@@ -173,8 +177,8 @@ pub struct TradeQuery {
 #[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 pub struct JobQuery {
     #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub state: Option<String>,
+    pub kind: Option<JobKind>,
+    pub state: Option<JobState>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -565,7 +569,7 @@ pub enum Change {
     Job {
         id: i32,
         kind: String,
-        state: String,
+        state: JobState,
     },
     /// Fills were written (inserted or updated) for these accounts (codes).
     Fills { accounts: Vec<String>, count: usize },

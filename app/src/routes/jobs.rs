@@ -5,7 +5,6 @@
 use crate::components::format::Time;
 use crate::components::listing::{listing, PageHeader};
 use crate::components::session::CsrfField;
-use crate::components::sync_now::is_final;
 use crate::models::{Change, JobDto, JobQuery, Page, WorkerStatusDto};
 use crate::server_fns::{list_jobs, worker_status, CancelJob, RetryJob};
 use leptos::prelude::*;
@@ -64,14 +63,14 @@ pub fn JobsPage() -> impl IntoView {
                     <tbody>
                         {page.items.into_iter().map(|j| {
                             let outcome = j.error.clone().or_else(|| j.result.as_ref().map(|r| r.to_string())).unwrap_or_default();
-                            let can_retry = matches!(j.state.as_str(), "retryable" | "discarded" | "cancelled");
-                            let can_cancel = !is_final(&j.state);
+                            let can_retry = j.state.can_retry();
+                            let can_cancel = !j.state.is_final();
                             let id = j.id;
                             view! {
                                 <tr>
                                     <td class="num">{j.id}</td>
                                     <td class="mono">{j.kind}</td>
-                                    <td><span class=format!("badge state-{}", j.state)>{j.state.clone()}</span></td>
+                                    <td><span class=format!("badge state-{}", j.state)>{j.state.as_str()}</span></td>
                                     <td class="num">{format!("{}/{}", j.attempt, j.max_attempts)}</td>
                                     <td><Time at=Some(j.created_at) /></td>
                                     <td><Time at=j.started_at /></td>

@@ -136,7 +136,7 @@ fn OrderView(detail: OrderDetailDto, refresh: RwSignal<u32>) -> impl IntoView {
                 <ul class="job-list">
                     {detail.jobs.into_iter().map(|j| view! {
                         <li><span class="mono">{j.kind.clone()}</span> " · "
-                            <span class=format!("badge state-{}", j.state)>{j.state.clone()}</span> " "
+                            <span class=format!("badge state-{}", j.state)>{j.state.as_str()}</span> " "
                             <span class="muted">{if j.kind == "trades.sync" { describe(&j) } else { format!("#{}", j.id) }}</span>
                         </li>
                     }).collect_view()}

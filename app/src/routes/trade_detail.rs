@@ -86,7 +86,7 @@ fn TradeView(trade: TradeDto, executions: Vec<ExecutionDto>) -> impl IntoView {
         <p class="breadcrumb"><a href="/trades">"← Trades"</a></p>
         <div class="page-header">
             <h1>{format!("Trade {} · {title}", trade.id)}</h1>
-            <span class=format!("badge status-{}", trade.status)>{trade.status.clone()}</span>
+            <span class=format!("badge status-{}", trade.status)>{trade.status.as_str()}</span>
         </div>
         <dl class="facts">
             <div><dt>"Account"</dt><dd class="mono">{trade.account_code.clone()}</dd></div>

@@ -4,7 +4,7 @@
 use crate::components::format::{money, quantity, Time};
 use crate::components::listing::{listing, PageHeader};
 use crate::components::sync_now::SyncNow;
-use crate::models::{Page, TradeDto, TradeQuery};
+use crate::models::{Page, TradeDto, TradeQuery, TradeStatus};
 use crate::server_fns::{list_accounts, list_trades};
 use chrono::{NaiveDate, TimeZone, Utc};
 use leptos::prelude::*;
@@ -32,7 +32,8 @@ fn day_start(text: Option<String>, plus_days: i64) -> Option<chrono::DateTime<Ut
 pub fn query_from_url(q: &ParamsMap) -> TradeQuery {
     TradeQuery {
         account: param(q, "account"),
-        status: param(q, "status"),
+        // A status the URL names wrongly (edited by hand) shows every status.
+        status: param(q, "status").and_then(|s| s.parse().ok()),
         symbol: param(q, "symbol"),
         since: day_start(param(q, "from"), 0),
         until: day_start(param(q, "to"), 1),
@@ -144,7 +145,7 @@ fn TradeFilters() -> impl IntoView {
                 <label>
                     "Status"
                     <select name="status">
-                        {["", "partial", "filled", "cancelled", "unknown"].into_iter().map(|s| {
+                        {std::iter::once("").chain(TradeStatus::ALL.iter().map(|s| s.as_str())).map(|s| {
                             let label = if s.is_empty() { "Any status" } else { s };
                             view! { <option value=s selected=move || value("status") == s>{label}</option> }
                         }).collect_view()}
@@ -219,7 +220,7 @@ fn trades_table(page: Page<TradeDto>, q: ParamsMap) -> AnyView {
                                 <td class="mono">{t.account_code}</td>
                                 <td><a href=href>{t.symbol.unwrap_or_else(|| "?".into())}</a></td>
                                 <td>{t.side.unwrap_or_default()}</td>
-                                <td><span class=format!("badge status-{}", t.status)>{t.status.clone()}</span></td>
+                                <td><span class=format!("badge status-{}", t.status)>{t.status.as_str()}</span></td>
                                 <td class="num">{quantity(t.total_quantity)}</td>
                                 <td class="num">{money(t.avg_price)}</td>
                                 <td><Time at=t.first_executed_at /></td>

@@ -97,9 +97,6 @@ pub async fn worker_status() -> Result<WorkerStatusDto, ServerFnError> {
         .map_err(to_sfn)
 }
 
-/// The job kind of a trades sync.
-pub const TRADES_SYNC: &str = "trades.sync";
-
 /// Queues a `trades.sync` (or returns the one already waiting).
 #[server(prefix = "/_sfn", endpoint = "enqueue_trades_sync")]
 pub async fn enqueue_trades_sync(csrf: String) -> Result<JobDto, ServerFnError> {
@@ -107,7 +104,7 @@ pub async fn enqueue_trades_sync(csrf: String) -> Result<JobDto, ServerFnError> 
     crate::backend::use_backend()?
         .enqueue_job(
             crate::backend::use_actor()?,
-            TRADES_SYNC.to_string(),
+            crate::models::JobKind::TradesSync.as_str().to_string(),
             serde_json::json!({}),
         )
         .await

@@ -128,10 +128,7 @@ pub async fn job_events(
                     };
                     let text = serde_json::to_string(&current).unwrap_or_default();
                     if last.as_deref() != Some(text.as_str()) {
-                        let done = matches!(
-                            current.state.as_str(),
-                            "completed" | "discarded" | "cancelled"
-                        );
+                        let done = current.state.is_final();
                         let event = Event::default().data(text.clone());
                         return Some((Ok(event), (None, Some(text), done, changes)));
                     }

@@ -8,17 +8,6 @@ use app::models::*;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 
-const TRADE_STATUSES: [&str; 4] = ["partial", "filled", "cancelled", "unknown"];
-const JOB_STATES: [&str; 7] = [
-    "available",
-    "scheduled",
-    "running",
-    "retryable",
-    "completed",
-    "discarded",
-    "cancelled",
-];
-
 /// The problem+json error shape, for the OpenAPI document.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
@@ -54,7 +43,7 @@ pub fn trade_query(raw: Option<&str>) -> Result<TradeQuery> {
     Ok(TradeQuery {
         account_id: p.parsed("account_id", "a numeric account id")?,
         account: p.text("account")?,
-        status: p.one_of("status", &TRADE_STATUSES)?,
+        status: p.parsed("status", &format!("one of {}", TradeStatus::allowed()))?,
         symbol: p.text("symbol")?,
         since: p.time("since")?,
         until: p.time("until")?,
@@ -190,8 +179,8 @@ pub async fn list_jobs(
 ) -> Result<Json<Page<JobDto>>> {
     let p = Params::parse(raw.as_deref(), &["type", "state", "limit", "cursor"])?;
     let query = JobQuery {
-        kind: p.text("type")?,
-        state: p.one_of("state", &JOB_STATES)?,
+        kind: p.parsed("type", &format!("one of {}", JobKind::allowed()))?,
+        state: p.parsed("state", &format!("one of {}", JobState::allowed()))?,
         limit: limit(&p)?,
         cursor: p.text("cursor")?,
     };

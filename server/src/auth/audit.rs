@@ -3,13 +3,10 @@
 //! who did it, when and from where. Append-only; secrets are never written to it.
 
 use crate::db::statement;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use app::models::{Actor, AuditEventDto, AuditQuery, Page};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult};
-
-/// Largest page of the audit log.
-pub const MAX_LIMIT: u32 = 500;
 
 /// Writes one entry.
 pub async fn record(
@@ -51,19 +48,10 @@ struct Row {
 
 /// A page of entries, newest first; the cursor is the last entry's id.
 pub async fn list(db: &impl ConnectionTrait, query: AuditQuery) -> Result<Page<AuditEventDto>> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::invalid(
-            "limit",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let limit = crate::db::page::page_size(query.limit, 100)?;
     let mut conditions = Vec::new();
     let mut values: Vec<sea_orm::Value> = Vec::new();
-    if let Some(cursor) = &query.cursor {
-        let id: i32 = cursor
-            .parse()
-            .map_err(|_| Error::invalid("cursor", "cursor must be a next_cursor of this list"))?;
+    if let Some(id) = crate::db::page::id_cursor(query.cursor.as_deref())? {
         values.push(id.into());
         conditions.push(format!("id < ${}", values.len()));
     }
@@ -91,11 +79,11 @@ pub async fn list(db: &impl ConnectionTrait, query: AuditQuery) -> Result<Page<A
     ))
     .all(db)
     .await?;
-    let more = rows.len() > limit as usize;
-    let items: Vec<AuditEventDto> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(|r| AuditEventDto {
+    Ok(crate::db::page::page_of(
+        rows,
+        limit,
+        |r| r.id.to_string(),
+        |r| AuditEventDto {
             id: r.id,
             at: r.at,
             actor_kind: r.actor_kind,
@@ -104,12 +92,8 @@ pub async fn list(db: &impl ConnectionTrait, query: AuditQuery) -> Result<Page<A
             target: r.target,
             ip: r.ip,
             detail: r.detail.and_then(|d| serde_json::from_str(&d).ok()),
-        })
-        .collect();
-    let next_cursor = more
-        .then(|| items.last().map(|e| e.id.to_string()))
-        .flatten();
-    Ok(Page { items, next_cursor })
+        },
+    ))
 }
 
 /// Entries of `action` since `since` with this target (a user name) and with this address.

@@ -319,7 +319,7 @@ async fn explain_all(db: &DatabaseConnection, deep: &str) -> Result<Vec<PlanChec
             "list filtered",
             TradeQuery {
                 account_id: Some(3),
-                status: Some("filled".into()),
+                status: Some(app::models::TradeStatus::Filled),
                 ..TradeQuery::default()
             },
         ),

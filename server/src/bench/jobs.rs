@@ -133,7 +133,10 @@ async fn cross_process_latency(db: &DatabaseConnection, url: &str, samples: usiz
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let row = crate::jobs::queue::get(db, job.id).await?;
-            if let (Some(started), true) = (row.started_at, row.state == "completed") {
+            if let (Some(started), true) = (
+                row.started_at,
+                row.state == app::models::JobState::Completed,
+            ) {
                 latencies.push((started - row.created_at).to_std().unwrap_or_default());
                 break;
             }

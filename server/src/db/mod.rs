@@ -3,6 +3,7 @@
 
 pub mod coverage;
 pub mod entities;
+pub mod page;
 pub mod read;
 mod statement;
 pub mod write;

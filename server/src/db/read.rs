@@ -8,21 +8,8 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 
-/// Default and maximum page sizes of every list.
-pub const DEFAULT_LIMIT: u32 = 50;
-pub const MAX_LIMIT: u32 = 500;
-
-/// Validates a requested page size.
-pub fn page_limit(limit: Option<u32>) -> Result<u64> {
-    match limit.unwrap_or(DEFAULT_LIMIT) {
-        0 => Err(Error::invalid("limit", "limit must be at least 1")),
-        n if n > MAX_LIMIT => Err(Error::invalid(
-            "limit",
-            format!("limit must be at most {MAX_LIMIT}"),
-        )),
-        n => Ok(u64::from(n)),
-    }
-}
+use super::page::{id_cursor, page_of};
+pub use super::page::{page_limit, DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Account codes by id, for labelling rows.
 async fn account_codes(db: &impl ConnectionTrait) -> Result<HashMap<i32, String>> {
@@ -108,26 +95,16 @@ pub async fn list_jobs(db: &impl ConnectionTrait, query: JobQuery) -> Result<Pag
     let limit = page_limit(query.limit)?;
     let mut select = jobs::Entity::find().order_by_desc(jobs::Column::Id);
     if let Some(kind) = query.kind {
-        select = select.filter(jobs::Column::Kind.eq(kind));
+        select = select.filter(jobs::Column::Kind.eq(kind.as_str()));
     }
     if let Some(state) = query.state {
-        select = select.filter(jobs::Column::State.eq(state));
+        select = select.filter(jobs::Column::State.eq(state.as_str()));
     }
-    if let Some(cursor) = query.cursor {
-        let before: i32 = cursor
-            .parse()
-            .map_err(|_| Error::invalid("cursor", "cursor is not one this server issued"))?;
+    if let Some(before) = id_cursor(query.cursor.as_deref())? {
         select = select.filter(jobs::Column::Id.lt(before));
     }
-    let mut rows = select.limit(limit + 1).all(db).await?;
-    let next_cursor = (rows.len() as u64 > limit).then(|| {
-        rows.truncate(limit as usize);
-        rows.last().map(|j| j.id.to_string()).unwrap_or_default()
-    });
-    Ok(Page {
-        items: rows.into_iter().map(job_dto).collect(),
-        next_cursor,
-    })
+    let rows = select.limit(limit + 1).all(db).await?;
+    Ok(page_of(rows, limit, |j| j.id.to_string(), job_dto))
 }
 
 /// An order row as the API shows it.
@@ -168,83 +145,19 @@ pub async fn list_orders(db: &impl ConnectionTrait, query: OrderQuery) -> Result
     if let Some(status) = query.status {
         select = select.filter(orders::Column::Status.eq(status));
     }
-    if let Some(cursor) = query.cursor {
-        let before: i32 = cursor
-            .parse()
-            .map_err(|_| Error::invalid("cursor", "cursor is not one this server issued"))?;
+    if let Some(before) = id_cursor(query.cursor.as_deref())? {
         select = select.filter(orders::Column::Id.lt(before));
     }
-    let mut rows = select.limit(limit + 1).all(db).await?;
-    let next_cursor = (rows.len() as u64 > limit).then(|| {
-        rows.truncate(limit as usize);
-        rows.last().map(|o| o.id.to_string()).unwrap_or_default()
-    });
-    let items = rows
-        .into_iter()
-        .map(|o| {
+    let rows = select.limit(limit + 1).all(db).await?;
+    Ok(page_of(
+        rows,
+        limit,
+        |o| o.id.to_string(),
+        |o| {
             let code = code_of(&codes, o.account_id);
             order_dto(o, code)
-        })
-        .collect();
-    Ok(Page { items, next_cursor })
-}
-
-/// One row of the trades list: the trade plus its fill count and commission total.
-#[derive(Debug, FromQueryResult)]
-struct TradeRow {
-    id: i32,
-    account_id: i32,
-    account_code: String,
-    match_key: String,
-    ib_perm_id: Option<i64>,
-    order_ref: Option<String>,
-    ib_order_id: Option<i64>,
-    client_id: Option<i32>,
-    symbol: Option<String>,
-    sec_type: Option<String>,
-    side: Option<String>,
-    exchange: Option<String>,
-    currency: Option<String>,
-    status: String,
-    total_quantity: f64,
-    avg_price: Option<f64>,
-    first_executed_at: Option<chrono::DateTime<chrono::Utc>>,
-    last_executed_at: Option<chrono::DateTime<chrono::Utc>>,
-    fills_count: i64,
-    commission_total: Option<f64>,
-    fetched_at: chrono::DateTime<chrono::Utc>,
-    created_at: chrono::DateTime<chrono::Utc>,
-    updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl From<TradeRow> for TradeDto {
-    fn from(r: TradeRow) -> Self {
-        TradeDto {
-            id: r.id,
-            account_id: r.account_id,
-            account_code: r.account_code,
-            match_key: r.match_key,
-            ib_perm_id: r.ib_perm_id,
-            order_ref: r.order_ref,
-            ib_order_id: r.ib_order_id,
-            client_id: r.client_id,
-            symbol: r.symbol,
-            sec_type: r.sec_type,
-            side: r.side,
-            exchange: r.exchange,
-            currency: r.currency,
-            status: r.status,
-            total_quantity: r.total_quantity,
-            avg_price: r.avg_price,
-            first_executed_at: r.first_executed_at,
-            last_executed_at: r.last_executed_at,
-            fills_count: r.fills_count,
-            commission_total: r.commission_total,
-            fetched_at: r.fetched_at,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
+        },
+    ))
 }
 
 /// The trade columns plus fill count and commission total (canonical executions only).
@@ -259,14 +172,13 @@ const TRADE_SELECT: &str = "SELECT t.id, t.account_id, a.code AS account_code, t
 
 /// One trade by id.
 pub async fn get_trade(db: &impl ConnectionTrait, id: i32) -> Result<TradeDto> {
-    TradeRow::find_by_statement(crate::db::statement(
+    TradeDto::find_by_statement(crate::db::statement(
         db.get_database_backend(),
         format!("{TRADE_SELECT} WHERE t.id = $1"),
         [id.into()],
     ))
     .one(db)
     .await?
-    .map(TradeDto::from)
     .ok_or_else(|| Error::NotFound(format!("trade {id}")))
 }
 
@@ -361,18 +273,13 @@ pub async fn get_job(db: &impl ConnectionTrait, id: i32) -> Result<JobDto> {
 pub async fn list_trades(db: &impl ConnectionTrait, query: TradeQuery) -> Result<Page<TradeDto>> {
     let limit = page_limit(query.limit)?;
     let statement = trades_statement(db.get_database_backend(), &query, limit + 1)?;
-    let mut rows = TradeRow::find_by_statement(statement).all(db).await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|r| encode_trade_cursor(r.last_executed_at, r.id))
-    } else {
-        None
-    };
-    Ok(Page {
-        items: rows.into_iter().map(TradeDto::from).collect(),
-        next_cursor,
-    })
+    let rows = TradeDto::find_by_statement(statement).all(db).await?;
+    Ok(page_of(
+        rows,
+        limit,
+        |r| encode_trade_cursor(r.last_executed_at, r.id),
+        std::convert::identity,
+    ))
 }
 
 /// The statement behind [`list_trades`], fetching at most `fetch` rows (also used to
@@ -394,13 +301,7 @@ pub fn trades_statement(backend: DbBackend, query: &TradeQuery, fetch: u64) -> R
         conditions.push(format!("a.code = {p}"));
     }
     if let Some(status) = query.status {
-        if !["partial", "filled", "cancelled", "unknown"].contains(&status.as_str()) {
-            return Err(Error::invalid(
-                "status",
-                "status must be one of partial, filled, cancelled, unknown",
-            ));
-        }
-        let p = bind(&mut values, status.into());
+        let p = bind(&mut values, status.as_str().into());
         conditions.push(format!("t.status = {p}"));
     }
     if let Some(symbol) = query.symbol {

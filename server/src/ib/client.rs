@@ -42,14 +42,18 @@ pub struct IbConnectOptions {
     pub time_zone: chrono_tz::Tz,
 }
 
+/// How long a connection waits for the gateway's handshake unless told otherwise (the
+/// one default of the CLI, the jobs and the live sessions).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl IbConnectOptions {
-    /// Options with the default 5 s connect timeout.
+    /// Options with the default connect timeout.
     pub fn new(host: impl Into<String>, port: u16, client_id: i32) -> Self {
         Self {
             host: host.into(),
             port,
             client_id,
-            connect_timeout: Duration::from_secs(5),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             time_zone: chrono_tz::UTC,
         }
     }

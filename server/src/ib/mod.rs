@@ -7,6 +7,7 @@ mod error;
 
 pub use client::{
     ExecutionBatch, Gateway, IbConnectOptions, OrderNotice, OrderUpdates, PlaceOrderOutcome,
-    PositionContract, PositionRow, ORDER_QUIET, ORDER_WAIT, REQUEST_TIMEOUT,
+    PositionContract, PositionRow, DEFAULT_CONNECT_TIMEOUT, ORDER_QUIET, ORDER_WAIT,
+    REQUEST_TIMEOUT,
 };
 pub use error::IbError;

@@ -92,7 +92,7 @@ pub async fn sync_settings(
     ctx: &JobContext,
     defaults: &SyncSettings,
 ) -> Result<SyncSettings, String> {
-    let overrides = kinds::parse_sync_payload(&ctx.job.payload).map_err(|e| e.to_string())?;
+    let overrides = kinds::SyncPayload::parse(&ctx.job.payload).map_err(|e| e.to_string())?;
     let gateway = crate::gateways::resolve(&ctx.db, overrides.gateway.as_deref(), defaults)
         .await
         .map_err(|e| e.to_string())?;

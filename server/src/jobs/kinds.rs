@@ -1,23 +1,26 @@
 //! Job kinds (the API calls them "types"), in one place, with the validation of their
 //! payloads at enqueue time and the unique key that makes repeated enqueues collapse.
 
-use crate::error::{Error, Result};
+use crate::error::{decode_json, Error, Result};
 use crate::jobs::queue::NewJob;
+use app::models::JobKind;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
 /// Pull executions from the gateway and upsert trades.
-pub const TRADES_SYNC: &str = "trades.sync";
+pub const TRADES_SYNC: &str = JobKind::TradesSync.as_str();
 /// Pull positions from the gateway and upsert them.
-pub const POSITIONS_SYNC: &str = "positions.sync";
+pub const POSITIONS_SYNC: &str = JobKind::PositionsSync.as_str();
 /// Submit every confirmed (queued) order through the gateway (the orders worker).
-pub const ORDERS_SUBMIT: &str = "orders.submit";
+pub const ORDERS_SUBMIT: &str = JobKind::OrdersSubmit.as_str();
 /// Download a Flex statement through the Flex Web Service and import it.
-pub const FLEX_FETCH: &str = "flex.fetch";
+pub const FLEX_FETCH: &str = JobKind::FlexFetch.as_str();
 /// Import one stored Flex statement (`{"import_id": N}`); queued by the imports service,
 /// never through `POST /jobs`. A failed import is not retried: its document is refused or
 /// the upload must be repeated.
-pub const FLEX_IMPORT: &str = "flex.import";
+pub const FLEX_IMPORT: &str = JobKind::FlexImport.as_str();
 /// Every kind an operator may enqueue.
 pub const KNOWN: [&str; 4] = [TRADES_SYNC, POSITIONS_SYNC, ORDERS_SUBMIT, FLEX_FETCH];
 
@@ -28,21 +31,80 @@ pub const TEST_NOOP: &str = "test.noop";
 /// The environment variable that enables [`TEST_NOOP`] in `fillbook worker` / `serve`.
 pub const TEST_JOBS_ENV: &str = "FILLBOOK_TEST_JOBS";
 
-/// Gateway connect timeout of a sync job unless its payload overrides it.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Days of executions a `trades.sync` fetches unless its payload overrides it.
 pub const DEFAULT_LOOKBACK_DAYS: u32 = 7;
 
 /// Attempts before a sync job is discarded.
 pub const SYNC_MAX_ATTEMPTS: i32 = 5;
 
-/// Payload of a sync job; absent keys fall back to the worker's settings. The gateway is
-/// chosen by name among the configured ones (`crate::gateways`), never by address.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SyncOverrides {
+/// Payload of a sync job (`trades.sync`, `positions.sync`): absent keys fall back to the
+/// worker's settings. The gateway is chosen by name among the configured ones
+/// (`crate::gateways`), never by address. The one type the API, the tools (its JSON Schema)
+/// and the worker read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncPayload {
+    /// A configured gateway's name (`default`: the server's own); addresses are configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
+    /// Connect timeout override, seconds (1-300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 300))]
     pub connect_timeout_seconds: Option<u64>,
+    /// Days of executions to fetch (1-7: the gateway keeps at most seven days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 7))]
     pub lookback_days: Option<u32>,
+}
+
+impl SyncPayload {
+    /// Reads and validates a job's payload; every error names its field (`payload.…`).
+    pub fn parse(payload: &Value) -> Result<SyncPayload> {
+        if !(payload.is_object() || payload.is_null()) {
+            return Err(Error::invalid("payload", "payload must be a JSON object"));
+        }
+        if let Some(key) = ["host", "port", "client_id"]
+            .into_iter()
+            .find(|k| payload.get(k).is_some())
+        {
+            return Err(Error::invalid(
+                format!("payload.{key}"),
+                format!(
+                    "`{key}` cannot be chosen by a request: the gateway's address is \
+                     configuration; choose a configured gateway with `gateway` (its name)"
+                ),
+            ));
+        }
+        let parsed: SyncPayload = decode_json(payload.clone(), Some("payload"))?;
+        if let Some(name) = &parsed.gateway {
+            crate::gateways::check_name("payload.gateway", name)?;
+        }
+        in_range(
+            "connect_timeout_seconds",
+            parsed.connect_timeout_seconds,
+            1,
+            300,
+        )?;
+        in_range("lookback_days", parsed.lookback_days.map(u64::from), 1, 7)?;
+        Ok(parsed)
+    }
+}
+
+fn in_range(key: &str, value: Option<u64>, min: u64, max: u64) -> Result<()> {
+    match value {
+        Some(n) if n < min || n > max => Err(Error::invalid(
+            format!("payload.{key}"),
+            format!("`{key}` must be between {min} and {max}, got {n}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Payload of a `flex.fetch` job: which stored Flex credentials to use.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlexFetchPayload {
+    credentials: String,
 }
 
 /// Where and how far back a sync job connects, after overrides are applied.
@@ -59,7 +121,7 @@ pub struct SyncSettings {
 
 impl SyncSettings {
     /// These settings with the payload's overrides applied.
-    pub fn with_overrides(&self, o: &SyncOverrides) -> SyncSettings {
+    pub fn with_overrides(&self, o: &SyncPayload) -> SyncSettings {
         SyncSettings {
             host: self.host.clone(),
             port: self.port,
@@ -73,87 +135,19 @@ impl SyncSettings {
     }
 }
 
-fn integer_in(key: &str, value: &Value, min: i64, max: i64) -> Result<i64> {
-    let field = format!("payload.{key}");
-    let n = value
-        .as_i64()
-        .ok_or_else(|| Error::invalid(&field, format!("`{key}` must be an integer")))?;
-    if n < min || n > max {
-        return Err(Error::invalid(
-            &field,
-            format!("`{key}` must be between {min} and {max}, got {n}"),
-        ));
-    }
-    Ok(n)
-}
-
-/// Parses the payload of a sync job: an object whose keys are all known and well typed.
-pub fn parse_sync_payload(payload: &Value) -> Result<SyncOverrides> {
-    let object = match payload {
-        Value::Null => return Ok(SyncOverrides::default()),
-        Value::Object(o) => o,
-        _ => return Err(Error::invalid("payload", "payload must be a JSON object")),
-    };
-    let mut out = SyncOverrides::default();
-    for (key, value) in object {
-        match key.as_str() {
-            "gateway" => {
-                let name = value.as_str().ok_or_else(|| {
-                    Error::invalid("payload.gateway", "`gateway` must be a gateway's name")
-                })?;
-                crate::gateways::check_name("payload.gateway", name)?;
-                out.gateway = Some(name.to_string());
-            }
-            "connect_timeout_seconds" => {
-                out.connect_timeout_seconds = Some(integer_in(key, value, 1, 300)? as u64)
-            }
-            // The gateway keeps at most seven days of executions.
-            "lookback_days" => out.lookback_days = Some(integer_in(key, value, 1, 7)? as u32),
-            "host" | "port" | "client_id" => {
-                return Err(Error::invalid(
-                    format!("payload.{key}"),
-                    format!(
-                        "`{key}` cannot be chosen by a request: the gateway's address is \
-                         configuration; choose a configured gateway with `gateway` (its name)"
-                    ),
-                ))
-            }
-            other => {
-                return Err(Error::invalid(
-                    format!("payload.{other}"),
-                    format!(
-                        "unknown payload key `{other}`; allowed: gateway, \
-                         connect_timeout_seconds, lookback_days"
-                    ),
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Parses the payload of a `flex.fetch` job: `{"credentials": NAME}`; returns the name.
 pub fn parse_flex_fetch_payload(payload: &Value) -> Result<String> {
-    let object = payload
-        .as_object()
-        .ok_or_else(|| Error::invalid("payload", "payload must be a JSON object"))?;
-    if let Some(other) = object.keys().find(|k| k.as_str() != "credentials") {
+    if !payload.is_object() {
+        return Err(Error::invalid("payload", "payload must be a JSON object"));
+    }
+    let parsed: FlexFetchPayload = decode_json(payload.clone(), Some("payload"))?;
+    if parsed.credentials.trim().is_empty() {
         return Err(Error::invalid(
-            format!("payload.{other}"),
-            format!("unknown payload key `{other}`; allowed: credentials"),
+            "payload.credentials",
+            "`credentials` must name stored Flex credentials (a non-empty string)",
         ));
     }
-    object
-        .get("credentials")
-        .and_then(Value::as_str)
-        .filter(|n| !n.trim().is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Error::invalid(
-                "payload.credentials",
-                "`credentials` must name stored Flex credentials (a non-empty string)",
-            )
-        })
+    Ok(parsed.credentials)
 }
 
 /// The `flex.import` job of one stored import: one attempt (a malformed document stays
@@ -208,7 +202,7 @@ pub fn new_job(kind: &str, payload: Value) -> Result<NewJob> {
     };
     match kind {
         TRADES_SYNC | POSITIONS_SYNC => {
-            parse_sync_payload(&payload)?;
+            SyncPayload::parse(&payload)?;
             let key = unique_key(kind, &payload);
             Ok(NewJob::new(kind, payload)
                 .unique_key(key)
@@ -253,7 +247,7 @@ mod tests {
 
     #[test]
     fn sync_payload_accepts_every_override() {
-        let o = parse_sync_payload(&json!({"gateway": "gw-2",
+        let o = SyncPayload::parse(&json!({"gateway": "gw-2",
             "connect_timeout_seconds": 5, "lookback_days": 3}))
         .unwrap();
         assert_eq!(o.gateway.as_deref(), Some("gw-2"));
@@ -263,7 +257,7 @@ mod tests {
 
     #[test]
     fn sync_payload_rejects_unknown_keys_and_wrong_types() {
-        let field = |v: Value| match parse_sync_payload(&v) {
+        let field = |v: Value| match SyncPayload::parse(&v) {
             Err(Error::Invalid { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
         };
@@ -335,7 +329,7 @@ mod tests {
             lookback_days: 7,
             time_zone: chrono_tz::UTC,
         };
-        let got = base.with_overrides(&SyncOverrides {
+        let got = base.with_overrides(&SyncPayload {
             lookback_days: Some(2),
             connect_timeout_seconds: Some(3),
             ..Default::default()

@@ -27,6 +27,7 @@ use crate::db::statement;
 use crate::error::{Error, Result};
 use crate::jobs::clock::{Clock, SystemClock};
 use crate::jobs::wake;
+use app::models::JobState;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, SqlErr, Value as SqlValue,
@@ -35,19 +36,16 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Job states.
+/// Job states, as stored (the text of [`app::models::JobState`]), for the queue's SQL.
 pub mod state {
-    pub const AVAILABLE: &str = "available";
-    pub const SCHEDULED: &str = "scheduled";
-    pub const RUNNING: &str = "running";
-    pub const RETRYABLE: &str = "retryable";
-    pub const COMPLETED: &str = "completed";
-    pub const DISCARDED: &str = "discarded";
-    pub const CANCELLED: &str = "cancelled";
-    /// Every state, for validating filters.
-    pub const ALL: [&str; 7] = [
-        AVAILABLE, SCHEDULED, RUNNING, RETRYABLE, COMPLETED, DISCARDED, CANCELLED,
-    ];
+    use super::JobState;
+    pub const AVAILABLE: &str = JobState::Available.as_str();
+    pub const SCHEDULED: &str = JobState::Scheduled.as_str();
+    pub const RUNNING: &str = JobState::Running.as_str();
+    pub const RETRYABLE: &str = JobState::Retryable.as_str();
+    pub const COMPLETED: &str = JobState::Completed.as_str();
+    pub const DISCARDED: &str = JobState::Discarded.as_str();
+    pub const CANCELLED: &str = JobState::Cancelled.as_str();
 }
 
 /// The states in which a job waits to run (covered by the unique index).
@@ -278,7 +276,7 @@ impl Queue {
                 .await?;
             if let Some(job) = inserted {
                 wake::announce(db).await?;
-                announce(db, &job.kind, job.id, &job.state).await;
+                announce(db, &job.kind, job.id, job.state).await;
                 return Ok(Enqueued {
                     job,
                     inserted: true,
@@ -356,7 +354,7 @@ impl Queue {
             .all(db)
             .await?;
         for job in &claimed {
-            announce(db, &job.kind, job.id, &job.state).await;
+            announce(db, &job.kind, job.id, job.state).await;
         }
         Ok(claimed)
     }
@@ -410,7 +408,7 @@ impl Queue {
             ))
             .await?;
         Ok(if res.rows_affected() == 1 {
-            announce(db, &job.kind, job.id, state::COMPLETED).await;
+            announce(db, &job.kind, job.id, JobState::Completed).await;
             Outcome::Completed
         } else {
             Outcome::NotOwner
@@ -480,7 +478,7 @@ impl Queue {
             let (new_state, scheduled_at, finished_at, outcome) =
                 if out_of_attempts || superseded_by.is_some() {
                     (
-                        state::DISCARDED,
+                        JobState::Discarded,
                         job.scheduled_at,
                         Some(now),
                         Outcome::Discarded,
@@ -491,7 +489,7 @@ impl Queue {
                         _ => self.backoff.jittered(job.attempt),
                     };
                     let at = crate::jobs::clock::to_micros(now + lease_delta(delay));
-                    (state::RETRYABLE, at, None, Outcome::Retryable(at))
+                    (JobState::Retryable, at, None, Outcome::Retryable(at))
                 };
             let message = match superseded_by {
                 Some(other) if !out_of_attempts => {
@@ -506,7 +504,7 @@ impl Queue {
                 guard.replace("$worker", "$8").replace("$now", "$6")
             );
             let values: Vec<SqlValue> = vec![
-                new_state.into(),
+                new_state.as_str().into(),
                 message.into(),
                 Value::Array(history.clone()).into(),
                 scheduled_at.into(),
@@ -517,7 +515,7 @@ impl Queue {
             ];
             match db.execute_raw(statement(backend, &sql, values)).await {
                 Ok(res) if res.rows_affected() == 1 => {
-                    if new_state == state::RETRYABLE {
+                    if new_state == JobState::Retryable {
                         wake::announce(db).await?;
                     }
                     announce(db, &job.kind, job.id, new_state).await;
@@ -645,7 +643,7 @@ impl Queue {
             .await?;
         match updated {
             Some(job) => {
-                announce(db, &job.kind, job.id, &job.state).await;
+                announce(db, &job.kind, job.id, job.state).await;
                 Ok(job)
             }
             None => {
@@ -687,7 +685,7 @@ impl Queue {
         match result {
             Ok(Some(job)) => {
                 wake::announce(db).await?;
-                announce(db, &job.kind, job.id, &job.state).await;
+                announce(db, &job.kind, job.id, job.state).await;
                 Ok(job)
             }
             Ok(None) => Err(Error::Conflict(format!(
@@ -723,11 +721,11 @@ impl Queue {
 const WAITING_SQL_WITH_RUNNING: &str = "('available', 'scheduled', 'retryable', 'running')";
 
 /// Publishes a job's new state to live pages and streams.
-async fn announce(db: &impl ConnectionTrait, kind: &str, id: i32, state: &str) {
+async fn announce(db: &impl ConnectionTrait, kind: &str, id: i32, state: JobState) {
     let change = crate::events::Change::Job {
         id,
         kind: kind.to_string(),
-        state: state.to_string(),
+        state,
     };
     crate::events::publish(db, change).await;
 }

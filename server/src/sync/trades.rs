@@ -14,6 +14,7 @@ use crate::normalize::{
     normalize_batch, seen_by_gateway, FlexCancellation, FlexFields, NormalizedExecution,
     SkippedExecution,
 };
+use app::models::TradeStatus;
 use chrono::{DateTime, Duration, Utc};
 use ibapi::orders::{ExecutionFilter, OrderData};
 use sea_orm::{
@@ -307,7 +308,7 @@ struct TradeState {
     ib_perm_id: Option<i64>,
     order_ref: Option<String>,
     total_quantity: f64,
-    status: String,
+    status: TradeStatus,
 }
 
 /// `$start, …` — `count` numbered placeholders (they bind by number on both backends).
@@ -912,7 +913,7 @@ pub(crate) async fn refresh_status(
 ) -> Result<Vec<i32>> {
     let backend = txn.get_database_backend();
     let gateway_orders = OrderIndex::new(orders);
-    let mut status_changes: HashMap<&'static str, Vec<i32>> = HashMap::new();
+    let mut status_changes: HashMap<TradeStatus, Vec<i32>> = HashMap::new();
     for chunk in trades.chunks(CHUNK) {
         let list = placeholders(1, chunk.len());
         let states = TradeState::find_by_statement(crate::db::statement(
@@ -946,7 +947,14 @@ pub(crate) async fn refresh_status(
     let mut changed = Vec::new();
     for (status, ids) in status_changes {
         let set = "status = $1, updated_at = $2";
-        update_ids(txn, "trades", set, &[status.into(), now.into()], &ids).await?;
+        update_ids(
+            txn,
+            "trades",
+            set,
+            &[status.as_str().into(), now.into()],
+            &ids,
+        )
+        .await?;
         changed.extend(ids);
     }
     Ok(changed)
@@ -1725,14 +1733,14 @@ fn local_order(
 /// Trade status from its canonical quantity and its order: `filled` when the quantity
 /// reaches the order's, `cancelled` when the order ended cancelled short of it, `partial`
 /// while short and working, `unknown` when nothing is known about the order.
-pub fn trade_status(quantity: f64, order: Option<&KnownOrder>) -> &'static str {
+pub fn trade_status(quantity: f64, order: Option<&KnownOrder>) -> TradeStatus {
     match order {
-        None => "unknown",
-        Some(o) if o.quantity > 0.0 && quantity + 1e-9 >= o.quantity => "filled",
+        None => TradeStatus::Unknown,
+        Some(o) if o.quantity > 0.0 && quantity + 1e-9 >= o.quantity => TradeStatus::Filled,
         Some(o) if matches!(o.state.as_str(), "Cancelled" | "ApiCancelled" | "Inactive") => {
-            "cancelled"
+            TradeStatus::Cancelled
         }
-        Some(o) if o.state == "Filled" => "filled",
-        Some(_) => "partial",
+        Some(o) if o.state == "Filled" => TradeStatus::Filled,
+        Some(_) => TradeStatus::Partial,
     }
 }

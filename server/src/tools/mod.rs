@@ -79,21 +79,6 @@ struct JobIdArgs {
     job_id: i32,
 }
 
-/// Payload of a sync job (absent keys use the server's settings).
-#[derive(Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct SyncArgs {
-    /// A configured gateway's name (`default`: the server's own); addresses are configuration.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gateway: Option<String>,
-    /// Connect timeout override, seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    connect_timeout_seconds: Option<u64>,
-    /// Days of executions to fetch (1-7: the gateway keeps at most 7).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lookback_days: Option<u32>,
-}
-
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SubmitArgs {
@@ -157,7 +142,7 @@ pub fn catalog() -> Vec<ToolInfo> {
             description: "Queue a trades.sync job (pull executions from IB and update trades). If one is already waiting, that job is returned instead of a new one. Poll get_job for its result metrics.",
             read_only: false,
             scope: Scope::JobsWrite,
-            input_schema: schema_of::<SyncArgs>(),
+            input_schema: schema_of::<crate::jobs::kinds::SyncPayload>(),
         },
         ToolInfo {
             name: "prepare_order",
@@ -178,21 +163,7 @@ pub fn catalog() -> Vec<ToolInfo> {
 
 /// Decodes tool arguments, naming the offending field on failure.
 fn args<T: DeserializeOwned>(value: Value) -> Result<T> {
-    let value = if value.is_null() {
-        Value::Object(Default::default())
-    } else {
-        value
-    };
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let text = e.inner().to_string();
-        let field = if path != "." {
-            path
-        } else {
-            text.split('`').nth(1).unwrap_or("arguments").to_string()
-        };
-        Error::invalid(field, format!("invalid arguments: {text}"))
-    })
+    crate::error::decode_json(value, None)
 }
 
 fn json<T: Serialize>(value: T) -> Result<Value> {
@@ -209,14 +180,6 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Value) -> Result<Val
     match name {
         "list_trades" => {
             let query: TradeQuery = args(arguments)?;
-            if let Some(status) = &query.status {
-                if !["partial", "filled", "cancelled", "unknown"].contains(&status.as_str()) {
-                    return Err(Error::invalid(
-                        "status",
-                        "status must be one of partial, filled, cancelled, unknown",
-                    ));
-                }
-            }
             json(read::list_trades(&ctx.db, query).await?)
         }
         "get_trade" => {
@@ -241,7 +204,7 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Value) -> Result<Val
             json(read::get_job(&ctx.db, a.job_id).await?)
         }
         "enqueue_trades_sync_job" => {
-            let overrides: SyncArgs = args(arguments)?;
+            let overrides: crate::jobs::kinds::SyncPayload = args(arguments)?;
             let payload = json(overrides)?;
             let (job, _) = crate::audited::enqueue_job(
                 &ctx.db,

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: i32,
     pub kind: String,
     pub queue: String,
-    pub state: String,
+    pub state: app::models::JobState,
     pub payload: Json,
     pub result: Option<Json>,
     pub error: Option<String>,

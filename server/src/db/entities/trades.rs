@@ -18,7 +18,7 @@ pub struct Model {
     pub side: Option<String>,
     pub exchange: Option<String>,
     pub currency: Option<String>,
-    pub status: String,
+    pub status: app::models::TradeStatus,
     pub total_quantity: f64,
     pub avg_price: Option<f64>,
     pub first_executed_at: Option<DateTimeUtc>,

@@ -2,7 +2,7 @@
 //! injectable clock: uniqueness, exclusivity, leases and rescue, backoff, discard, cancel,
 //! panics, retention, a worker killed mid-job — and two worker processes on one PostgreSQL.
 
-mod support;
+use crate::support;
 
 use chrono::{TimeZone, Utc};
 use fillbook::db::entities::jobs as job_rows;

@@ -3,7 +3,7 @@
 //! → the simulator fills it → positions.sync and trades.sync run → the trade is filled with
 //! the right quantity and price, the position moved, and there is exactly one of each job.
 
-mod support;
+use crate::support;
 
 use fillbook::jobs::kinds::{SyncSettings, DEFAULT_LOOKBACK_DAYS};
 use fillbook::jobs::{handlers, SystemClock, Worker, WorkerConfig};

@@ -592,7 +592,7 @@ fn gateway_errors_map_to_bad_gateway() {
 
 #[test]
 fn documented_example_scenario_is_valid() {
-    let doc = include_str!("../../docs/ib-sim.md");
+    let doc = include_str!("../../../docs/ib-sim.md");
     let start = doc.find("```json\n").expect("an example") + "```json\n".len();
     let end = start + doc[start..].find("```").unwrap();
     let scenario = Scenario::from_json(&doc[start..end]).unwrap();

@@ -5,7 +5,7 @@
 //! writing, then changes them and nothing else; a changed parent key moves fills; an
 //! unreadable raw record stops the rebuild with nothing changed.
 
-mod support;
+use crate::support;
 
 use fillbook::history::trade_history;
 use fillbook::ib::IbConnectOptions;

@@ -1,7 +1,7 @@
 //! Foundation: migrations forward and back, the health probes and the pages, on both databases,
 //! plus the CLI's one-sentence errors.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -4,7 +4,7 @@
 //! real queue and worker, the `fillbook flex` commands, and the token in no log line, job
 //! error or command output.
 
-mod support;
+use crate::support;
 
 use fillbook::flex::credentials;
 use fillbook::flex::fetch::fetch_and_import;
@@ -16,45 +16,18 @@ use fillbook::Error;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use support::TestDb;
 
 const QUERY: &str = "100001";
-const FIXTURE: &str = include_str!("fixtures/flex/ws_statement.xml");
+const FIXTURE: &str = include_str!("../fixtures/flex/ws_statement.xml");
 
-/// Everything any test of this binary logged, at every level.
-fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
-            .with_ansi(false)
-            .with_writer(move || Sink(sink.clone()))
-            .init();
-        logs
-    })
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+fn captured_logs() {
+    support::logs::captured_logs();
 }
 
 fn assert_token_not_logged(token: &str) {
-    let logs = captured_logs().lock().unwrap();
-    let text = String::from_utf8_lossy(&logs);
-    assert!(!text.is_empty(), "nothing was captured");
-    assert!(!text.contains(token), "the token appears in the logs");
+    support::logs::assert_not_logged(token);
 }
 
 /// A token unique to one test (tests share the process-wide pacing per token).
@@ -124,10 +97,9 @@ support::db_test!(fetch_imports_the_statement, |t: TestDb| async move {
             get_statement: 1
         }
     );
-    assert!(sim
-        .user_agents()
-        .iter()
-        .all(|a| a.as_deref().is_some_and(|a| a.starts_with("Fillbook/"))));
+    assert!(support::every(&sim.user_agents(), |a| a
+        .as_deref()
+        .is_some_and(|a| a.starts_with("Fillbook/"))));
     assert_eq!(
         count(&t.db, "SELECT COUNT(*) FROM trade_executions").await,
         3

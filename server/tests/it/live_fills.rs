@@ -4,7 +4,7 @@
 //! ends in a reconnect and a gap sync with no duplicate; two followers hold one
 //! subscription and the survivor takes over when the holder dies.
 
-mod support;
+use crate::support;
 
 use fillbook::jobs::kinds::SyncSettings;
 use fillbook::live::{self, lease, LiveConfig, LIVE_CLIENT_OFFSET};

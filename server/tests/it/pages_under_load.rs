@@ -2,7 +2,7 @@
 //! timeout), also while another router is being built in the same process and while
 //! operators sign in.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

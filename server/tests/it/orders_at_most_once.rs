@@ -3,7 +3,7 @@
 //! gateway's orders on the next run and never placed again; an order the gateway provably
 //! never received is placed exactly once.
 
-mod support;
+use crate::support;
 
 use fillbook::ib::{Gateway, IbConnectOptions};
 use fillbook::jobs::SystemClock;

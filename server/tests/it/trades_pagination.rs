@@ -2,7 +2,7 @@
 //! either order returns each trade exactly once, in `(last_executed_at, id)` order, also
 //! when many trades share a last-fill time (the cursor's tie-breaker).
 
-mod support;
+use crate::support;
 
 use app::models::TradeQuery;
 use chrono::{Duration, TimeZone, Utc};

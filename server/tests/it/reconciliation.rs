@@ -3,7 +3,7 @@
 //! fill arrives; a baseline accounts for a position held before the fills; missing
 //! commissions, unknown orders and coverage gaps are findings; bad input names its field.
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, Utc};
 use fillbook::ib::IbConnectOptions;

@@ -3,7 +3,7 @@
 //! administrator's limits apply, and a limit lowered after the confirmation stops the order
 //! when it is submitted.
 
-mod support;
+use crate::support;
 
 use fillbook::error::Error;
 use fillbook::ib::IbConnectOptions;

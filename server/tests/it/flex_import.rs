@@ -3,7 +3,7 @@
 //! either order ending in the same ledger, overlapping statements, cancellations that arrive
 //! before their fill, malformed documents that write nothing, and the command line.
 
-mod support;
+use crate::support;
 
 use fillbook::flex::import_flex;
 use fillbook::ib::IbConnectOptions;

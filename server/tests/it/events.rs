@@ -3,7 +3,7 @@
 //! that change nothing announce nothing. One test runs both databases in turn, so each
 //! part sees only its own changes.
 
-mod support;
+use crate::support;
 
 use chrono::{TimeZone, Utc};
 use fillbook::events::{self, Change};
@@ -68,7 +68,7 @@ async fn exercise(t: &TestDb, account: &str) {
         Change::Job {
             id: job.id,
             kind: "trades.sync".into(),
-            state: "available".into()
+            state: app::models::JobState::Available
         }
     );
     let batch = |rows| LedgerBatch {

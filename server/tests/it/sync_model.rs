@@ -3,7 +3,7 @@
 //! several runs — always end in the state a simple model computes from the distinct
 //! executions: the rows, their commissions, the canonical flags and every trade aggregate.
 
-mod support;
+use crate::support;
 
 use chrono::{TimeZone, Utc};
 use fillbook::normalize::NormalizedExecution;

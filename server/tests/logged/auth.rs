@@ -4,7 +4,7 @@
 //! setup; session cookies, rotation, sign-out and expiry; the audit log; and no secret in
 //! the logs or the audit log.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -404,7 +404,7 @@ support::db_test!(
         // The last use is recorded.
         let listed = fillbook::auth::tokens::list(&t.db, None).await.unwrap();
         assert!(
-            listed.iter().all(|t| t.last_used_at.is_some()),
+            support::every(&listed, |t| t.last_used_at.is_some()),
             "{listed:?}"
         );
     }
@@ -554,7 +554,7 @@ support::db_test!(
             .unwrap()
             .items;
         assert!(
-            events.iter().all(|e| e.ip.as_deref() == Some("10.0.0.7")),
+            support::every(&events, |e| e.ip.as_deref() == Some("10.0.0.7")),
             "{events:?}"
         );
         // Another user from another address is not affected.
@@ -832,44 +832,10 @@ support::db_test!(
     }
 );
 
-/// Captures everything `tracing` writes in this test process, from every thread (a
-/// thread-local subscriber misses events: tracing caches per call site whether anyone
-/// listens, across threads).
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-/// The process-wide capture, installed on first use at TRACE level.
-fn captured_logs() -> Captured {
-    static CAPTURE: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let writer = captured.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
-            captured
-        })
-        .clone()
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 support::db_test!(
     secrets_never_reach_the_logs_or_the_audit_log,
     |t: TestDb| async move {
-        let captured = captured_logs();
+        let captured = support::logs::captured_logs();
 
         let (app, auth) = app_with(&t.db, AuthSettings::default());
         let setup_token = auth.arm_setup(None);
@@ -914,7 +880,7 @@ support::db_test!(
         let r = send(&app, signed_in_form("/account/password", &cookie, &change)).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
 
-        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let logs = captured.text();
         assert!(logs.contains("/setup"), "the capture works: {logs}");
         let audit = serde_json::to_string(
             &fillbook::auth::audit::list(&t.db, Default::default())

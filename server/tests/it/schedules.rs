@@ -3,7 +3,7 @@
 //! job per period, a run still waiting absorbs the next period's, and next run times are
 //! reported.
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, TimeZone, Utc};
 use fillbook::jobs::schedule::{self, ScheduleConfig};

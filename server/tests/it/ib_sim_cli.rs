@@ -46,7 +46,7 @@ fn ib_sim(args: &[&str]) -> SimProcess {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_a_scenario_file() {
-    let doc = include_str!("../../docs/ib-sim.md");
+    let doc = include_str!("../../../docs/ib-sim.md");
     let start = doc.find("```json\n").unwrap() + "```json\n".len();
     let end = start + doc[start..].find("```").unwrap();
     let path = std::env::temp_dir().join(format!("ib-sim-scenario-{}.json", std::process::id()));

@@ -3,7 +3,7 @@
 //! shapes (one snapshot for both databases: the shapes must not differ), and each error
 //! class (404, 422 naming the field, 400, 415, unknown parameter) as its own test.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -196,22 +196,26 @@ support::db_test!(trades_list_filters, |t: TestDb| async move {
     let by_code = get(&app, &format!("/api/v1/trades?limit=500&account={code}")).await;
     assert!(!items(&by_id).is_empty());
     assert_eq!(items(&by_id), items(&by_code));
-    assert!(items(&by_id).iter().all(|t| t["account_id"] == id));
+    assert!(support::every(items(&by_id), |t| t["account_id"] == id));
 
+    // Every trade is in exactly one status filter, and each filter returns only its status.
+    let all = get(&app, "/api/v1/trades?limit=500").await;
+    let mut by_status = 0;
     for status in ["partial", "filled", "cancelled", "unknown"] {
         let reply = get(&app, &format!("/api/v1/trades?limit=500&status={status}")).await;
         assert_eq!(reply.status, StatusCode::OK);
-        assert!(
-            items(&reply).iter().all(|t| t["status"] == status),
-            "{status}"
-        );
+        let found = items(&reply);
+        assert!(found.iter().all(|t| t["status"] == status), "{status}");
+        by_status += found.len();
     }
+    assert!(!items(&all).is_empty());
+    assert_eq!(by_status, items(&all).len());
     let filled = get(&app, "/api/v1/trades?limit=500&status=filled").await;
     assert!(!items(&filled).is_empty());
 
     let aapl = get(&app, "/api/v1/trades?limit=500&symbol=aapl").await;
     assert!(!items(&aapl).is_empty());
-    assert!(items(&aapl).iter().all(|t| t["symbol"] == "AAPL"));
+    assert!(support::every(items(&aapl), |t| t["symbol"] == "AAPL"));
 
     let since = "2026-11-18T00:00:00Z";
     let until = "2026-11-19T00:00:00Z";
@@ -286,9 +290,7 @@ support::db_test!(trade_and_its_executions, |t: TestDb| async move {
         );
     }
     let with_raw = get(&app, &format!("/api/v1/trades/{id}/executions?include=raw")).await;
-    assert!(items(&with_raw)
-        .iter()
-        .all(|e| e["raw"]["execution"].is_object()));
+    assert!(support::every(items(&with_raw), |e| e["raw"]["execution"].is_object()));
     insta::assert_json_snapshot!("trade_detail", stable(&trade.body));
     insta::assert_json_snapshot!("trade_executions", stable(&execs.body));
 });

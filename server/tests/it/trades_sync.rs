@@ -2,7 +2,7 @@
 //! every acceptance criterion of the sync as its own test, plus re-runs, corrections across runs
 //! and out of order, late commissions, a mid-stream disconnect and concurrent syncs.
 
-mod support;
+use crate::support;
 
 use fillbook::ib::IbConnectOptions;
 use fillbook::sim::{self, Faults, Scenario};

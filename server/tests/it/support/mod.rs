@@ -10,6 +10,8 @@
 //! An unreachable PostgreSQL is a test failure, never a skip.
 #![allow(dead_code)]
 
+pub mod logs;
+
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
 };
@@ -268,3 +270,9 @@ pub async fn token(db: &DatabaseConnection, scopes: &str) -> String {
 /// Every scope there is.
 pub const ALL_SCOPES: &str =
     "trades:read,positions:read,jobs:write,orders:write,audit:read,imports:write";
+
+/// `pred` holds for every item, and there is at least one item: an assertion over an
+/// empty list proves nothing, so an empty list fails it.
+pub fn every<T>(items: &[T], pred: impl FnMut(&T) -> bool) -> bool {
+    !items.is_empty() && items.iter().all(pred)
+}

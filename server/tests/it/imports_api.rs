@@ -4,7 +4,7 @@
 //! the ledger as it was; the `imports:write` scope; re-imports change nothing; the
 //! coverage map of an account.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -20,8 +20,8 @@ use support::TestDb;
 use tokio::sync::oneshot;
 use tower::ServiceExt;
 
-const STATEMENT: &str = include_str!("../../end2end/fixtures/statement-merge.xml");
-const MALFORMED: &str = include_str!("../../end2end/fixtures/malformed.xml");
+const STATEMENT: &str = include_str!("../../../end2end/fixtures/statement-merge.xml");
+const MALFORMED: &str = include_str!("../../../end2end/fixtures/malformed.xml");
 
 struct App {
     router: axum::Router,
