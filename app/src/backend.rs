@@ -82,12 +82,14 @@ pub fn from_request<T: Clone + Send + Sync + 'static>() -> Option<T> {
 
 /// Who is acting in this request (for the audit log).
 pub fn use_actor() -> Result<Actor, leptos::prelude::ServerFnError> {
-    from_request::<Actor>()
-        .ok_or_else(|| leptos::prelude::ServerFnError::ServerError("not signed in".into()))
+    from_request::<Actor>().ok_or_else(not_signed_in)
+}
+
+fn not_signed_in() -> leptos::prelude::ServerFnError {
+    crate::server_fns::to_sfn(AppError::unauthorized("not signed in"))
 }
 
 /// The signed-in operator of this request.
 pub fn use_session() -> Result<SessionDto, leptos::prelude::ServerFnError> {
-    from_request::<SessionDto>()
-        .ok_or_else(|| leptos::prelude::ServerFnError::ServerError("not signed in".into()))
+    from_request::<SessionDto>().ok_or_else(not_signed_in)
 }

@@ -11,6 +11,9 @@ pub struct AppError {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The HTTP status a server function answers with for this error (none: 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 impl AppError {
@@ -19,7 +22,32 @@ impl AppError {
             code: code.into(),
             message: message.into(),
             field: None,
+            status: None,
         }
+    }
+
+    /// Input that fails validation, naming the field (422).
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new("validation_failed", message).with_status(422)
+        }
+    }
+
+    /// A signed-in caller without the right to do this (403).
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new("forbidden", message).with_status(403)
+    }
+
+    /// No signed-in caller (401).
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new("unauthorized", message).with_status(401)
+    }
+
+    /// This error with the HTTP status of its kind.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
     }
 }
 

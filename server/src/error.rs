@@ -134,8 +134,9 @@ impl Error {
 
     /// The error as the UI port's [`app::errors::AppError`].
     pub fn to_app_error(&self) -> app::errors::AppError {
-        let (_, code) = self.status_and_code();
-        let mut err = app::errors::AppError::new(code, self.public_message());
+        let (status, code) = self.status_and_code();
+        let mut err =
+            app::errors::AppError::new(code, self.public_message()).with_status(status.as_u16());
         if let Error::Invalid { field, .. } = self {
             err.field = Some(field.clone());
         }

@@ -10,9 +10,39 @@ use crate::models::*;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
+/// A server function's error: its message for the page, and the error's HTTP status on
+/// the response (a refused input is 422, a missing right 403 — not a server failure).
+/// A plain form post (no JavaScript) keeps the redirect back to its page, which carries the
+/// error in the URL: a browser shows a 4xx body instead of following its `Location`.
 #[cfg(feature = "ssr")]
-fn to_sfn(err: crate::errors::AppError) -> ServerFnError {
+pub(crate) fn to_sfn(err: crate::errors::AppError) -> ServerFnError {
+    let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if let (false, Some(status), Some(response)) = (
+        form_post,
+        err.status.and_then(|s| http::StatusCode::from_u16(s).ok()),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        response.set_status(status);
+    }
     ServerFnError::ServerError(err.message)
+}
+
+/// Refuses a caller who is not an administrator (403), saying what only they may do.
+#[cfg(feature = "ssr")]
+fn require_admin(what: &str) -> Result<(), ServerFnError> {
+    if crate::backend::use_session()?.is_admin {
+        Ok(())
+    } else {
+        Err(to_sfn(crate::errors::AppError::forbidden(format!(
+            "only administrators can {what}"
+        ))))
+    }
 }
 
 #[server(prefix = "/_sfn", endpoint = "server_info", input = Json)]
@@ -182,19 +212,16 @@ pub async fn create_order_form(
         if text.is_empty() {
             return Ok(None);
         }
-        text.parse::<f64>().map(Some).map_err(|_| AppError {
-            code: "validation_failed".into(),
-            message: format!("{field} must be a number, got `{text}`"),
-            field: Some(field.into()),
+        text.parse::<f64>().map(Some).map_err(|_| {
+            AppError::invalid(field, format!("{field} must be a number, got `{text}`"))
         })
     };
     let request = (|| -> Result<NewOrderDto, AppError> {
         Ok(NewOrderDto {
-            account_id: account_id.trim().parse().map_err(|_| AppError {
-                code: "validation_failed".into(),
-                message: "choose an account".into(),
-                field: Some("account_id".into()),
-            })?,
+            account_id: account_id
+                .trim()
+                .parse()
+                .map_err(|_| AppError::invalid("account_id", "choose an account"))?,
             symbol: symbol.clone(),
             sec_type: None,
             exchange: None,
@@ -278,11 +305,7 @@ pub async fn list_tokens() -> Result<Page<ApiTokenDto>, ServerFnError> {
 /// A page of the audit log (administrators only).
 #[server(prefix = "/_sfn", endpoint = "list_audit", input = Json)]
 pub async fn list_audit(query: AuditQuery) -> Result<Page<AuditEventDto>, ServerFnError> {
-    if !crate::backend::use_session()?.is_admin {
-        return Err(ServerFnError::ServerError(
-            "only administrators can read the audit log".into(),
-        ));
-    }
+    require_admin("read the audit log")?;
     crate::backend::use_backend()?
         .audit(query)
         .await
@@ -328,11 +351,7 @@ pub async fn set_flex_time_zone(
     csrf: String,
 ) -> Result<Option<String>, ServerFnError> {
     let _ = csrf;
-    if !crate::backend::use_session()?.is_admin {
-        return Err(ServerFnError::ServerError(
-            "only administrators can set an account's statement time zone".into(),
-        ));
-    }
+    require_admin("set an account's statement time zone")?;
     let zone = Some(zone.trim().to_string()).filter(|z| !z.is_empty());
     crate::backend::use_backend()?
         .set_flex_time_zone(crate::backend::use_actor()?, account_id, zone)

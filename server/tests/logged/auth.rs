@@ -766,6 +766,43 @@ support::db_test!(
             r.status,
             r.text
         );
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    }
+);
+
+support::db_test!(
+    server_functions_answer_with_the_status_of_their_error,
+    |t: TestDb| async move {
+        let app = app(&t.db);
+        let admin = support::operator(&t.db, "root", true).await;
+        let set_zone = |zone: &str| {
+            let body = serde_urlencoded::to_string([
+                ("account_id", "1"),
+                ("zone", zone),
+                ("csrf", admin.csrf.as_str()),
+            ])
+            .unwrap();
+            form(
+                request(Method::POST, "/_sfn/set_flex_time_zone")
+                    .header(header::COOKIE, &admin.cookie)
+                    .header(header::ORIGIN, ORIGIN),
+                &body,
+            )
+        };
+        // A refused input is the caller's mistake (422), not a server failure (500).
+        let r = send(&app, set_zone("Mars/Olympus")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert!(r.text.contains("not an IANA time zone"), "{}", r.text);
+        // A plain form post (no JavaScript) is still sent back to its page.
+        let mut plain = set_zone("Mars/Olympus");
+        let headers = plain.headers_mut();
+        headers.insert(header::ACCEPT, "text/html".parse().unwrap());
+        headers.insert(
+            header::REFERER,
+            "http://127.0.0.1:3000/accounts".parse().unwrap(),
+        );
+        let r = send(&app, plain).await;
+        assert_eq!(r.status, StatusCode::FOUND, "{}", r.text);
     }
 );
 
