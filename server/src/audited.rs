@@ -3,9 +3,10 @@
 //! these, so no front door can forget the audit log.
 
 use crate::auth::audit;
+use crate::clock::SystemClock;
 use crate::db::read;
 use crate::error::Result;
-use crate::jobs::{Queue, SystemClock};
+use crate::jobs::Queue;
 use app::models::{Actor, JobDto, NewOrderDto, OrderCreatedDto, OrderDto};
 use sea_orm::DatabaseConnection;
 use serde_json::json;

@@ -339,7 +339,7 @@ fn worker_companions(
     let schedules = tokio::spawn(jobs::schedule::run(
         db.clone(),
         worker.schedules(),
-        std::sync::Arc::new(jobs::SystemClock),
+        std::sync::Arc::new(crate::clock::SystemClock),
         stopped.clone(),
     ));
     let supervisor = (!live.no_live).then(|| {
@@ -419,7 +419,7 @@ async fn orders_command(url: &str, cmd: OrdersCommand) -> Result<()> {
         OrdersCommand::Create(args) => {
             let created = orders::create_order(
                 &db,
-                &jobs::SystemClock,
+                &crate::clock::SystemClock,
                 orders::NewOrder {
                     account_code: args.account,
                     symbol: args.symbol,
@@ -666,7 +666,7 @@ async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
         })
     });
     let options = web::leptos_options(&args.site_root, local);
-    let info = web::server_info(&args.ib.ib_host, args.ib.ib_port, args.demo);
+    let info = crate::state::server_info(&args.ib.ib_host, args.ib.ib_port, args.demo);
     let auth = std::sync::Arc::new(crate::auth::Auth::new(args.auth.settings()));
     if crate::auth::operators::count(&db).await? == 0 {
         let token = auth.arm_setup(args.auth.setup_token.clone());
@@ -675,7 +675,7 @@ async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
         println!("No operator exists yet. Create the first administrator at:");
         println!("  http://{local}/setup?token={token}");
     }
-    let state = web::AppState::with_gateway(db, options, info.clone())
+    let state = crate::state::AppState::with_gateway(db, options, info.clone())
         .with_schedules(info, args.worker.schedules())
         .with_auth(auth);
     let app = web::router(state, Duration::from_secs(args.request_timeout_seconds));

@@ -9,7 +9,7 @@ use std::str::FromStr;
 /// Declares a text-valued enum: serde names, `as_str`, `ALL`, `FromStr` and `Display`, and
 /// under `ssr` the database mapping (a text column) and the schema derives.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt,)+ }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(

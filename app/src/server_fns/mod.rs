@@ -12,19 +12,22 @@ use leptos::server_fn::codec::Json;
 
 /// A server function's error: its message for the page, and the error's HTTP status on
 /// the response (a refused input is 422, a missing right 403 — not a server failure).
-/// A plain form post (no JavaScript) keeps the redirect back to its page, which carries the
-/// error in the URL: a browser shows a 4xx body instead of following its `Location`.
+/// Only a call of the server function itself (`/_sfn/…`) gets the status: a page rendering
+/// on the server shows the error in its content, and a plain form post (no JavaScript) keeps
+/// the redirect back to its page, which carries the error in the URL (a browser shows a 4xx
+/// body instead of following its `Location`).
 #[cfg(feature = "ssr")]
 pub(crate) fn to_sfn(err: crate::errors::AppError) -> ServerFnError {
-    let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts
+    let fetch_call = use_context::<http::request::Parts>().is_some_and(|parts| {
+        let accepts_html = parts
             .headers
             .get(http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
+            .is_some_and(|v| v.contains("text/html"));
+        parts.uri.path().starts_with("/_sfn/") && !accepts_html
     });
-    if let (false, Some(status), Some(response)) = (
-        form_post,
+    if let (true, Some(status), Some(response)) = (
+        fetch_call,
         err.status.and_then(|s| http::StatusCode::from_u16(s).ok()),
         use_context::<leptos_axum::ResponseOptions>(),
     ) {

@@ -3,7 +3,7 @@
 use super::params::Params;
 use super::read::Problem;
 use crate::error::Result;
-use crate::web::AppState;
+use crate::state::AppState;
 use app::models::{AuditEventDto, AuditQuery, Page};
 use axum::extract::{RawQuery, State};
 use axum::Json;

@@ -4,7 +4,7 @@
 use super::params::Params;
 use crate::error::{Error, Result};
 use crate::exports::{self, ExportFilter, ExportKind};
-use crate::web::AppState;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header;

@@ -5,7 +5,7 @@ use super::params::Params;
 use super::read::{path_id, Problem};
 use crate::error::{Error, Result};
 use crate::imports::MAX_DOCUMENT_BYTES;
-use crate::web::AppState;
+use crate::state::AppState;
 use app::models::{Actor, CoverageDto, ImportDto, ImportQuery, Page};
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};

@@ -5,7 +5,7 @@ use super::extract::ApiJson;
 use super::read::{path_id, Problem};
 use crate::db::read as q;
 use crate::error::{Error, Result};
-use crate::web::AppState;
+use crate::state::AppState;
 use app::models::{Actor, JobDto};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};

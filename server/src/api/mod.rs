@@ -11,8 +11,9 @@ pub mod orders;
 pub mod params;
 pub mod read;
 pub mod reconciliation;
+pub mod tools;
 
-use crate::web::AppState;
+use crate::state::AppState;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -34,7 +35,10 @@ use utoipa_axum::routes;
         (name = "audit", description = "Who did what, when, from where"),
         (name = "imports", description = "Flex statement imports"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = [])),
+    // Referenced by the jobs list's `type` filter (query parameters do not register the
+    // schemas they name).
+    components(schemas(app::models::JobKind))
 )]
 struct ApiDoc;
 
@@ -136,8 +140,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::cancel_job))
         .routes(routes!(jobs::list_schedules))
         .routes(routes!(jobs::list_live_sessions))
-        .routes(routes!(crate::tools::http::list_tools))
-        .routes(routes!(crate::tools::http::call_tool))
+        .routes(routes!(tools::list_tools))
+        .routes(routes!(tools::call_tool))
         .routes(routes!(audit::list_audit))
         .routes(routes!(imports::create_flex_import))
         .routes(routes!(imports::list_imports))
@@ -145,4 +149,37 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(imports::get_coverage))
         .routes(routes!(exports::export))
         .routes(routes!(reconciliation::get_reconciliation))
+}
+
+#[cfg(test)]
+mod tests {
+    use app::models::{JobKind, JobState, TradeStatus};
+
+    /// The document lists exactly the values the API writes, in the case it writes them.
+    #[test]
+    fn the_document_lists_the_values_of_each_state() {
+        let (_, doc) = super::router_and_document();
+        let doc = serde_json::to_value(doc).unwrap();
+        let values = |name: &str| -> Vec<String> {
+            doc["components"]["schemas"][name]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name} has no enum"))
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
+        };
+        let texts = |all: Vec<&str>| all.into_iter().map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            values("JobState"),
+            texts(JobState::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            values("TradeStatus"),
+            texts(TradeStatus::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            values("JobKind"),
+            texts(JobKind::ALL.iter().map(|s| s.as_str()).collect())
+        );
+    }
 }

@@ -3,7 +3,7 @@
 use super::params::Params;
 use crate::db::read as q;
 use crate::error::{Error, Result};
-use crate::web::AppState;
+use crate::state::AppState;
 use app::models::*;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;

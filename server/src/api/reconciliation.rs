@@ -4,7 +4,7 @@
 use super::params::Params;
 use crate::error::Result;
 use crate::reconcile::{self, ReconcileOptions};
-use crate::web::AppState;
+use crate::state::AppState;
 use app::models::ReconciliationDto;
 use axum::extract::{RawQuery, State};
 use axum::Json;

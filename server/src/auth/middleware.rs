@@ -6,7 +6,7 @@
 
 use super::{csrf, operators, sessions, Principal, Scope};
 use crate::error::Error;
-use crate::web::AppState;
+use crate::state::AppState;
 use app::models::SessionDto;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};

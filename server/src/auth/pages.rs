@@ -7,7 +7,7 @@ use super::{
     audit, login, operators, sessions, tokens, AuthSettings, Principal, Scope, SecureCookies,
 };
 use crate::error::Error;
-use crate::web::AppState;
+use crate::state::AppState;
 use app::models::{Actor, SessionDto};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};

@@ -4,7 +4,8 @@
 
 use crate::db::read;
 use crate::error::{Error, Result};
-use crate::web::{leptos_options, router, AppState};
+use crate::state::AppState;
+use crate::web::{leptos_options, router};
 use app::models::TradeQuery;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use serde::Serialize;

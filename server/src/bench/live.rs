@@ -193,7 +193,7 @@ async fn page_latency(
     sim: &sim::SimHandle,
     args: &BenchLiveArgs,
 ) -> Result<Latency> {
-    let state = crate::web::AppState::new(
+    let state = crate::state::AppState::new(
         db.clone(),
         crate::web::leptos_options(
             std::path::Path::new("target/site"),

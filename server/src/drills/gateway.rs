@@ -8,9 +8,9 @@ use super::kill_worker::{completed, enqueue_sync};
 use super::ledger;
 use super::procs::{count, drop_postgres, fresh_postgres, job_state, until, worker};
 use super::{DrillArgs, DrillReport};
+use crate::clock::SystemClock;
 use crate::error::Result;
 use crate::ib::{Gateway, IbConnectOptions};
-use crate::jobs::SystemClock;
 use crate::sim::{self, Faults, Scenario};
 use std::time::{Duration, Instant};
 

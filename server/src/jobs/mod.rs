@@ -7,10 +7,8 @@
 //! * [`kinds`] — the job kinds and the validation of their payloads;
 //! * [`handlers`] — which function runs each kind;
 //! * [`schedule`] — periodic jobs (sync, positions, Flex fetch), once per period;
-//! * [`clock`] — the injectable clock behind every timestamp the queue writes;
 //! * [`wake`] — in-process notify and PostgreSQL LISTEN/NOTIFY wake-ups.
 
-pub mod clock;
 pub mod handlers;
 pub mod kinds;
 pub mod queue;
@@ -18,7 +16,6 @@ pub mod schedule;
 pub mod wake;
 pub mod worker;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Backoff, ClaimRequest, Enqueued, NewJob, Outcome, Queue};
 pub use worker::{HandlerRegistry, JobContext, JobFailure, Worker, WorkerConfig};
 

@@ -22,10 +22,10 @@
 //! `available` with `attempt` reset to 0 (a fresh budget of `max_attempts`); the error
 //! history in `errors` is kept, so earlier attempts stay auditable.
 
+use crate::clock::{Clock, SystemClock};
 use crate::db::entities::jobs;
 use crate::db::statement;
 use crate::error::{Error, Result};
-use crate::jobs::clock::{Clock, SystemClock};
 use crate::jobs::wake;
 use app::models::JobState;
 use chrono::{DateTime, Utc};
@@ -246,7 +246,7 @@ impl Queue {
     pub async fn enqueue(&self, db: &impl ConnectionTrait, job: NewJob) -> Result<Enqueued> {
         let backend = db.get_database_backend();
         let now = self.now();
-        let scheduled_at = job.scheduled_at.map_or(now, crate::jobs::clock::to_micros);
+        let scheduled_at = job.scheduled_at.map_or(now, crate::clock::to_micros);
         let state = if scheduled_at > now {
             state::SCHEDULED
         } else {
@@ -488,7 +488,7 @@ impl Queue {
                         Then::Now => Duration::ZERO,
                         _ => self.backoff.jittered(job.attempt),
                     };
-                    let at = crate::jobs::clock::to_micros(now + lease_delta(delay));
+                    let at = crate::clock::to_micros(now + lease_delta(delay));
                     (JobState::Retryable, at, None, Outcome::Retryable(at))
                 };
             let message = match superseded_by {

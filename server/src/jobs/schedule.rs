@@ -12,8 +12,8 @@
 //! connection), `orders.submit` runs every minute too: a gateway that stays away longer
 //! than one job's retries never strands an order.
 
-use super::clock::Clock;
 use super::kinds;
+use crate::clock::Clock;
 use crate::db::statement;
 use crate::error::Result;
 use chrono::{DateTime, Duration, TimeZone, Utc};

@@ -1,9 +1,9 @@
 //! Creating and confirming orders, and their event history.
 
+use crate::clock::Clock;
 use crate::db::entities::{accounts, order_events, orders};
 use crate::db::read::order_dto;
 use crate::error::{Error, Result};
-use crate::jobs::clock::Clock;
 use crate::orders::guard::{self, NewOrder, TOKEN_TTL};
 use crate::orders::status;
 use app::models::OrderDto;

@@ -15,10 +15,11 @@
 //! While the gateway cannot be asked, the order stays in doubt and is not resent.
 
 use super::{record_event, status};
+use crate::clock::{Clock, SystemClock};
 use crate::db::entities::{accounts, orders};
 use crate::error::Result;
 use crate::ib::{Gateway, IbConnectOptions, PlaceOrderOutcome};
-use crate::jobs::{clock::SystemClock, kinds, Clock};
+use crate::jobs::kinds;
 use chrono::{Duration, Utc};
 use ibapi::contracts::Contract;
 use ibapi::orders::{Action, Order, OrderData, TimeInForce};

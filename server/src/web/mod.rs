@@ -5,14 +5,13 @@ pub mod health;
 pub mod text_input;
 pub mod uploads;
 
-use app::backend::SharedBackend;
-use axum::extract::FromRef;
+use crate::state::AppState;
+
 use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
-use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceBuilder;
@@ -22,74 +21,6 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-
-/// Shared state of every handler.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub leptos: LeptosOptions,
-    pub backend: SharedBackend,
-    pub auth: Arc<crate::auth::Auth>,
-    /// The schedules this server's workers run.
-    pub schedules: crate::jobs::schedule::ScheduleConfig,
-}
-
-impl AppState {
-    /// State for a server whose gateway is described by `gateway`.
-    pub fn with_gateway(
-        db: DatabaseConnection,
-        leptos: LeptosOptions,
-        gateway: app::models::ServerInfoDto,
-    ) -> Self {
-        let backend: SharedBackend = Arc::new(crate::backend::DbBackend {
-            db: db.clone(),
-            info: gateway,
-            schedules: crate::jobs::schedule::ScheduleConfig::default(),
-        });
-        Self {
-            db,
-            leptos,
-            backend,
-            auth: Arc::new(crate::auth::Auth::new(Default::default())),
-            schedules: crate::jobs::schedule::ScheduleConfig::default(),
-        }
-    }
-
-    /// The same state with the schedules this server's workers run.
-    pub fn with_schedules(
-        mut self,
-        info: app::models::ServerInfoDto,
-        schedules: crate::jobs::schedule::ScheduleConfig,
-    ) -> Self {
-        self.backend = Arc::new(crate::backend::DbBackend {
-            db: self.db.clone(),
-            info,
-            schedules,
-        });
-        self.schedules = schedules;
-        self
-    }
-
-    /// The same state with these authentication settings (and setup token slot).
-    pub fn with_auth(mut self, auth: Arc<crate::auth::Auth>) -> Self {
-        self.auth = auth;
-        self
-    }
-
-    /// State with the default gateway settings (tests, benchmarks).
-    pub fn new(db: DatabaseConnection, leptos: LeptosOptions) -> Self {
-        Self::with_gateway(db, leptos, server_info("127.0.0.1", 4002, false))
-    }
-}
-
-/// What the UI shows about the gateway.
-pub fn server_info(host: &str, port: u16, demo: bool) -> app::models::ServerInfoDto {
-    app::models::ServerInfoDto {
-        gateway: format!("{host}:{port}"),
-        demo_gateway: demo,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-    }
-}
 
 /// Leptos options for a site root (where `pkg/` and the public assets live).
 pub fn leptos_options(site_root: &std::path::Path, addr: std::net::SocketAddr) -> LeptosOptions {

@@ -3,7 +3,7 @@
 //! browser to the import's page (or back to the form with the error).
 
 use crate::imports::MAX_DOCUMENT_BYTES;
-use crate::web::AppState;
+use crate::state::AppState;
 use app::models::Actor;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};

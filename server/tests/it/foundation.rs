@@ -5,7 +5,8 @@ use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use fillbook::web::{leptos_options, router, AppState};
+use fillbook::state::AppState;
+use fillbook::web::{leptos_options, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use std::time::Duration;
 use tower::ServiceExt;

@@ -5,12 +5,11 @@
 use crate::support;
 
 use chrono::{TimeZone, Utc};
+use fillbook::clock::{Clock, ManualClock};
 use fillbook::db::entities::jobs as job_rows;
 use fillbook::jobs::kinds::{self, TEST_NOOP};
 use fillbook::jobs::queue::{self, state, ClaimRequest};
-use fillbook::jobs::{
-    Backoff, Clock, HandlerRegistry, ManualClock, NewJob, Outcome, Queue, Worker, WorkerConfig,
-};
+use fillbook::jobs::{Backoff, HandlerRegistry, NewJob, Outcome, Queue, Worker, WorkerConfig};
 use fillbook::Error;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,

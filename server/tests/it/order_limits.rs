@@ -5,9 +5,9 @@
 
 use crate::support;
 
+use fillbook::clock::SystemClock;
 use fillbook::error::Error;
 use fillbook::ib::IbConnectOptions;
-use fillbook::jobs::SystemClock;
 use fillbook::orders::limits::{self, Limits};
 use fillbook::sim::{self, Faults, Scenario};
 use sea_orm::EntityTrait;

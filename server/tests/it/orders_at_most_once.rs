@@ -5,8 +5,8 @@
 
 use crate::support;
 
+use fillbook::clock::SystemClock;
 use fillbook::ib::{Gateway, IbConnectOptions};
-use fillbook::jobs::SystemClock;
 use fillbook::orders::worker::submit_queued;
 use fillbook::sim::{self, Faults, Scenario};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};

@@ -5,8 +5,9 @@
 
 use crate::support;
 
+use fillbook::clock::SystemClock;
 use fillbook::jobs::kinds::{SyncSettings, DEFAULT_LOOKBACK_DAYS};
-use fillbook::jobs::{handlers, SystemClock, Worker, WorkerConfig};
+use fillbook::jobs::{handlers, Worker, WorkerConfig};
 use fillbook::sim::{self, Faults, Scenario};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use std::time::Duration;

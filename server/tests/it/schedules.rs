@@ -6,8 +6,8 @@
 use crate::support;
 
 use chrono::{Duration, TimeZone, Utc};
+use fillbook::clock::ManualClock;
 use fillbook::jobs::schedule::{self, ScheduleConfig};
-use fillbook::jobs::ManualClock;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use support::TestDb;
 
@@ -142,7 +142,7 @@ support::db_test!(
         .unwrap();
         let created = fillbook::orders::service::create_from_request(
             db,
-            &fillbook::jobs::SystemClock,
+            &fillbook::clock::SystemClock,
             app::models::NewOrderDto {
                 account_id: 1,
                 symbol: "AAPL".into(),
@@ -161,7 +161,7 @@ support::db_test!(
         .unwrap();
         fillbook::orders::confirm_order(
             db,
-            &fillbook::jobs::SystemClock,
+            &fillbook::clock::SystemClock,
             created.order.id,
             &created.confirmation_token,
         )

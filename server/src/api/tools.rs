@@ -1,11 +1,11 @@
 //! Tools over HTTP: `GET /api/v1/tools` lists them, `POST /api/v1/tools/{name}` calls one.
 
-use super::{call, catalog, ToolContext, ToolInfo};
-use crate::api::extract::ApiJson;
-use crate::api::read::Problem;
+use super::extract::ApiJson;
+use super::read::Problem;
 use crate::auth::Principal;
 use crate::error::Result;
-use crate::web::AppState;
+use crate::state::AppState;
+use crate::tools::{call, catalog, ToolContext, ToolInfo};
 use app::models::{Actor, Page};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
