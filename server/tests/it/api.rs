@@ -14,7 +14,6 @@ use fillbook::web::{leptos_options, router};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::TestDb;
-use tower::ServiceExt;
 
 /// The API as a bot sees it: the router and the bot's API token (every scope).
 #[derive(Clone)]
@@ -49,39 +48,11 @@ async fn seeded(t: &TestDb) -> Api {
     }
 }
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    location: Option<String>,
-    body: Value,
-}
+use support::http::Reply;
 
 /// Sends `request` with the bot's token (unless it carries its own credentials).
-async fn send(app: &Api, mut request: Request<Body>) -> Reply {
-    if !request.headers().contains_key(header::AUTHORIZATION) {
-        let bearer = format!("Bearer {}", app.token).parse().unwrap();
-        request.headers_mut().insert(header::AUTHORIZATION, bearer);
-    }
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let header_text = |name| {
-        response
-            .headers()
-            .get(name)
-            .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_string())
-    };
-    let content_type = header_text(header::CONTENT_TYPE).unwrap_or_default();
-    let location = header_text(header::LOCATION);
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        content_type,
-        location,
-        body,
-    }
+async fn send(app: &Api, request: Request<Body>) -> Reply {
+    support::http::send(&app.router, support::http::with_bearer(request, &app.token)).await
 }
 
 async fn get(app: &Api, uri: &str) -> Reply {
@@ -147,9 +118,11 @@ fn items(reply: &Reply) -> &Vec<Value> {
 fn assert_problem(reply: &Reply, status: StatusCode, code: &str, field: Option<&str>) {
     assert_eq!(reply.status, status, "{}", reply.body);
     assert!(
-        reply.content_type.starts_with("application/problem+json"),
+        reply
+            .header(header::CONTENT_TYPE)
+            .starts_with("application/problem+json"),
         "{}",
-        reply.content_type
+        reply.header(header::CONTENT_TYPE)
     );
     assert_eq!(reply.body["code"], code, "{}", reply.body);
     assert_eq!(reply.body["status"], status.as_u16());
@@ -387,10 +360,7 @@ support::db_test!(
         .await;
         assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
         let id = first.body["id"].as_i64().unwrap();
-        assert_eq!(
-            first.location.as_deref(),
-            Some(format!("/api/v1/jobs/{id}").as_str())
-        );
+        assert_eq!(first.header(header::LOCATION), format!("/api/v1/jobs/{id}"));
         insta::assert_json_snapshot!("job_enqueued", stable(&first.body));
         let duplicate = post(
             &app,
@@ -632,7 +602,9 @@ support::db_test!(
                 reply.body
             );
             assert_eq!(reply.body["field"], field, "{}", reply.body);
-            assert!(reply.content_type.starts_with("application/problem+json"));
+            assert!(reply
+                .header(header::CONTENT_TYPE)
+                .starts_with("application/problem+json"));
         }
         // Nothing was written, and ordinary requests still work.
         assert_eq!(

@@ -29,12 +29,8 @@ fn signed_in_get(uri: &str, operator: &support::Operator) -> Request<Body> {
 
 /// The status and body of `request`.
 async fn fetch(db: &DatabaseConnection, request: Request<Body>) -> (StatusCode, String) {
-    let response = app(db.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    let reply = support::http::send(&app(db.clone()), request).await;
+    (reply.status, reply.text)
 }
 
 /// A GET by a signed-in operator.

@@ -84,20 +84,8 @@ async fn seeded(t: &TestDb) -> App {
 }
 
 async fn send(app: &App, token: &str, request: Request<Body>) -> (StatusCode, Value) {
-    let mut request = request;
-    request.headers_mut().insert(
-        header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let reply = support::http::send(&app.router, support::http::with_bearer(request, token)).await;
+    (reply.status, reply.body)
 }
 
 async fn get(app: &App, uri: &str) -> (StatusCode, Value) {

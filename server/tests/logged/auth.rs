@@ -13,12 +13,10 @@ use fillbook::auth::{Auth, AuthSettings};
 use fillbook::state::AppState;
 use fillbook::web::{leptos_options, router};
 use sea_orm::DatabaseConnection;
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use support::TestDb;
-use tower::ServiceExt;
 
 const HOST: &str = "127.0.0.1:3000";
 const ORIGIN: &str = "http://127.0.0.1:3000";
@@ -34,46 +32,14 @@ fn app(db: &DatabaseConnection) -> axum::Router {
     app_with(db, AuthSettings::default()).0
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    text: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or(Value::Null)
-    }
-    fn header(&self, name: header::HeaderName) -> String {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default()
-    }
-    /// The session cookie's value from `Set-Cookie`.
-    fn session_cookie(&self) -> Option<String> {
-        let set = self.header(header::SET_COOKIE);
-        let value = set.strip_prefix("fillbook_session=")?.split(';').next()?;
-        (!value.is_empty()).then(|| format!("fillbook_session={value}"))
-    }
-}
+use support::http::Reply;
 
 /// Sends `request` from 10.0.0.7 (as the socket would say).
 async fn send(app: &axum::Router, mut request: Request<Body>) -> Reply {
     request
         .extensions_mut()
         .insert(ConnectInfo("10.0.0.7:5555".parse::<SocketAddr>().unwrap()));
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        headers,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    support::http::send(app, request).await
 }
 
 fn request(method: Method, uri: &str) -> axum::http::request::Builder {
@@ -249,7 +215,7 @@ support::db_test!(
                 "application/problem+json",
                 "{path}"
             );
-            assert_eq!(r.json()["code"], "unauthorized", "{path}");
+            assert_eq!(r.body["code"], "unauthorized", "{path}");
             assert!(
                 r.header(header::WWW_AUTHENTICATE).starts_with("Bearer"),
                 "{path}"
@@ -340,9 +306,9 @@ support::db_test!(
                 "{method} {path}: {}",
                 r.text
             );
-            assert_eq!(r.json()["code"], "forbidden");
+            assert_eq!(r.body["code"], "forbidden");
             assert!(
-                r.json()["detail"].as_str().unwrap().contains("scope"),
+                r.body["detail"].as_str().unwrap().contains("scope"),
                 "{}",
                 r.text
             );
@@ -398,7 +364,7 @@ support::db_test!(
         tokio::time::sleep(cache + Duration::from_millis(100)).await;
         let r = send(&app, empty(bearer(Method::GET, "/api/v1/trades", &reader))).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        assert!(r.json()["detail"].as_str().unwrap().contains("revoked"));
+        assert!(r.body["detail"].as_str().unwrap().contains("revoked"));
         // Tokens are for the API, not for pages.
         let r = send(&app, empty(bearer(Method::GET, "/trades", &syncer))).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -741,7 +707,7 @@ support::db_test!(
         );
         let r = send(&app, get(&admin.cookie)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        assert!(r.json()["items"].is_array());
+        assert!(r.body["items"].is_array());
         let reader = support::token(&t.db, "audit:read").await;
         let r = send(
             &app,
@@ -749,7 +715,7 @@ support::db_test!(
         )
         .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(r.json()["field"], "limit");
+        assert_eq!(r.body["field"], "limit");
         // The page's server function refuses too.
         let r = send(
             &app,

@@ -10,6 +10,7 @@
 //! An unreachable PostgreSQL is a test failure, never a skip.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod logs;
 
 use sea_orm::{
