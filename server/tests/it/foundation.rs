@@ -39,25 +39,10 @@ async fn get(db: &DatabaseConnection, uri: &str) -> (StatusCode, String) {
     fetch(db, signed_in_get(uri, &operator)).await
 }
 
-async fn table_names(db: &DatabaseConnection) -> Vec<String> {
-    let sql = match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => {
-            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
-        }
-        _ => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
-    };
-    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|row| row.try_get::<String>("", "name").unwrap())
-        .collect()
-}
-
 support::db_test!(
     migrations_go_down_and_up_again,
     |t: support::TestDb| async move {
-        let mut tables = table_names(&t.db).await;
+        let mut tables = support::table_names(&t.db).await;
         tables.retain(|n| n != "seaql_migrations");
         assert_eq!(
             tables,
@@ -89,7 +74,7 @@ support::db_test!(
         let all = migration::Migrator::migrations().len() as u32;
         assert_eq!(all, 10);
         fillbook::db::migrate_down(&t.db, all).await.unwrap();
-        let mut after_down = table_names(&t.db).await;
+        let mut after_down = support::table_names(&t.db).await;
         after_down.retain(|n| n != "seaql_migrations");
         assert!(after_down.is_empty(), "left behind: {after_down:?}");
         assert_eq!(

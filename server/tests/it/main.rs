@@ -7,6 +7,7 @@ mod support;
 
 mod api;
 mod auth_cli;
+mod entities;
 mod events;
 mod exports;
 mod flex_import;

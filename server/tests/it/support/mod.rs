@@ -277,3 +277,37 @@ pub const ALL_SCOPES: &str =
 pub fn every<T>(items: &[T], pred: impl FnMut(&T) -> bool) -> bool {
     !items.is_empty() && items.iter().all(pred)
 }
+
+/// The tables of the migrated schema, sorted.
+pub async fn table_names(db: &DatabaseConnection) -> Vec<String> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "SELECT table_name AS name FROM information_schema.tables \
+             WHERE table_schema = 'public' ORDER BY 1"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
+    };
+    names(db, sql.to_string()).await
+}
+
+/// The columns of `table`, sorted.
+pub async fn column_names(db: &DatabaseConnection, table: &str) -> Vec<String> {
+    assert!(table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => format!(
+            "SELECT column_name AS name FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = '{table}' ORDER BY 1"
+        ),
+        _ => format!("SELECT name FROM pragma_table_info('{table}') ORDER BY 1"),
+    };
+    names(db, sql).await
+}
+
+async fn names(db: &DatabaseConnection, sql: String) -> Vec<String> {
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .collect()
+}
