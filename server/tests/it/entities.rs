@@ -4,7 +4,7 @@
 
 use crate::support::{self, TestDb};
 use fillbook::db::entities::*;
-use sea_orm::{EntityName, EntityTrait, IdenStatic, Iterable};
+use sea_orm::{EntityTrait, IdenStatic, Iterable};
 
 /// The table an entity maps and its columns, sorted.
 fn entity<E: EntityTrait>() -> (String, Vec<String>) {
