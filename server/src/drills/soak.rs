@@ -90,6 +90,8 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
         let mut tasks = tokio::task::JoinSet::new();
         let mut rss_start = None;
         let mut rss_max: f64 = 0.0;
+        // Resident memory once a minute, to tell a warm-up that levels off from growth.
+        let mut rss_per_minute: Vec<f64> = Vec::new();
         let mut sent = 0usize;
         let mut statuses = std::collections::BTreeMap::<String, usize>::new();
         let mut latencies: Vec<f64> = Vec::new();
@@ -106,7 +108,11 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
                 rss_start = rss_mib(pid);
             }
             if sent.is_multiple_of(RATE_PER_SECOND as usize) {
-                rss_max = rss_max.max(rss_mib(pid).unwrap_or(0.0));
+                let now = rss_mib(pid).unwrap_or(0.0);
+                rss_max = rss_max.max(now);
+                if sent.is_multiple_of(60 * RATE_PER_SECOND as usize) {
+                    rss_per_minute.push(now);
+                }
             }
             let url = format!("{base}{}", paths[sent % paths.len()]);
             sent += 1;
@@ -141,6 +147,14 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
             sent as f64 / started.elapsed().as_secs_f64(),
             rss_start.map_or("?".into(), |m| format!("{m:.0}")),
             rss_end.map_or("?".into(), |m| format!("{m:.0}")),
+        ));
+        report.notes.push(format!(
+            "server RSS per minute (MiB): {}",
+            rss_per_minute
+                .iter()
+                .map(|m| format!("{m:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         report.notes.push(format!(
             "answers {statuses:?}; latency p50 {:.1} ms, p99 {:.1} ms",
