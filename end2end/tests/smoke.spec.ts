@@ -61,6 +61,22 @@ test('hydrated: navigation is client-side', async ({ page }) => {
 
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
+
+  // The shell checks below accept an empty state; this one proves rows render: a sync
+  // posted by the plain form, then the pages that list what it wrote.
+  test('a form-posted sync fills the trades, jobs and accounts tables', async ({ page }) => {
+    await page.goto('/trades');
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await expect(async () => {
+      await page.goto('/jobs');
+      await expect(page.locator('table.data tbody tr', { hasText: 'completed' }).first()).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
+    for (const path of ['/trades', '/accounts']) {
+      await page.goto(path);
+      expect(await page.locator('table.data tbody tr').count(), path).toBeGreaterThan(0);
+    }
+  });
+
   for (const [path, title] of PAGES) {
     test(`${path} still shows its content`, async ({ page }) => {
       await page.goto(path);
