@@ -7,8 +7,6 @@ use crate::support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use fillbook::ib::IbConnectOptions;
-use fillbook::sim::{self, Faults, Scenario};
 use fillbook::state::AppState;
 use fillbook::web::{leptos_options, router};
 use serde_json::{json, Value};
@@ -24,17 +22,7 @@ struct Api {
 
 /// The router over `t`'s database after a trades and a positions sync of the demo scenario.
 async fn seeded(t: &TestDb) -> Api {
-    let sim = sim::start(Scenario::demo(), Faults::default())
-        .await
-        .unwrap();
-    let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 300);
-    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7, None)
-        .await
-        .unwrap();
-    fillbook::sync::positions::sync_positions_once(&t.db, &ib)
-        .await
-        .unwrap();
-    sim.stop();
+    support::seed_demo(&t.db, true).await;
     let options = leptos_options(
         std::path::Path::new("target/site"),
         "127.0.0.1:0".parse().unwrap(),

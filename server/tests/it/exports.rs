@@ -7,8 +7,6 @@ use crate::support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use fillbook::ib::IbConnectOptions;
-use fillbook::sim::{self, Faults, Scenario};
 use fillbook::state::AppState;
 use fillbook::web::{leptos_options, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -19,13 +17,7 @@ use support::TestDb;
 use tower::ServiceExt;
 
 async fn seeded(t: &TestDb) {
-    let sim = sim::start(Scenario::demo(), Faults::default())
-        .await
-        .unwrap();
-    let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 300);
-    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7, None)
-        .await
-        .unwrap();
+    support::seed_demo(&t.db, false).await;
 }
 
 async fn number(db: &DatabaseConnection, sql: &str) -> f64 {

@@ -8,10 +8,8 @@ use crate::support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use fillbook::ib::IbConnectOptions;
 use fillbook::jobs::kinds::SyncSettings;
 use fillbook::jobs::{handlers, Worker, WorkerConfig};
-use fillbook::sim::{self, Faults, Scenario};
 use fillbook::state::AppState;
 use fillbook::web::{leptos_options, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -40,14 +38,7 @@ impl Drop for App {
 
 /// The router and a worker over `t`'s database after a trades sync of the demo scenario.
 async fn seeded(t: &TestDb) -> App {
-    let sim = sim::start(Scenario::demo(), Faults::default())
-        .await
-        .unwrap();
-    let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 300);
-    fillbook::sync::trades::sync_trades_once(&t.db, &ib, 7, None)
-        .await
-        .unwrap();
-    sim.stop();
+    support::seed_demo(&t.db, false).await;
     let options = leptos_options(
         std::path::Path::new("target/site"),
         "127.0.0.1:0".parse().unwrap(),

@@ -311,3 +311,22 @@ async fn names(db: &DatabaseConnection, sql: String) -> Vec<String> {
         .map(|row| row.try_get::<String>("", "name").unwrap())
         .collect()
 }
+
+/// Writes the demo scenario's ledger into `db` by a real sync from the simulator (trades,
+/// and positions when asked); the simulator stops afterwards.
+pub async fn seed_demo(db: &DatabaseConnection, positions: bool) {
+    use fillbook::sim::{self, Faults, Scenario};
+    let sim = sim::start(Scenario::demo(), Faults::default())
+        .await
+        .unwrap();
+    let ib = fillbook::ib::IbConnectOptions::new("127.0.0.1", sim.port(), 300);
+    fillbook::sync::trades::sync_trades_once(db, &ib, 7, None)
+        .await
+        .unwrap();
+    if positions {
+        fillbook::sync::positions::sync_positions_once(db, &ib)
+            .await
+            .unwrap();
+    }
+    sim.stop();
+}
