@@ -2,7 +2,7 @@
 //! and jobs keep arriving: both reconnect, every job enqueued runs to completion exactly
 //! once, and the server answers `/readyz` again. Reports how long `/readyz` took to recover.
 
-use super::procs::{count, drop_postgres, fillbook, fresh_postgres, until};
+use super::procs::{count, drop_postgres, fillbook, free_port, fresh_postgres, until};
 use super::{DrillArgs, DrillReport};
 use crate::error::{Error, Result};
 use crate::jobs::kinds;
@@ -53,10 +53,7 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
     let mut report = DrillReport::new("postgres-restart");
     let pg = &args.postgres_url;
     let (url, db, name) = fresh_postgres(pg).await?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .port();
+    let port = free_port()?;
     let bind = format!("127.0.0.1:{port}");
     let outcome: Result<()> = async {
         let _server = fillbook(

@@ -23,6 +23,14 @@ impl Drop for Proc {
     }
 }
 
+/// A loopback port nothing listens on right now (for a server process to bind).
+pub fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
 /// `fillbook ARGS` with the database and quiet logs.
 pub fn fillbook(database_url: &str, args: &[&str]) -> Result<Proc> {
     let exe = std::env::current_exe().map_err(|e| Error::Internal(e.to_string()))?;

@@ -3,7 +3,7 @@
 //! a bot's token. Fails on any 5xx or transport error; reports the server's resident memory
 //! after warm-up and at the end (it should stay flat) and the latency percentiles.
 
-use super::procs::{drop_postgres, fillbook, fresh_postgres, until};
+use super::procs::{drop_postgres, fillbook, free_port, fresh_postgres, until};
 use super::{DrillArgs, DrillReport};
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -23,10 +23,7 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
     let mut report = DrillReport::new("api-soak");
     let pg = &args.postgres_url;
     let (url, db, name) = fresh_postgres(pg).await?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .port();
+    let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let outcome: Result<()> = async {
         let scopes = crate::auth::Scope::parse_list("trades:read,positions:read,jobs:write")?;

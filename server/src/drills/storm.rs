@@ -2,7 +2,7 @@
 //! button calls) against a running server: one waiting job, every answer a 202 or a 200
 //! naming that job, no 5xx.
 
-use super::procs::{count, drop_postgres, fillbook, fresh_postgres, until};
+use super::procs::{count, drop_postgres, fillbook, free_port, fresh_postgres, until};
 use super::{DrillArgs, DrillReport};
 use crate::error::{Error, Result};
 use std::time::{Duration, Instant};
@@ -13,10 +13,7 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
     let mut report = DrillReport::new("sync-now-storm");
     let pg = &args.postgres_url;
     let (url, db, name) = fresh_postgres(pg).await?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .port();
+    let port = free_port()?;
     let bind = format!("127.0.0.1:{port}");
     let outcome: Result<()> = async {
         let scopes = crate::auth::Scope::parse_list("jobs:write")?;
