@@ -60,9 +60,6 @@ pub struct SyncPayload {
 impl SyncPayload {
     /// Reads and validates a job's payload; every error names its field (`payload.…`).
     pub fn parse(payload: &Value) -> Result<SyncPayload> {
-        if !(payload.is_object() || payload.is_null()) {
-            return Err(Error::invalid("payload", "payload must be a JSON object"));
-        }
         if let Some(key) = ["host", "port", "client_id"]
             .into_iter()
             .find(|k| payload.get(k).is_some())
@@ -75,7 +72,7 @@ impl SyncPayload {
                 ),
             ));
         }
-        let parsed: SyncPayload = decode_json(payload.clone(), Some("payload"))?;
+        let parsed: SyncPayload = decode_payload(payload)?;
         if let Some(name) = &parsed.gateway {
             crate::gateways::check_name("payload.gateway", name)?;
         }
@@ -88,6 +85,15 @@ impl SyncPayload {
         in_range("lookback_days", parsed.lookback_days.map(u64::from), 1, 7)?;
         Ok(parsed)
     }
+}
+
+/// A job's payload decoded into `T`: a JSON object (or nothing, read as `{}`), every error
+/// naming its field under `payload`. (A JSON array would otherwise decode positionally.)
+fn decode_payload<T: serde::de::DeserializeOwned>(payload: &Value) -> Result<T> {
+    if !(payload.is_object() || payload.is_null()) {
+        return Err(Error::invalid("payload", "payload must be a JSON object"));
+    }
+    decode_json(payload.clone(), Some("payload"))
 }
 
 fn in_range(key: &str, value: Option<u64>, min: u64, max: u64) -> Result<()> {
@@ -137,10 +143,7 @@ impl SyncSettings {
 
 /// Parses the payload of a `flex.fetch` job: `{"credentials": NAME}`; returns the name.
 pub fn parse_flex_fetch_payload(payload: &Value) -> Result<String> {
-    if !payload.is_object() {
-        return Err(Error::invalid("payload", "payload must be a JSON object"));
-    }
-    let parsed: FlexFetchPayload = decode_json(payload.clone(), Some("payload"))?;
+    let parsed: FlexFetchPayload = decode_payload(payload)?;
     if parsed.credentials.trim().is_empty() {
         return Err(Error::invalid(
             "payload.credentials",
