@@ -1,7 +1,8 @@
 //! Database migrations for Fillbook: one for the base tables, one for trades, one for
 //! operators, sessions, API tokens and the audit log, one for Flex statements and coverage,
-//! one for the configured gateways, one for per-account order limits, then live sessions, position baselines, schedule runs and
-//! the history of every stored fill.
+//! one for the configured gateways, one for per-account order limits, then live sessions,
+//! position baselines, schedule runs, the history of every stored fill, and the totals and
+//! record digests the ledger writer keeps.
 //!
 //! Migrations are written as SQL with a tiny dialect layer ([`dialect::render`]) so that
 //! PostgreSQL gets its native types (`timestamptz`, `jsonb`, identity keys) and SQLite
@@ -20,6 +21,7 @@ mod m0007_live_sessions;
 mod m0008_position_baselines;
 mod m0009_schedule_runs;
 mod m0010_execution_events;
+mod m0011_trade_totals;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -38,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_position_baselines::Migration),
             Box::new(m0009_schedule_runs::Migration),
             Box::new(m0010_execution_events::Migration),
+            Box::new(m0011_trade_totals::Migration),
         ]
     }
 }

@@ -318,10 +318,7 @@ async fn page(
                 "SELECT t.id, a.code AS account, t.symbol, t.sec_type, t.side, t.status, \
                  t.total_quantity, t.avg_price, t.currency, t.first_executed_at, \
                  t.last_executed_at, t.order_ref, t.ib_perm_id, \
-                 (SELECT COUNT(*) FROM trade_executions e \
-                   WHERE e.trade_id = t.id AND e.is_canonical = TRUE) AS fills, \
-                 (SELECT SUM(e.commission) FROM trade_executions e \
-                   WHERE e.trade_id = t.id AND e.is_canonical = TRUE) AS commission, \
+                 t.fills_count AS fills, t.commission_total AS commission, \
                  (SELECT MIN(e.commission_currency) FROM trade_executions e \
                    WHERE e.trade_id = t.id AND e.is_canonical = TRUE) AS commission_currency \
                  FROM trades t JOIN accounts a ON a.id = t.account_id \

@@ -160,13 +160,12 @@ pub async fn list_orders(db: &impl ConnectionTrait, query: OrderQuery) -> Result
     ))
 }
 
-/// The trade columns plus fill count and commission total (canonical executions only).
+/// The trade columns with the account's code (fill count and commission total are kept on
+/// the trade by the ledger writer: one row per trade, no aggregate per row).
 const TRADE_SELECT: &str = "SELECT t.id, t.account_id, a.code AS account_code, t.match_key, \
      t.ib_perm_id, t.order_ref, t.ib_order_id, t.client_id, t.symbol, t.sec_type, t.side, \
      t.exchange, t.currency, t.status, t.total_quantity, t.avg_price, t.first_executed_at, \
-     t.last_executed_at, \
-     (SELECT COUNT(*) FROM trade_executions e WHERE e.trade_id = t.id AND e.is_canonical) AS fills_count, \
-     (SELECT SUM(e.commission) FROM trade_executions e WHERE e.trade_id = t.id AND e.is_canonical) AS commission_total, \
+     t.last_executed_at, t.fills_count, t.commission_total, \
      t.fetched_at, t.created_at, t.updated_at \
      FROM trades t JOIN accounts a ON a.id = t.account_id";
 

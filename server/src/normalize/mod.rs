@@ -53,6 +53,32 @@ pub struct NormalizedExecution {
     pub flex: Option<FlexFields>,
 }
 
+impl NormalizedExecution {
+    /// A stable 64-bit digest of the whole record (XXH3 of its JSON form): two deliveries of
+    /// a fill with the same digest carry the same fields, so the second changes nothing.
+    /// Stored beside the fill; XXH3 is a fixed algorithm, so digests survive upgrades.
+    pub fn digest(&self) -> i64 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        // Writing into the hasher never fails, and a record always serialises.
+        let _ = serde_json::to_writer(HashWriter(&mut hasher), self);
+        hasher.digest() as i64
+    }
+}
+
+/// Feeds serialised bytes straight into a hasher (no intermediate buffer).
+struct HashWriter<'a>(&'a mut xxhash_rust::xxh3::Xxh3);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A fill's Flex statement record: the statement's own ids and row.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FlexFields {

@@ -12,7 +12,7 @@
 
 use super::trades::{
     changes, ensure_parents, match_key, refresh_aggregates, refresh_status, settle_canonical,
-    update_execution, update_ids, ExistingExec, Mutable, EXISTING_SELECT,
+    update_execution, update_ids, Digests, ExistingExec, Mutable, EXISTING_SELECT,
 };
 use crate::error::{Error, Result};
 use crate::flex::import::{account_zones, DEFAULT_FLEX_ZONE};
@@ -346,7 +346,7 @@ async fn rebuild_in(
             }
             if !events.is_empty() {
                 report.changed_executions += 1;
-                update_execution(txn, e.id, &after, now).await?;
+                update_execution(txn, e.id, &after, Digests::default(), now).await?;
                 if identity_changed {
                     txn.execute_raw(crate::db::statement(
                         backend,

@@ -260,6 +260,58 @@ struct IdKey {
     match_key: String,
 }
 
+/// What the first look at a delivered fill reads: where it is and the digests of the records
+/// merged into it (no raw record: a re-sync of unchanged fills reads nothing more).
+#[derive(Debug, FromQueryResult)]
+struct KnownExec {
+    trade_id: i32,
+    account_id: i32,
+    ib_exec_id: String,
+    gateway_hash: Option<i64>,
+    statement_hash: Option<i64>,
+}
+
+impl KnownExec {
+    /// Whether `digest` is that of the last record from `r`'s source merged into this fill:
+    /// merging it again changes nothing (merging is idempotent, and a record of the other
+    /// source never undoes what this one set).
+    fn already_merged(&self, r: &NormalizedExecution, digest: i64) -> bool {
+        let stored = if r.flex.is_some() {
+            self.statement_hash
+        } else {
+            self.gateway_hash
+        };
+        stored == Some(digest)
+    }
+}
+
+const KNOWN_SELECT: &str =
+    "SELECT trade_id, account_id, ib_exec_id, gateway_hash, statement_hash FROM trade_executions";
+
+/// The digests of the last gateway and statement records merged into a stored fill.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Digests {
+    pub(super) gateway: Option<i64>,
+    pub(super) statement: Option<i64>,
+}
+
+impl Digests {
+    /// After merging `r` (digest `digest`) into a fill that had `old`.
+    fn after(old: Digests, r: &NormalizedExecution, digest: i64) -> Digests {
+        if r.flex.is_some() {
+            Digests {
+                statement: Some(digest),
+                ..old
+            }
+        } else {
+            Digests {
+                gateway: Some(digest),
+                ..old
+            }
+        }
+    }
+}
+
 #[derive(Debug, FromQueryResult)]
 pub(super) struct ExistingExec {
     pub(super) id: i32,
@@ -285,6 +337,8 @@ pub(super) struct ExistingExec {
     pub(super) flex_raw: Option<serde_json::Value>,
     pub(super) commission_currency: Option<String>,
     pub(super) time_unknown: bool,
+    pub(super) gateway_hash: Option<i64>,
+    pub(super) statement_hash: Option<i64>,
 }
 
 /// What the canonical-flag pass needs of a stored execution (no raw record: that pass
@@ -434,6 +488,15 @@ impl StatementPart {
             order_reference: f.order_reference.clone(),
             raw: serde_json::from_str(&f.raw).ok(),
             commission_currency: f.commission_currency.clone(),
+        }
+    }
+}
+
+impl ExistingExec {
+    fn digests(&self) -> Digests {
+        Digests {
+            gateway: self.gateway_hash,
+            statement: self.statement_hash,
         }
     }
 }
@@ -621,9 +684,9 @@ pub async fn apply_in(
     let mut touched_bases: HashSet<(i32, String)> = HashSet::new();
     let mut history: Vec<FillEvent> = Vec::new();
     for slice in rows.chunks(CHUNK) {
-        let existing: Vec<ExistingExec> = load_where(
+        let known: Vec<KnownExec> = load_where(
             txn,
-            EXISTING_SELECT,
+            KNOWN_SELECT,
             "ib_exec_id",
             group(
                 slice
@@ -632,19 +695,46 @@ pub async fn apply_in(
             ),
         )
         .await?;
-        let by_key: HashMap<(i32, &str), &ExistingExec> = existing
+        let known: HashMap<(i32, &str), &KnownExec> = known
             .iter()
             .map(|e| ((e.account_id, e.ib_exec_id.as_str()), e))
             .collect();
+        // Stored fills whose record differs from the one they last merged from this source.
+        let mut differing: Vec<(&NormalizedExecution, i32, i64)> = Vec::new();
         for r in slice {
             let account_id = account_ids[&r.account_code];
             let key = match_key(r);
-            let Some(old) = by_key.get(&(account_id, r.ib_exec_id.as_str())) else {
+            let Some(old) = known.get(&(account_id, r.ib_exec_id.as_str())) else {
                 pending.push((r, account_id, key));
                 continue;
             };
             shared.entry((account_id, key)).or_insert(old.trade_id);
             referenced.insert(old.trade_id);
+            let digest = r.digest();
+            if !old.already_merged(r, digest) {
+                differing.push((r, account_id, digest));
+            }
+        }
+        if differing.is_empty() {
+            continue;
+        }
+        let existing: Vec<ExistingExec> = load_where(
+            txn,
+            EXISTING_SELECT,
+            "ib_exec_id",
+            group(
+                differing
+                    .iter()
+                    .map(|(r, account_id, _)| (*account_id, r.ib_exec_id.clone())),
+            ),
+        )
+        .await?;
+        let by_key: HashMap<(i32, &str), &ExistingExec> = existing
+            .iter()
+            .map(|e| ((e.account_id, e.ib_exec_id.as_str()), e))
+            .collect();
+        for (r, account_id, digest) in differing {
+            let old = by_key[&(account_id, r.ib_exec_id.as_str())];
             // A delivery without the commission report (it came after the end marker
             // this time) must not erase a commission already known.
             let kept;
@@ -663,7 +753,8 @@ pub async fn apply_in(
             if after == before {
                 continue;
             }
-            update_execution(txn, old.id, &after, now).await?;
+            let digests = Digests::after(old.digests(), r, digest);
+            update_execution(txn, old.id, &after, digests, now).await?;
             for (kind, b, a) in changes(&before, &after) {
                 history.push(FillEvent {
                     execution_id: old.id,
@@ -881,7 +972,8 @@ pub(crate) async fn settle_canonical(
     Ok((changed, trades))
 }
 
-/// Recomputes the aggregates of `trades` from their canonical fills.
+/// Recomputes the aggregates of `trades` from their canonical fills: quantity, average
+/// price, first and last fill time, fill count and commission total.
 pub(crate) async fn refresh_aggregates(
     txn: &impl ConnectionTrait,
     trades: &[i32],
@@ -894,6 +986,8 @@ pub(crate) async fn refresh_aggregates(
          avg_price = (SELECT SUM(e.quantity * e.price) / NULLIF(SUM(e.quantity), 0) {CANONICAL}), \
          first_executed_at = (SELECT MIN(e.executed_at) {CANONICAL}), \
          last_executed_at = (SELECT MAX(e.executed_at) {CANONICAL}), \
+         fills_count = (SELECT COUNT(*) {CANONICAL}), \
+         commission_total = (SELECT SUM(e.commission) {CANONICAL}), \
          fetched_at = $1, updated_at = $1"
     );
     update_ids(txn, "trades", &set, &[now.into()], trades).await
@@ -1155,11 +1249,13 @@ async fn adopt_order(
     Ok(())
 }
 
-/// Writes the merged state of one stored fill.
+/// Writes the merged state of one stored fill and the digests of the records it came from
+/// (none when the state came from elsewhere, such as a rebuild).
 pub(super) async fn update_execution(
     txn: &impl ConnectionTrait,
     id: i32,
     m: &Mutable,
+    digests: Digests,
     now: DateTime<Utc>,
 ) -> Result<()> {
     txn.execute_raw(crate::db::statement(
@@ -1169,7 +1265,8 @@ pub(super) async fn update_execution(
          liquidity = $9, commission = $10, raw = $11, flex_trade_id = $12, \
          flex_transaction_id = $13, flex_ib_order_id = $14, flex_brokerage_order_id = $15, \
          flex_order_reference = $16, flex_raw = $17, commission_currency = $18, \
-         time_unknown = $19, fetched_at = $20, updated_at = $20 WHERE id = $21",
+         time_unknown = $19, fetched_at = $20, updated_at = $20, gateway_hash = $22, \
+         statement_hash = $23 WHERE id = $21",
         [
             m.perm_id.into(),
             m.order_id.into(),
@@ -1192,6 +1289,8 @@ pub(super) async fn update_execution(
             m.time_unknown.into(),
             now.into(),
             id.into(),
+            digests.gateway.into(),
+            digests.statement.into(),
         ],
     ))
     .await?;
@@ -1412,7 +1511,7 @@ pub async fn insert_executions(
         let mut tuples = Vec::new();
         for (r, account_id, trade_id) in chunk {
             let n = values.len();
-            tuples.push(format!("({})", placeholders(n + 1, 31)));
+            tuples.push(format!("({})", placeholders(n + 1, 33)));
             let flex = r.flex.as_ref();
             let get = |f: fn(&FlexFields) -> &Option<String>| flex.and_then(|x| f(x).clone());
             values.extend([
@@ -1448,6 +1547,8 @@ pub async fn insert_executions(
                 get(|f| &f.commission_currency).into(),
                 flex.is_some_and(|f| f.time_unknown).into(),
             ]);
+            let digests = Digests::after(Digests::default(), r, r.digest());
+            values.extend([digests.gateway.into(), digests.statement.into()]);
         }
         let sql = format!(
             "INSERT INTO trade_executions ({EXECUTION_COLUMNS}) VALUES {}",
@@ -1498,13 +1599,16 @@ struct ExecutionRecord<'a> {
     flex_raw: Option<serde_json::Value>,
     commission_currency: Option<&'a str>,
     time_unknown: bool,
+    gateway_hash: Option<i64>,
+    statement_hash: Option<i64>,
 }
 
 const EXECUTION_COLUMNS: &str = "trade_id, account_id, ib_exec_id, exec_id_base, \
      exec_revision, ib_perm_id, ib_order_id, order_ref, client_id, executed_at, quantity, price, \
      side, symbol, exchange, currency, liquidity, commission, is_canonical, raw, fetched_at, \
      created_at, updated_at, flex_trade_id, flex_transaction_id, flex_ib_order_id, \
-     flex_brokerage_order_id, flex_order_reference, flex_raw, commission_currency, time_unknown";
+     flex_brokerage_order_id, flex_order_reference, flex_raw, commission_currency, time_unknown, \
+     gateway_hash, statement_hash";
 
 /// The PostgreSQL path of [`insert_executions`].
 async fn insert_executions_as_json(
@@ -1515,7 +1619,15 @@ async fn insert_executions_as_json(
     for chunk in inserts.chunks(PG_JSON_CHUNK) {
         let records: Vec<ExecutionRecord> = chunk
             .iter()
-            .map(|(r, account_id, trade_id)| ExecutionRecord {
+            .map(|(r, account_id, trade_id)| {
+                (
+                    r,
+                    account_id,
+                    trade_id,
+                    Digests::after(Digests::default(), r, r.digest()),
+                )
+            })
+            .map(|(r, account_id, trade_id, digests)| ExecutionRecord {
                 trade_id: *trade_id,
                 account_id: *account_id,
                 ib_exec_id: &r.ib_exec_id,
@@ -1556,6 +1668,8 @@ async fn insert_executions_as_json(
                     .as_ref()
                     .and_then(|f| f.commission_currency.as_deref()),
                 time_unknown: r.flex.as_ref().is_some_and(|f| f.time_unknown),
+                gateway_hash: digests.gateway,
+                statement_hash: digests.statement,
             })
             .collect();
         let document = serde_json::to_string(&records)
@@ -1625,8 +1739,8 @@ pub(super) const EXISTING_SELECT: &str =
     "SELECT id, trade_id, account_id, ib_exec_id, ib_perm_id, \
      ib_order_id, client_id, order_ref, quantity, price, executed_at, commission, liquidity, \
      exchange, raw, flex_trade_id, flex_transaction_id, flex_ib_order_id, \
-     flex_brokerage_order_id, flex_order_reference, flex_raw, commission_currency, time_unknown \
-     FROM trade_executions";
+     flex_brokerage_order_id, flex_order_reference, flex_raw, commission_currency, time_unknown, \
+     gateway_hash, statement_hash FROM trade_executions";
 
 fn group(pairs: impl Iterator<Item = (i32, String)>) -> HashMap<i32, Vec<String>> {
     let mut out: HashMap<i32, Vec<String>> = HashMap::new();

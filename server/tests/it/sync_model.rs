@@ -1,7 +1,8 @@
 //! Property test of the sync's write path: random deliveries of a random set of executions —
 //! duplicates, reorderings, corrections, late (and then missing) commissions, split over
 //! several runs — always end in the state a simple model computes from the distinct
-//! executions: the rows, their commissions, the canonical flags and every trade aggregate.
+//! executions: the rows, their commissions, the canonical flags and every trade aggregate
+//! (quantity, average price, fill count, commission total).
 
 use crate::support;
 
@@ -165,22 +166,36 @@ async fn check(t: &support::TestDb, execs: &[Exec], runs: &[Vec<Delivery>]) {
             "{id}"
         );
     }
-    // Trade aggregates from canonical executions only.
-    let mut model: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    for (e, _) in delivered
+    // Trade aggregates from canonical executions only: quantity, notional, fill count and
+    // commission total (none while no canonical fill has a commission).
+    #[derive(Default)]
+    struct Totals {
+        quantity: f64,
+        notional: f64,
+        fills: i64,
+        commission: Option<f64>,
+    }
+    let mut model: BTreeMap<String, Totals> = BTreeMap::new();
+    for (e, commission) in delivered
         .values()
         .filter(|(e, _)| best[&e.base] == e.revision)
     {
         let a = model.entry(match_key(&row(e, false))).or_default();
-        a.0 += e.quantity;
-        a.1 += e.quantity * e.price;
+        a.quantity += e.quantity;
+        a.notional += e.quantity * e.price;
+        a.fills += 1;
+        if let Some(c) = commission {
+            a.commission = Some(a.commission.unwrap_or(0.0) + c);
+        }
     }
     let trades = scalar_rows(
         &t.db,
-        "SELECT match_key, total_quantity, avg_price FROM trades ORDER BY match_key",
+        "SELECT match_key, total_quantity, avg_price, fills_count, commission_total \
+         FROM trades ORDER BY match_key",
     )
     .await;
-    let stored: BTreeMap<String, (f64, Option<f64>)> = trades
+    type Stored = (f64, Option<f64>, i64, Option<f64>);
+    let stored: BTreeMap<String, Stored> = trades
         .iter()
         .map(|r| {
             (
@@ -188,14 +203,28 @@ async fn check(t: &support::TestDb, execs: &[Exec], runs: &[Vec<Delivery>]) {
                 (
                     r.try_get("", "total_quantity").unwrap(),
                     r.try_get("", "avg_price").unwrap(),
+                    r.try_get("", "fills_count").unwrap(),
+                    r.try_get("", "commission_total").unwrap(),
                 ),
             )
         })
         .collect();
-    for (key, (qty, notional)) in &model {
-        let (q, avg) = stored[key];
-        assert!((q - qty).abs() < 1e-9, "{key}: {q} vs {qty}");
-        assert!((avg.unwrap() - notional / qty).abs() < 1e-9, "{key}");
+    for (key, m) in &model {
+        let (q, avg, fills, commission) = stored[key];
+        assert!(
+            (q - m.quantity).abs() < 1e-9,
+            "{key}: {q} vs {}",
+            m.quantity
+        );
+        assert!(
+            (avg.unwrap() - m.notional / m.quantity).abs() < 1e-9,
+            "{key}"
+        );
+        assert_eq!(fills, m.fills, "{key}: fills");
+        match (commission, m.commission) {
+            (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{key}: {a} vs {b}"),
+            (a, b) => assert_eq!(a, b, "{key}: commission total"),
+        }
     }
     assert_eq!(
         stored.len(),

@@ -511,3 +511,35 @@ support::db_test!(
         );
     }
 );
+
+support::db_test!(
+    a_resync_compares_record_digests_and_fills_without_one_in_full,
+    |t: TestDb| async move {
+        let sim = start(Scenario::demo()).await;
+        sync(&t.db, &sim).await;
+        sync(&t.db, &sim).await; // the demo's late commissions arrive in the second session
+        let rows = count(&t.db, "SELECT COUNT(*) FROM trade_executions").await;
+        assert!(rows > 40);
+        let undigested = "SELECT COUNT(*) FROM trade_executions WHERE gateway_hash IS NULL";
+        assert_eq!(count(&t.db, undigested).await, 0, "every gateway fill has a digest");
+        // A stored value no record carries: a re-sync whose records match their digests
+        // reads and compares nothing more, so it is left as it is.
+        t.db.execute_unprepared("UPDATE trade_executions SET price = price + 1")
+            .await
+            .unwrap();
+        let matched = sync(&t.db, &sim).await;
+        assert_eq!(matched.fetched_executions_count as i64, rows);
+        assert_eq!(matched.updated_executions_count, 0);
+        // Fills stored before digests existed are compared field by field: the gateway's
+        // price comes back, and the digest is recorded with the change.
+        t.db.execute_unprepared("UPDATE trade_executions SET gateway_hash = NULL")
+            .await
+            .unwrap();
+        let compared = sync(&t.db, &sim).await;
+        assert_eq!(compared.updated_executions_count as i64, rows);
+        assert_eq!(count(&t.db, undigested).await, 0);
+        let again = sync(&t.db, &sim).await;
+        assert_eq!(again.updated_executions_count, 0);
+        assert_eq!(again.inserted_executions_count, 0);
+    }
+);

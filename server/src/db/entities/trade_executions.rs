@@ -36,6 +36,10 @@ pub struct Model {
     pub flex_raw: Option<Json>,
     pub is_canonical: bool,
     pub raw: Json,
+    /// Digest of the last gateway record merged into this fill (none before it had one).
+    pub gateway_hash: Option<i64>,
+    /// Digest of the last statement record merged into this fill.
+    pub statement_hash: Option<i64>,
     pub fetched_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -23,6 +23,10 @@ pub struct Model {
     pub avg_price: Option<f64>,
     pub first_executed_at: Option<DateTimeUtc>,
     pub last_executed_at: Option<DateTimeUtc>,
+    /// Canonical fills of the trade, kept by the ledger writer.
+    pub fills_count: i64,
+    /// Commission of the canonical fills, kept by the ledger writer.
+    pub commission_total: Option<f64>,
     pub fetched_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
