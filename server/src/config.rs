@@ -400,10 +400,16 @@ pub struct AuthArgs {
     /// Failed sign-ins per user name per minute before further tries are refused.
     #[arg(long, env = "FILLBOOK_LOGIN_MAX_FAILURES", default_value_t = 5)]
     pub login_max_failures: i64,
-    /// Seconds a verified API token is trusted without asking the database again; a token
-    /// revoked by another process (CLI) stops within this time, one revoked in the UI at once.
-    #[arg(long, env = "FILLBOOK_TOKEN_CACHE_SECONDS", default_value_t = 2)]
-    pub token_cache_seconds: u64,
+    /// Seconds a verified API token or session is trusted without asking the database
+    /// again; one revoked or ended by another process (CLI) stops within this time, one
+    /// revoked or ended through this server at once.
+    #[arg(
+        long,
+        env = "FILLBOOK_CREDENTIAL_CACHE_SECONDS",
+        alias = "token-cache-seconds",
+        default_value_t = 2
+    )]
+    pub credential_cache_seconds: u64,
     /// The first-run setup token (default: a random one printed on the console). For
     /// automated first runs only.
     #[arg(long, env = "FILLBOOK_SETUP_TOKEN", hide_env_values = true)]
@@ -420,7 +426,7 @@ impl AuthArgs {
             trust_proxy: self.trust_proxy,
             max_failures_per_user: self.login_max_failures,
             max_failures_per_ip: self.login_max_failures * 4,
-            token_cache: Duration::from_secs(self.token_cache_seconds),
+            credential_cache: Duration::from_secs(self.credential_cache_seconds),
         }
     }
 }

@@ -13,14 +13,15 @@ pub mod middleware;
 pub mod operators;
 pub mod pages;
 pub mod password;
+pub mod recent;
 pub mod secret;
 pub mod sessions;
 pub mod tokens;
 
 use crate::error::{Error, Result as AppResult};
 use app::models::Actor;
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use recent::Recent;
+use std::time::Duration;
 
 /// What an API token may do. Operators may do everything; admins also read the audit log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,10 +166,11 @@ pub struct AuthSettings {
     pub max_failures_per_user: i64,
     /// Failed sign-ins per client address per minute before further tries are refused.
     pub max_failures_per_ip: i64,
-    /// How long a verified API token is trusted without asking the database again. A token
-    /// revoked through this process stops at once; one revoked by another process (the
-    /// CLI, another server) within this time. Zero asks the database on every request.
-    pub token_cache: Duration,
+    /// How long a verified API token or session is trusted without asking the database
+    /// again. One revoked or ended through this process stops at once; one revoked or ended
+    /// by another process (the CLI, another server) within this time. Zero asks the database
+    /// on every request.
+    pub credential_cache: Duration,
 }
 
 impl Default for AuthSettings {
@@ -180,13 +182,10 @@ impl Default for AuthSettings {
             trust_proxy: false,
             max_failures_per_user: 5,
             max_failures_per_ip: 20,
-            token_cache: Duration::from_secs(2),
+            credential_cache: Duration::from_secs(2),
         }
     }
 }
-
-/// Most verified tokens remembered at once (the cache is emptied when it is full).
-const TOKEN_CACHE_CAPACITY: usize = 10_000;
 
 /// Authentication settings, the one-time setup token of an instance without operators, and
 /// the recently verified API tokens (by SHA-256).
@@ -194,15 +193,7 @@ const TOKEN_CACHE_CAPACITY: usize = 10_000;
 pub struct Auth {
     pub settings: AuthSettings,
     setup_token: std::sync::Mutex<Option<String>>,
-    verified: std::sync::Mutex<VerifiedTokens>,
-}
-
-/// Recently verified API tokens by digest, and a count of revocations (a lookup that began
-/// before one is not remembered).
-#[derive(Debug, Default)]
-struct VerifiedTokens {
-    entries: HashMap<String, (Instant, tokens::TokenUser)>,
-    revocations: u64,
+    verified: Recent<tokens::TokenUser>,
 }
 
 impl Auth {
@@ -210,7 +201,7 @@ impl Auth {
         Self {
             settings,
             setup_token: std::sync::Mutex::new(None),
-            verified: std::sync::Mutex::new(VerifiedTokens::default()),
+            verified: Recent::default(),
         }
     }
 
@@ -220,60 +211,23 @@ impl Auth {
         db: &sea_orm::DatabaseConnection,
         token: &str,
     ) -> AppResult<Option<tokens::TokenUser>> {
+        let ttl = self.settings.credential_cache;
         let key = secret::digest(token);
-        if let Some(user) = self.cached(&key) {
+        if let Some(user) = self.verified.get(&key, ttl) {
             return Ok(Some(user));
         }
-        let seen = self.revocations_seen();
+        let stamp = self.verified.stamp();
         let user = tokens::authenticate(db, token).await?;
-        match &user {
-            Some(u) => self.remember(key, u, seen),
-            None => {
-                self.verified().entries.remove(&key);
-            }
+        if let Some(u) = &user {
+            self.verified.remember(key, u.clone(), stamp, ttl);
         }
         Ok(user)
-    }
-
-    fn verified(&self) -> std::sync::MutexGuard<'_, VerifiedTokens> {
-        self.verified.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The verified token under `key` (a token digest) while it is fresh.
-    fn cached(&self, key: &str) -> Option<tokens::TokenUser> {
-        let ttl = self.settings.token_cache;
-        let verified = self.verified();
-        let (at, user) = verified.entries.get(key)?;
-        (at.elapsed() < ttl).then(|| user.clone())
-    }
-
-    /// How many revocations this process has seen; taken before a database lookup.
-    fn revocations_seen(&self) -> u64 {
-        self.verified().revocations
-    }
-
-    /// Remembers a verified token unless a revocation happened since the lookup began
-    /// (`seen`): the lookup may have read the token just before it was revoked.
-    fn remember(&self, key: String, user: &tokens::TokenUser, seen: u64) {
-        if self.settings.token_cache.is_zero() {
-            return;
-        }
-        let mut verified = self.verified();
-        if verified.revocations != seen {
-            return;
-        }
-        if verified.entries.len() >= TOKEN_CACHE_CAPACITY {
-            verified.entries.clear();
-        }
-        verified.entries.insert(key, (Instant::now(), user.clone()));
     }
 
     /// Forgets a revoked token at once, and keeps lookups already under way from
     /// remembering it.
     pub fn forget_token(&self, id: i32) {
-        let mut verified = self.verified();
-        verified.revocations += 1;
-        verified.entries.retain(|_, (_, user)| user.id != id);
+        self.verified.forget(|_, user| user.id == id);
     }
 
     /// Arms first-run setup with `token` (given, or a fresh one); returns the token.
@@ -317,25 +271,6 @@ mod tests {
         let err = Scope::parse_list("trades:read,orders:delete").unwrap_err();
         assert!(err.to_string().contains("orders:delete"), "{err}");
         assert!(Scope::parse_list(" , ").is_err());
-    }
-
-    #[test]
-    fn a_lookup_that_raced_a_revocation_is_not_cached() {
-        let auth = Auth::new(AuthSettings::default());
-        let bot = tokens::TokenUser {
-            id: 7,
-            name: "bot".into(),
-            scopes: vec![Scope::TradesRead],
-        };
-        // Looked up before the revocation, answered after it: not remembered.
-        let seen = auth.revocations_seen();
-        auth.forget_token(7);
-        auth.remember("k1".into(), &bot, seen);
-        assert!(auth.cached("k1").is_none());
-        // A lookup with no revocation in between is remembered.
-        let seen = auth.revocations_seen();
-        auth.remember("k2".into(), &bot, seen);
-        assert_eq!(auth.cached("k2").map(|u| u.id), Some(7));
     }
 
     #[test]

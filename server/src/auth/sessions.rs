@@ -2,7 +2,15 @@
 //! the operator, a CSRF token, and when the session was made and last used. A session ends
 //! after `idle_timeout` without requests or `absolute_timeout` after sign-in, at sign-out,
 //! or when the operator is disabled or gets a new password.
+//!
+//! A confirmed session is trusted for `credential_cache` (2 s) without asking the database
+//! again (a page render then costs no session round trip). The cache is process-wide and
+//! lives here because every way a session ends goes through this module: sign-out, rotation
+//! at sign-in, a disabled operator and a new password forget it at once; expiry is checked
+//! on every request against the remembered times. A session ended by another process (the
+//! CLI) stops within the cache time.
 
+use super::recent::Recent;
 use super::{secret, AuthSettings};
 use crate::db::statement;
 use crate::error::Result;
@@ -14,6 +22,9 @@ pub const COOKIE: &str = "fillbook_session";
 
 /// A request's last-seen time is written at most this often (seconds).
 const TOUCH_EVERY_SECONDS: i64 = 60;
+
+/// Recently confirmed sessions of this process, by the digest of their cookie value.
+static RECENT: std::sync::LazyLock<Recent<SessionUser>> = std::sync::LazyLock::new(Recent::default);
 
 /// The operator behind a valid session.
 #[derive(Clone, Debug, FromQueryResult)]
@@ -91,6 +102,16 @@ pub async fn authenticate(
     cookie_value: &str,
 ) -> Result<Option<SessionUser>> {
     let id_hash = secret::digest(cookie_value);
+    let ttl = settings.credential_cache;
+    if let Some(user) = RECENT.get(&id_hash, ttl) {
+        let now = Utc::now();
+        let live =
+            now < user.expires_at && now < user.last_seen_at + seconds(settings.idle_timeout);
+        if live && (now - user.last_seen_at).num_seconds() < TOUCH_EVERY_SECONDS {
+            return Ok(Some(user));
+        }
+    }
+    let stamp = RECENT.stamp();
     let found = SessionUser::find_by_statement(statement(
         db.get_database_backend(),
         "SELECT s.operator_id, o.username, o.is_admin, s.csrf_token, s.id_hash, s.created_at, \
@@ -100,7 +121,7 @@ pub async fn authenticate(
     ))
     .one(db)
     .await?;
-    let Some(user) = found else {
+    let Some(mut user) = found else {
         return Ok(None);
     };
     let now = Utc::now();
@@ -112,10 +133,12 @@ pub async fn authenticate(
         db.execute_raw(statement(
             db.get_database_backend(),
             "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2",
-            [now.into(), id_hash.into()],
+            [now.into(), id_hash.clone().into()],
         ))
         .await?;
+        user.last_seen_at = now;
     }
+    RECENT.remember(id_hash, user.clone(), stamp, ttl);
     Ok(Some(user))
 }
 
@@ -126,6 +149,7 @@ async fn end_by_hash(db: &impl ConnectionTrait, id_hash: &str) -> Result<()> {
         [id_hash.into()],
     ))
     .await?;
+    RECENT.forget(|digest, _| digest == id_hash);
     Ok(())
 }
 
@@ -142,6 +166,7 @@ pub async fn end_all(db: &impl ConnectionTrait, operator_id: i32) -> Result<()> 
         [operator_id.into()],
     ))
     .await?;
+    RECENT.forget(|_, user| user.operator_id == operator_id);
     Ok(())
 }
 

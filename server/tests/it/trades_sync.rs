@@ -521,7 +521,11 @@ support::db_test!(
         let rows = count(&t.db, "SELECT COUNT(*) FROM trade_executions").await;
         assert!(rows > 40);
         let undigested = "SELECT COUNT(*) FROM trade_executions WHERE gateway_hash IS NULL";
-        assert_eq!(count(&t.db, undigested).await, 0, "every gateway fill has a digest");
+        assert_eq!(
+            count(&t.db, undigested).await,
+            0,
+            "every gateway fill has a digest"
+        );
         // A stored value no record carries: a re-sync whose records match their digests
         // reads and compares nothing more, so it is left as it is.
         t.db.execute_unprepared("UPDATE trade_executions SET price = price + 1")

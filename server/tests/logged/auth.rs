@@ -12,7 +12,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use fillbook::auth::{Auth, AuthSettings};
 use fillbook::state::AppState;
 use fillbook::web::{leptos_options, router};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -278,7 +278,7 @@ support::db_test!(
     |t: TestDb| async move {
         let cache = Duration::from_millis(500);
         let settings = AuthSettings {
-            token_cache: cache,
+            credential_cache: cache,
             ..AuthSettings::default()
         };
         let (app, _) = app_with(&t.db, settings);
@@ -640,6 +640,7 @@ support::db_test!(sessions_rotate_end_and_expire, |t: TestDb| async move {
     assert!(!signed_in(&app, &third).await, "idle too long");
     // Disabling an operator ends their sessions; a new password too.
     let fourth = session_of(&app, "dana", "danas password").await;
+    assert!(signed_in(&app, &fourth).await, "now remembered for a moment");
     fillbook::auth::operators::set_disabled(&t.db, "dana", true)
         .await
         .unwrap();
@@ -1039,7 +1040,7 @@ support::db_test!(
     disabling_an_operator_revokes_their_tokens,
     |t: TestDb| async move {
         let settings = AuthSettings {
-            token_cache: Duration::ZERO,
+            credential_cache: Duration::ZERO,
             ..AuthSettings::default()
         };
         let (app, _) = app_with(&t.db, settings);
@@ -1268,3 +1269,25 @@ fn every_documented_operation_needs_a_scope() {
         );
     }
 }
+
+support::db_test!(
+    a_session_ended_by_another_process_stops_within_the_cache_time,
+    |t: TestDb| async move {
+        let settings = AuthSettings {
+            credential_cache: Duration::from_millis(700),
+            ..AuthSettings::default()
+        };
+        let (app, _) = app_with(&t.db, settings);
+        fillbook::auth::operators::add(&t.db, "lena", "lenas password", false)
+            .await
+            .unwrap();
+        let cookie = session_of(&app, "lena", "lenas password").await;
+        assert!(signed_in(&app, &cookie).await);
+        // Another process (the CLI, another server) deletes the row: this server trusts
+        // what it confirmed a moment ago until the cache time has passed, then asks again.
+        t.db.execute_unprepared("DELETE FROM sessions").await.unwrap();
+        assert!(signed_in(&app, &cookie).await, "still within the cache time");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert!(!signed_in(&app, &cookie).await, "asked the database again");
+    }
+);
