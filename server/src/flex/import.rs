@@ -222,35 +222,16 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
     });
     let now = Utc::now();
     let txn = db.begin().await?;
-    let mut metrics = ImportMetrics::default();
-    let mut touched = HashSet::new();
-    let mut unmatched: Vec<String> = Vec::new();
-    let mut applied: HashSet<String> = HashSet::new();
-    let mut absorb = |metrics: &mut ImportMetrics, o: LedgerOutcome| {
-        metrics.executions_inserted += o.metrics.inserted_executions_count;
-        metrics.executions_updated += o.metrics.updated_executions_count;
-        metrics.canonical_changes += o.metrics.canonical_changes_count;
-        metrics.executions_busted += o.busted_executions_count;
-        metrics.cancellations_recorded += o.cancellations_recorded;
-        touched.extend(o.touched_trade_ids);
-        applied.extend(o.applied_cancellations);
-        for key in o.unmatched_cancellations {
-            if !unmatched.contains(&key) {
-                unmatched.push(key);
-            }
-        }
-    };
-    let mut batches = 0;
+    let mut run = LedgerOutcome::default();
     while let Some(chunk) = rx.recv().await {
         let batch = LedgerBatch {
             rows: chunk.executions,
             cancellations: chunk.cancellations,
-            skip_statistics: batches > 0,
+            skip_statistics: run.batches > 0,
             source: source.clone(),
             ..LedgerBatch::default()
         };
-        batches += 1;
-        absorb(&mut metrics, apply_in(&txn, batch, now).await?);
+        run.absorb(apply_in(&txn, batch, now).await?);
     }
     let summary = reader
         .await
@@ -269,21 +250,26 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
         ..LedgerBatch::default()
     };
     let accounts: Vec<String> = last.accounts.clone();
-    absorb(&mut metrics, apply_in(&txn, last, now).await?);
+    run.absorb(apply_in(&txn, last, now).await?);
     txn.commit().await?;
-    let written = crate::sync::trades::SyncMetrics {
-        inserted_executions_count: metrics.executions_inserted,
-        updated_executions_count: metrics.executions_updated,
-        ..Default::default()
+    crate::sync::trades::announce_fills(db, accounts, &run.metrics).await;
+    let metrics = ImportMetrics {
+        executions_inserted: run.metrics.inserted_executions_count,
+        executions_updated: run.metrics.updated_executions_count,
+        canonical_changes: run.metrics.canonical_changes_count,
+        executions_busted: run.busted_executions_count,
+        cancellations_recorded: run.cancellations_recorded,
+        ..ImportMetrics::default()
     };
-    crate::sync::trades::announce_fills(db, accounts, &written).await;
+    let applied: HashSet<String> = run.applied_cancellations.into_iter().collect();
     let read = summary.metrics;
     for s in &read.skipped {
         tracing::warn!(reason = %s.reason, raw = %s.raw, "skipped a malformed statement row");
     }
     Ok(ImportMetrics {
-        touched_trades: touched.len(),
-        unmatched_cancellations: unmatched
+        touched_trades: run.touched_trade_ids.len(),
+        unmatched_cancellations: run
+            .unmatched_cancellations
             .into_iter()
             .filter(|k| !applied.contains(k))
             .collect(),

@@ -222,26 +222,55 @@ impl Gateway {
     }
 
     /// Executions matching `filter`, with the commission reports that arrive before the
-    /// end marker. A connection lost before the end marker is [`IbError::Disconnected`].
+    /// end marker, collected (see [`Gateway::each_execution`] to stream them instead).
     pub async fn executions(&self, filter: ExecutionFilter) -> Result<ExecutionBatch, IbError> {
+        let mut batch = ExecutionBatch::default();
+        self.each_execution(filter, |item| {
+            match item {
+                Executions::ExecutionData(e) => batch.executions.push(e),
+                Executions::CommissionReport(c) => batch.commissions.push(c),
+            }
+            Ok::<(), IbError>(())
+        })
+        .await?;
+        Ok(batch)
+    }
+
+    /// Hands every execution matching `filter`, and every commission report that arrives
+    /// before the end marker, to `each` in the order they arrive, so a caller can write
+    /// them out instead of holding them. The client's channel does not push back on the
+    /// socket, so `each` must keep up (no database round trips). The whole request shares
+    /// one [`REQUEST_TIMEOUT`]. A connection lost before the end marker is an error; a
+    /// stream that just stops is caught by the caller's next request.
+    pub async fn each_execution<E: From<IbError>>(
+        &self,
+        filter: ExecutionFilter,
+        mut each: impl FnMut(Executions) -> Result<(), E>,
+    ) -> Result<(), E> {
         const OP: &str = "reading executions";
         let mut sub = self
             .client
             .executions(filter)
             .await
             .map_err(|e| IbError::from_ibapi(OP, e))?;
-        let rows = sub
-            .collect_to_end_within(REQUEST_TIMEOUT)
-            .await
-            .map_err(|e| IbError::from_ibapi(OP, e))?;
-        let mut batch = ExecutionBatch::default();
-        for row in rows {
-            match row {
-                Executions::ExecutionData(e) => batch.executions.push(e),
-                Executions::CommissionReport(c) => batch.commissions.push(c),
+        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        loop {
+            let item = tokio::time::timeout_at(deadline, sub.next())
+                .await
+                .map_err(|_| IbError::Timeout {
+                    operation: OP.into(),
+                    secs: REQUEST_TIMEOUT.as_secs(),
+                })?;
+            match item {
+                Some(Ok(SubscriptionItem::Data(data))) => each(data)?,
+                Some(Ok(SubscriptionItem::Notice(n))) => {
+                    check_lag(OP, &n)?;
+                    tracing::info!("IB notice while {OP}: {} {}", n.code, n.message);
+                }
+                Some(Err(e)) => return Err(IbError::from_ibapi(OP, e).into()),
+                None => return Ok(()),
             }
         }
-        Ok(batch)
     }
 
     /// Every position of every managed account.

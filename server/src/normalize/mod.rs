@@ -143,10 +143,7 @@ pub fn normalize_batch(
     for report in commissions {
         let keep_existing = reports
             .get(report.execution_id.as_str())
-            .is_some_and(|old| {
-                normalize_commission(old.commission).is_some()
-                    && normalize_commission(report.commission).is_none()
-            });
+            .is_some_and(|old| keeps_report(old, report));
         if !keep_existing {
             reports.insert(report.execution_id.as_str(), report);
         }
@@ -160,6 +157,12 @@ pub fn normalize_batch(
         }
     }
     batch
+}
+
+/// Whether an execution's commission report `old` stays when `new` arrives for the same
+/// execution: a real figure wins over a placeholder; otherwise the last report wins.
+pub fn keeps_report(old: &CommissionReport, new: &CommissionReport) -> bool {
+    normalize_commission(old.commission).is_some() && normalize_commission(new.commission).is_none()
 }
 
 /// Normalises one execution with its commission report, if any.
@@ -372,7 +375,7 @@ pub fn parse_raw_record(raw: &Value) -> Result<(ExecutionData, Option<Commission
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ibapi::contracts::Contract;
     use ibapi::orders::ExecutionSide;
@@ -399,7 +402,7 @@ mod tests {
         }
     }
 
-    fn report(exec_id: &str, commission: f64) -> CommissionReport {
+    pub(crate) fn report(exec_id: &str, commission: f64) -> CommissionReport {
         CommissionReport {
             execution_id: exec_id.into(),
             commission,

@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::history::FillEvent;
 use crate::ib::{Gateway, IbConnectOptions};
 use crate::normalize::{
-    normalize_batch, seen_by_gateway, FlexCancellation, FlexFields, NormalizedExecution,
-    SkippedExecution,
+    seen_by_gateway, FlexCancellation, FlexFields, NormalizedExecution, SkippedExecution,
 };
+use crate::sync::intake::Intake;
 use app::models::TradeStatus;
 use chrono::{DateTime, Duration, Utc};
 use ibapi::orders::{ExecutionFilter, OrderData};
@@ -143,7 +143,11 @@ pub async fn check_trades_tables_ready(db: &impl ConnectionTrait) -> Result<()> 
     Ok(())
 }
 
-/// Connects, fetches the window's executions and the gateway's orders, and applies them.
+/// Records per ledger batch when a sync reads its spool back.
+const SPOOL_BATCH: usize = 5_000;
+
+/// Connects, streams the window's executions into a spool (see [`Intake`]), reads the
+/// gateway's orders, and applies the spool batch by batch in one transaction.
 /// `source` names the run in the fills' history (`job:<id>`).
 pub async fn sync_trades_once(
     db: &DatabaseConnection,
@@ -158,12 +162,16 @@ pub async fn sync_trades_once(
     let window_start = window_end - Duration::days(i64::from(days));
     let gateway = Gateway::connect_read_only(ib).await?;
     let managed = gateway.managed_accounts().await?;
-    let batch = gateway
-        .executions(ExecutionFilter {
-            last_n_days: days as i32,
-            ..ExecutionFilter::default()
-        })
+    let mut intake = Intake::new(ib.time_zone)?;
+    let filter = ExecutionFilter {
+        last_n_days: days as i32,
+        ..ExecutionFilter::default()
+    };
+    gateway
+        .each_execution(filter, |item| intake.take(item))
         .await?;
+    // The orders are read after the executions: a connection that dropped while they
+    // streamed fails here, so a cut-short answer is never written.
     let mut orders: Vec<KnownOrder> = gateway
         .completed_orders()
         .await?
@@ -178,20 +186,17 @@ pub async fn sync_trades_once(
             .map(KnownOrder::from_gateway),
     );
     gateway.disconnect().await;
-
-    let fetched = std::time::Instant::now();
-    let normalized = normalize_batch(&batch.executions, &batch.commissions, ib.time_zone);
-    let fetched_count = batch.executions.len();
-    drop(batch); // the normalised rows carry everything on; keep one copy in memory
+    let fetched_count = intake.fetched;
+    let (mut spool, skipped, seen) = intake.finish()?;
     tracing::debug!(
-        gateway_ms = (fetched - started).as_millis() as u64,
-        normalize_ms = fetched.elapsed().as_millis() as u64,
-        "trades sync fetched and normalised"
+        gateway_ms = started.elapsed().as_millis() as u64,
+        records = spool.remaining(),
+        "trades sync fetched, normalised and spooled"
     );
-    let mut accounts: Vec<String> = managed.clone();
-    for r in &normalized.executions {
-        if !accounts.contains(&r.account_code) {
-            accounts.push(r.account_code.clone());
+    let mut accounts: Vec<String> = managed;
+    for a in seen {
+        if !accounts.contains(&a) {
+            accounts.push(a);
         }
     }
     let uncovered = uncovered_before(db, &accounts, window_start).await?;
@@ -205,23 +210,40 @@ pub async fn sync_trades_once(
             reference: source.clone(),
         })
         .collect();
-    let batch = LedgerBatch {
-        accounts,
-        rows: normalized.executions,
-        orders: &orders,
-        knows_orders: true,
-        coverage,
-        source,
-        ..LedgerBatch::default()
-    };
-    let mut metrics = apply_batch(db, batch, Utc::now()).await?.metrics;
+    let now = Utc::now();
+    let written: Vec<String> = accounts.clone();
+    let mut first = Some((accounts, coverage));
+    let mut run = LedgerOutcome::default();
+    let txn = db.begin().await?;
+    loop {
+        let rows = spool.next_batch(SPOOL_BATCH)?;
+        let (accounts, coverage) = first.take().unwrap_or_default();
+        if rows.is_empty() && accounts.is_empty() {
+            break;
+        }
+        let batch = LedgerBatch {
+            accounts,
+            rows,
+            orders: &orders,
+            knows_orders: true,
+            coverage,
+            skip_statistics: run.batches > 0,
+            source: source.clone(),
+            ..LedgerBatch::default()
+        };
+        run.absorb(apply_in(&txn, batch, now).await?);
+    }
+    txn.commit().await?;
+    announce_fills(db, written, &run.metrics).await;
+    let mut metrics = run.metrics;
     for u in &uncovered {
         tracing::warn!(account = %u.account, "{}", u.message);
     }
+    metrics.touched_trades_count = run.touched_trade_ids.len();
     metrics.uncovered = uncovered;
     metrics.fetched_executions_count = fetched_count;
-    metrics.skipped_executions_count = normalized.skipped.len();
-    metrics.skipped = normalized.skipped;
+    metrics.skipped_executions_count = skipped.len();
+    metrics.skipped = skipped;
     metrics.window_start = window_start;
     metrics.window_end = window_end;
     for s in &metrics.skipped {
@@ -410,6 +432,9 @@ pub struct LedgerBatch<'a> {
 /// What a run did beyond the sync's counts: statement cancellations.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct LedgerOutcome {
+    /// Batches absorbed into this outcome (see [`LedgerOutcome::absorb`]).
+    #[serde(skip)]
+    pub batches: usize,
     pub metrics: SyncMetrics,
     /// New cancellation rows recorded.
     pub cancellations_recorded: usize,
@@ -422,7 +447,29 @@ pub struct LedgerOutcome {
     pub applied_cancellations: Vec<String>,
     /// Every trade this batch touched (a run of several batches counts each once).
     #[serde(skip)]
-    pub touched_trade_ids: Vec<i32>,
+    pub touched_trade_ids: HashSet<i32>,
+}
+
+impl LedgerOutcome {
+    /// Adds the outcome of one more batch of the same run: counts add up, each trade and
+    /// each cancellation counts once.
+    pub fn absorb(&mut self, o: LedgerOutcome) {
+        let (m, n) = (&mut self.metrics, o.metrics);
+        m.inserted_executions_count += n.inserted_executions_count;
+        m.updated_executions_count += n.updated_executions_count;
+        m.canonical_changes_count += n.canonical_changes_count;
+        self.cancellations_recorded += o.cancellations_recorded;
+        self.busted_executions_count += o.busted_executions_count;
+        for key in o.unmatched_cancellations {
+            if !self.unmatched_cancellations.contains(&key) {
+                self.unmatched_cancellations.push(key);
+            }
+        }
+        self.applied_cancellations.extend(o.applied_cancellations);
+        self.touched_trade_ids.extend(o.touched_trade_ids);
+        m.touched_trades_count = self.touched_trade_ids.len();
+        self.batches += 1;
+    }
 }
 
 /// Writes normalised executions in one transaction and returns the counts.
@@ -866,7 +913,7 @@ pub async fn apply_in(
     metrics.touched_trades_count = touched_trades.len();
     phases.lap("status");
     tracing::debug!(phases = %phases.report(), "ledger write timings");
-    outcome.touched_trade_ids = touched_trades.into_iter().collect();
+    outcome.touched_trade_ids = touched_trades;
     Ok(outcome)
 }
 

@@ -640,7 +640,10 @@ support::db_test!(sessions_rotate_end_and_expire, |t: TestDb| async move {
     assert!(!signed_in(&app, &third).await, "idle too long");
     // Disabling an operator ends their sessions; a new password too.
     let fourth = session_of(&app, "dana", "danas password").await;
-    assert!(signed_in(&app, &fourth).await, "now remembered for a moment");
+    assert!(
+        signed_in(&app, &fourth).await,
+        "now remembered for a moment"
+    );
     fillbook::auth::operators::set_disabled(&t.db, "dana", true)
         .await
         .unwrap();
@@ -1285,8 +1288,13 @@ support::db_test!(
         assert!(signed_in(&app, &cookie).await);
         // Another process (the CLI, another server) deletes the row: this server trusts
         // what it confirmed a moment ago until the cache time has passed, then asks again.
-        t.db.execute_unprepared("DELETE FROM sessions").await.unwrap();
-        assert!(signed_in(&app, &cookie).await, "still within the cache time");
+        t.db.execute_unprepared("DELETE FROM sessions")
+            .await
+            .unwrap();
+        assert!(
+            signed_in(&app, &cookie).await,
+            "still within the cache time"
+        );
         tokio::time::sleep(Duration::from_millis(800)).await;
         assert!(!signed_in(&app, &cookie).await, "asked the database again");
     }
