@@ -290,7 +290,7 @@ async fn copy_rows(
             "COPY trade_executions (trade_id, account_id, ib_exec_id, exec_id_base, exec_revision, \
              ib_perm_id, ib_order_id, order_ref, client_id, executed_at, quantity, price, side, \
              symbol, exchange, currency, liquidity, commission, is_canonical, raw, fetched_at, \
-             created_at, updated_at) FROM STDIN (FORMAT csv)",
+             created_at, updated_at, gateway_hash) FROM STDIN (FORMAT csv)",
         )
         .await
         .map_err(|e| Error::Internal(format!("COPY: {e}")))?;
@@ -300,7 +300,7 @@ async fn copy_rows(
     for (i, r) in rows.iter().enumerate() {
         let account = accounts[&r.account_code];
         buffer.push_str(&format!(
-            "{account},{account},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},true,{},{stamp},{stamp},{stamp}\n",
+            "{account},{account},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},true,{},{stamp},{stamp},{stamp},{}\n",
             csv(&r.ib_exec_id),
             csv(&r.exec_id_base),
             r.exec_revision,
@@ -318,6 +318,7 @@ async fn copy_rows(
             opt(&r.liquidity),
             r.commission.map(|c| c.to_string()).unwrap_or_default(),
             csv(&r.raw.to_string()),
+            r.digest(),
         ));
         if buffer.len() > (4 << 20) || i + 1 == rows.len() {
             copy.send(buffer.as_bytes())

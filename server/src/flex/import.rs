@@ -227,7 +227,7 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
         let batch = LedgerBatch {
             rows: chunk.executions,
             cancellations: chunk.cancellations,
-            skip_statistics: run.batches > 0,
+            skip_statistics: run.skip_statistics(),
             source: source.clone(),
             ..LedgerBatch::default()
         };

@@ -73,6 +73,14 @@ impl Intake {
         Ok(())
     }
 
+    /// Takes every item `received` until its sender is gone, then returns the intake.
+    pub fn take_all(mut self, received: std::sync::mpsc::Receiver<Executions>) -> Result<Self> {
+        for item in received {
+            self.take(item)?;
+        }
+        Ok(self)
+    }
+
     /// Normalises the oldest waiting execution with its report and spools it.
     fn settle_oldest(&mut self) -> Result<()> {
         let Some(e) = self.window.pop_front() else {

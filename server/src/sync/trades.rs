@@ -144,7 +144,7 @@ pub async fn check_trades_tables_ready(db: &impl ConnectionTrait) -> Result<()> 
 }
 
 /// Records per ledger batch when a sync reads its spool back.
-const SPOOL_BATCH: usize = 5_000;
+const SPOOL_BATCH: usize = 20_000;
 
 /// Connects, streams the window's executions into a spool (see [`Intake`]), reads the
 /// gateway's orders, and applies the spool batch by batch in one transaction.
@@ -162,14 +162,28 @@ pub async fn sync_trades_once(
     let window_start = window_end - Duration::days(i64::from(days));
     let gateway = Gateway::connect_read_only(ib).await?;
     let managed = gateway.managed_accounts().await?;
-    let mut intake = Intake::new(ib.time_zone)?;
+    // The client's channel must be drained at socket speed (a reader that falls behind
+    // loses frames and the answer is discarded), so the intake runs on its own thread,
+    // fed through a channel, while this task only moves items along.
+    let intake = Intake::new(ib.time_zone)?;
+    let (items, received) = std::sync::mpsc::channel();
+    let worker = tokio::task::spawn_blocking(move || intake.take_all(received));
     let filter = ExecutionFilter {
         last_n_days: days as i32,
         ..ExecutionFilter::default()
     };
-    gateway
-        .each_execution(filter, |item| intake.take(item))
-        .await?;
+    let read = gateway
+        .each_execution(filter, |item| {
+            items
+                .send(item)
+                .map_err(|_| Error::Internal("the sync's intake stopped".into()))
+        })
+        .await;
+    drop(items);
+    let intake = worker
+        .await
+        .map_err(|e| Error::Internal(format!("the sync's intake failed: {e}")))??;
+    read?;
     // The orders are read after the executions: a connection that dropped while they
     // streamed fails here, so a cut-short answer is never written.
     let mut orders: Vec<KnownOrder> = gateway
@@ -227,7 +241,7 @@ pub async fn sync_trades_once(
             orders: &orders,
             knows_orders: true,
             coverage,
-            skip_statistics: run.batches > 0,
+            skip_statistics: run.skip_statistics(),
             source: source.clone(),
             ..LedgerBatch::default()
         };
@@ -451,6 +465,13 @@ pub struct LedgerOutcome {
 }
 
 impl LedgerOutcome {
+    /// Whether the next batch of this run should skip refreshing the planner's statistics:
+    /// they are refreshed after batches 1, 2, 4, 8, … (each time the rows written so far
+    /// have doubled), so lookups never plan against a table many times smaller than it is.
+    pub fn skip_statistics(&self) -> bool {
+        !(self.batches + 1).is_power_of_two()
+    }
+
     /// Adds the outcome of one more batch of the same run: counts add up, each trade and
     /// each cancellation counts once.
     pub fn absorb(&mut self, o: LedgerOutcome) {
