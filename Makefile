@@ -32,6 +32,7 @@ bench: bootstrap
 	scripts/build-site.sh release
 	cargo build --release -p server
 	target/release/fillbook bench sync --executions 100000
+	scripts/bench-sync-rss.sh 100000 1000000
 	target/release/fillbook bench import --executions 100000
 	psql postgres://postgres@127.0.0.1:5432/postgres -tAc "select 1 from pg_database where datname = 'fillbook_bench'" | grep -q 1 || \
 	  psql postgres://postgres@127.0.0.1:5432/postgres -qc 'create database fillbook_bench'

@@ -29,6 +29,10 @@ pub const ORDER_WAIT: Duration = Duration::from_secs(5);
 /// 65 536 drains 100k executions with their commission reports even in a debug build;
 /// each open request preallocates about 6 MB for it.
 const CHANNEL_CAPACITY: usize = 65_536;
+/// The buffer of a read-only (sync) connection: a sync normalises on a second thread while
+/// the answer streams in, so on two cores the reader can fall further behind (measured: a
+/// 1,000,000-execution answer overran 65 536). About 24 MB preallocated per open request.
+const BULK_CHANNEL_CAPACITY: usize = 262_144;
 
 /// Where the gateway is and who we are to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,13 +168,20 @@ pub const READ_ONLY_CLIENT_ID_TRIES: i32 = 4;
 impl Gateway {
     /// Connects and completes the handshake within `opts.connect_timeout`.
     pub async fn connect(opts: &IbConnectOptions) -> Result<Gateway, IbError> {
+        Gateway::connect_buffered(opts, CHANNEL_CAPACITY).await
+    }
+
+    async fn connect_buffered(
+        opts: &IbConnectOptions,
+        capacity: usize,
+    ) -> Result<Gateway, IbError> {
         let addr = opts.addr();
         let secs = opts.connect_timeout.as_secs().max(1);
         let connecting = Client::builder()
             .address(addr.clone())
             .client_id(opts.client_id)
             .max_reconnect_attempts(0)
-            .channel_capacity(CHANNEL_CAPACITY)
+            .channel_capacity(capacity)
             .one_shot_timeout(REQUEST_TIMEOUT)
             .connect();
         let client = match tokio::time::timeout(opts.connect_timeout, connecting).await {
@@ -192,7 +203,7 @@ impl Gateway {
     pub async fn connect_read_only(opts: &IbConnectOptions) -> Result<Gateway, IbError> {
         let mut attempt = opts.clone();
         for k in 1..READ_ONLY_CLIENT_ID_TRIES {
-            match Gateway::connect(&attempt).await {
+            match Gateway::connect_buffered(&attempt, BULK_CHANNEL_CAPACITY).await {
                 Err(IbError::ClientIdInUse { client_id, .. }) => {
                     tracing::info!(client_id, "client id in use; trying the next one");
                     attempt.client_id = opts.client_id + 10 * k;
@@ -200,7 +211,7 @@ impl Gateway {
                 other => return other,
             }
         }
-        Gateway::connect(&attempt).await
+        Gateway::connect_buffered(&attempt, BULK_CHANNEL_CAPACITY).await
     }
 
     /// `host:port` of the gateway.
