@@ -294,6 +294,8 @@ async fn seed(db: &DatabaseConnection, args: &BenchDataArgs) -> Result<Option<f6
              jsonb_build_object('execution_id', tr.id::text || '.' || j::text), now(), now(), now() \
              FROM trades tr CROSS JOIN generate_series(1, {e}) j"
         ),
+        // What the ledger writer keeps on each trade: its canonical fills and their commission.
+        format!("UPDATE trades SET fills_count = {e}, commission_total = 0.35 * {e}"),
         "ANALYZE".to_string(),
     ];
     for sql in statements {
