@@ -266,12 +266,7 @@ impl Gateway {
             .map_err(|e| IbError::from_ibapi(OP, e))?;
         let deadline = Instant::now() + REQUEST_TIMEOUT;
         loop {
-            let item = tokio::time::timeout_at(deadline, sub.next())
-                .await
-                .map_err(|_| IbError::Timeout {
-                    operation: OP.into(),
-                    secs: REQUEST_TIMEOUT.as_secs(),
-                })?;
+            let item = next_before(&mut sub, deadline, OP).await?;
             match item {
                 Some(Ok(SubscriptionItem::Data(data))) => each(data)?,
                 Some(Ok(SubscriptionItem::Notice(n))) => {
@@ -295,12 +290,7 @@ impl Gateway {
         let deadline = Instant::now() + REQUEST_TIMEOUT;
         let mut rows = Vec::new();
         loop {
-            let item = tokio::time::timeout_at(deadline, sub.next())
-                .await
-                .map_err(|_| IbError::Timeout {
-                    operation: OP.into(),
-                    secs: REQUEST_TIMEOUT.as_secs(),
-                })?;
+            let item = next_before(&mut sub, deadline, OP).await?;
             match item {
                 Some(Ok(SubscriptionItem::Data(PositionUpdate::Position(p)))) => {
                     rows.push(PositionRow {
@@ -448,12 +438,7 @@ impl Gateway {
             .map_err(|e| IbError::from_ibapi(OP, e))?;
         let deadline = Instant::now() + REQUEST_TIMEOUT;
         loop {
-            let item = tokio::time::timeout_at(deadline, sub.next())
-                .await
-                .map_err(|_| IbError::Timeout {
-                    operation: OP.into(),
-                    secs: REQUEST_TIMEOUT.as_secs(),
-                })?;
+            let item = next_before(&mut sub, deadline, OP).await?;
             match item {
                 Some(Ok(SubscriptionItem::Data(ibapi::orders::CancelOrder::OrderStatus(s))))
                     if s.status.is_terminal() =>
@@ -529,6 +514,21 @@ fn order_data(rows: Vec<Orders>) -> Vec<OrderData> {
 }
 
 /// A lag notice means the client dropped messages: never continue silently.
+/// The next item of a request's subscription, or [`IbError::Timeout`] once the request's
+/// `deadline` has passed.
+async fn next_before<S: futures::Stream + Unpin>(
+    sub: &mut S,
+    deadline: Instant,
+    operation: &str,
+) -> Result<Option<S::Item>, IbError> {
+    tokio::time::timeout_at(deadline, sub.next())
+        .await
+        .map_err(|_| IbError::Timeout {
+            operation: operation.into(),
+            secs: REQUEST_TIMEOUT.as_secs(),
+        })
+}
+
 fn check_lag(operation: &str, notice: &ibapi::Notice) -> Result<(), IbError> {
     if notice.code == ibapi::SUBSCRIPTION_LAG_CODE {
         return Err(IbError::from_ibapi(
