@@ -4,4 +4,5 @@
 pub mod intake;
 pub mod positions;
 pub mod rebuild;
+mod records;
 pub mod trades;

@@ -14,6 +14,7 @@ use crate::normalize::{
     seen_by_gateway, FlexCancellation, FlexFields, NormalizedExecution, SkippedExecution,
 };
 use crate::sync::intake::Intake;
+use crate::sync::records::{self, FillChange, FillValues, NewFill};
 use app::models::TradeStatus;
 use chrono::{DateTime, Duration, Utc};
 use ibapi::orders::{ExecutionFilter, OrderData};
@@ -333,7 +334,7 @@ pub(super) struct Digests {
 
 impl Digests {
     /// After merging `r` (digest `digest`) into a fill that had `old`.
-    fn after(old: Digests, r: &NormalizedExecution, digest: i64) -> Digests {
+    pub(super) fn after(old: Digests, r: &NormalizedExecution, digest: i64) -> Digests {
         if r.flex.is_some() {
             Digests {
                 statement: Some(digest),
@@ -801,6 +802,7 @@ pub async fn apply_in(
             .iter()
             .map(|e| ((e.account_id, e.ib_exec_id.as_str()), e))
             .collect();
+        let mut merged: Vec<(i32, Mutable, Digests)> = Vec::new();
         for (r, account_id, digest) in differing {
             let old = by_key[&(account_id, r.ib_exec_id.as_str())];
             // A delivery without the commission report (it came after the end marker
@@ -821,8 +823,6 @@ pub async fn apply_in(
             if after == before {
                 continue;
             }
-            let digests = Digests::after(old.digests(), r, digest);
-            update_execution(txn, old.id, &after, digests, now).await?;
             for (kind, b, a) in changes(&before, &after) {
                 history.push(FillEvent {
                     execution_id: old.id,
@@ -839,7 +839,16 @@ pub async fn apply_in(
             metrics.updated_executions_count += 1;
             touched_trades.insert(old.trade_id);
             touched_bases.insert((account_id, r.exec_id_base.clone()));
+            merged.push((old.id, after, Digests::after(old.digests(), r, digest)));
         }
+        let changes: Vec<FillChange> = merged
+            .iter()
+            .map(|(id, after, digests)| FillChange {
+                id: *id,
+                values: FillValues::merged(after, *digests, now),
+            })
+            .collect();
+        records::update(txn, &changes).await?;
     }
 
     phases.lap("existing");
@@ -1326,43 +1335,8 @@ pub(super) async fn update_execution(
     digests: Digests,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    txn.execute_raw(crate::db::statement(
-        txn.get_database_backend(),
-        "UPDATE trade_executions SET ib_perm_id = $1, ib_order_id = $2, client_id = $3, \
-         order_ref = $4, executed_at = $5, quantity = $6, price = $7, exchange = $8, \
-         liquidity = $9, commission = $10, raw = $11, flex_trade_id = $12, \
-         flex_transaction_id = $13, flex_ib_order_id = $14, flex_brokerage_order_id = $15, \
-         flex_order_reference = $16, flex_raw = $17, commission_currency = $18, \
-         time_unknown = $19, fetched_at = $20, updated_at = $20, gateway_hash = $22, \
-         statement_hash = $23 WHERE id = $21",
-        [
-            m.perm_id.into(),
-            m.order_id.into(),
-            m.client_id.into(),
-            m.order_ref.clone().into(),
-            m.executed_at.into(),
-            m.quantity.into(),
-            m.price.into(),
-            m.exchange.clone().into(),
-            m.liquidity.clone().into(),
-            m.commission.into(),
-            m.raw.clone().into(),
-            m.statement.trade_id.clone().into(),
-            m.statement.transaction_id.clone().into(),
-            m.statement.ib_order_id.clone().into(),
-            m.statement.brokerage_order_id.clone().into(),
-            m.statement.order_reference.clone().into(),
-            m.statement.raw.clone().into(),
-            m.statement.commission_currency.clone().into(),
-            m.time_unknown.into(),
-            now.into(),
-            id.into(),
-            digests.gateway.into(),
-            digests.statement.into(),
-        ],
-    ))
-    .await?;
-    Ok(())
+    let values = FillValues::merged(m, digests, now);
+    records::update(txn, &[FillChange { id, values }]).await
 }
 
 /// Records statement cancellations (a cancellation seen again is not recorded twice);
@@ -1563,196 +1537,18 @@ async fn refresh_statistics(txn: &impl ConnectionTrait, table: &str, inserted: u
     Ok(())
 }
 
-/// Inserts new executions `(row, account_id, trade_id)` with multi-row statements; every
+/// Inserts new executions `(row, account_id, trade_id)`, a JSON document per chunk; every
 /// row starts canonical (the caller recomputes the flags of its base).
 pub async fn insert_executions(
     txn: &impl ConnectionTrait,
     inserts: &[(&NormalizedExecution, i32, i32)],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let backend = txn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        return insert_executions_as_json(txn, inserts, now).await;
-    }
-    for chunk in inserts.chunks(CHUNK) {
-        let mut values: Vec<SqlValue> = Vec::new();
-        let mut tuples = Vec::new();
-        for (r, account_id, trade_id) in chunk {
-            let n = values.len();
-            tuples.push(format!("({})", placeholders(n + 1, 33)));
-            let flex = r.flex.as_ref();
-            let get = |f: fn(&FlexFields) -> &Option<String>| flex.and_then(|x| f(x).clone());
-            values.extend([
-                (*trade_id).into(),
-                (*account_id).into(),
-                r.ib_exec_id.clone().into(),
-                r.exec_id_base.clone().into(),
-                r.exec_revision.into(),
-                Some(r.perm_id).into(),
-                Some(r.order_id).into(),
-                r.order_ref.clone().into(),
-                Some(r.client_id).into(),
-                r.executed_at.into(),
-                r.quantity.into(),
-                r.price.into(),
-                Some(r.side.clone()).into(),
-                r.symbol.clone().into(),
-                r.exchange.clone().into(),
-                r.currency.clone().into(),
-                r.liquidity.clone().into(),
-                r.commission.into(),
-                true.into(),
-                r.raw.clone().into(),
-                now.into(),
-                now.into(),
-                now.into(),
-                get(|f| &f.trade_id).into(),
-                get(|f| &f.transaction_id).into(),
-                get(|f| &f.ib_order_id).into(),
-                get(|f| &f.brokerage_order_id).into(),
-                get(|f| &f.order_reference).into(),
-                flex.map(|f| f.raw.clone()).into(),
-                get(|f| &f.commission_currency).into(),
-                flex.is_some_and(|f| f.time_unknown).into(),
-            ]);
-            let digests = Digests::after(Digests::default(), r, r.digest());
-            values.extend([digests.gateway.into(), digests.statement.into()]);
-        }
-        let sql = format!(
-            "INSERT INTO trade_executions ({EXECUTION_COLUMNS}) VALUES {}",
-            tuples.join(", ")
-        );
-        txn.execute_raw(crate::db::statement(backend, sql, values))
-            .await?;
-    }
-    Ok(())
-}
-
-/// Rows of one PostgreSQL insert: one JSON document bound as a single parameter and
-/// expanded by `json_populate_recordset` (measured: far cheaper for the server than
-/// 500 rows × 23 bound values, and the statement no longer grows with the rows).
-const PG_JSON_CHUNK: usize = 5_000;
-
-/// One new execution as `json_populate_recordset` reads it (column names as keys).
-#[derive(Serialize)]
-struct ExecutionRecord<'a> {
-    trade_id: i32,
-    account_id: i32,
-    ib_exec_id: &'a str,
-    exec_id_base: &'a str,
-    exec_revision: i32,
-    ib_perm_id: i64,
-    ib_order_id: i64,
-    order_ref: Option<&'a str>,
-    client_id: i32,
-    executed_at: DateTime<Utc>,
-    quantity: f64,
-    price: f64,
-    side: &'a str,
-    symbol: Option<&'a str>,
-    exchange: Option<&'a str>,
-    currency: Option<&'a str>,
-    liquidity: Option<&'a str>,
-    commission: Option<f64>,
-    is_canonical: bool,
-    raw: &'a serde_json::Value,
-    fetched_at: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    flex_trade_id: Option<&'a str>,
-    flex_transaction_id: Option<&'a str>,
-    flex_ib_order_id: Option<&'a str>,
-    flex_brokerage_order_id: Option<&'a str>,
-    flex_order_reference: Option<&'a str>,
-    flex_raw: Option<serde_json::Value>,
-    commission_currency: Option<&'a str>,
-    time_unknown: bool,
-    gateway_hash: Option<i64>,
-    statement_hash: Option<i64>,
-}
-
-const EXECUTION_COLUMNS: &str = "trade_id, account_id, ib_exec_id, exec_id_base, \
-     exec_revision, ib_perm_id, ib_order_id, order_ref, client_id, executed_at, quantity, price, \
-     side, symbol, exchange, currency, liquidity, commission, is_canonical, raw, fetched_at, \
-     created_at, updated_at, flex_trade_id, flex_transaction_id, flex_ib_order_id, \
-     flex_brokerage_order_id, flex_order_reference, flex_raw, commission_currency, time_unknown, \
-     gateway_hash, statement_hash";
-
-/// The PostgreSQL path of [`insert_executions`].
-async fn insert_executions_as_json(
-    txn: &impl ConnectionTrait,
-    inserts: &[(&NormalizedExecution, i32, i32)],
-    now: DateTime<Utc>,
-) -> Result<()> {
-    for chunk in inserts.chunks(PG_JSON_CHUNK) {
-        let records: Vec<ExecutionRecord> = chunk
-            .iter()
-            .map(|(r, account_id, trade_id)| {
-                (
-                    r,
-                    account_id,
-                    trade_id,
-                    Digests::after(Digests::default(), r, r.digest()),
-                )
-            })
-            .map(|(r, account_id, trade_id, digests)| ExecutionRecord {
-                trade_id: *trade_id,
-                account_id: *account_id,
-                ib_exec_id: &r.ib_exec_id,
-                exec_id_base: &r.exec_id_base,
-                exec_revision: r.exec_revision,
-                ib_perm_id: r.perm_id,
-                ib_order_id: r.order_id,
-                order_ref: r.order_ref.as_deref(),
-                client_id: r.client_id,
-                executed_at: r.executed_at,
-                quantity: r.quantity,
-                price: r.price,
-                side: &r.side,
-                symbol: r.symbol.as_deref(),
-                exchange: r.exchange.as_deref(),
-                currency: r.currency.as_deref(),
-                liquidity: r.liquidity.as_deref(),
-                commission: r.commission,
-                is_canonical: true,
-                raw: &r.raw,
-                fetched_at: now,
-                created_at: now,
-                updated_at: now,
-                flex_trade_id: r.flex.as_ref().and_then(|f| f.trade_id.as_deref()),
-                flex_transaction_id: r.flex.as_ref().and_then(|f| f.transaction_id.as_deref()),
-                flex_ib_order_id: r.flex.as_ref().and_then(|f| f.ib_order_id.as_deref()),
-                flex_brokerage_order_id: r
-                    .flex
-                    .as_ref()
-                    .and_then(|f| f.brokerage_order_id.as_deref()),
-                flex_order_reference: r.flex.as_ref().and_then(|f| f.order_reference.as_deref()),
-                flex_raw: r
-                    .flex
-                    .as_ref()
-                    .and_then(|f| serde_json::from_str(&f.raw).ok()),
-                commission_currency: r
-                    .flex
-                    .as_ref()
-                    .and_then(|f| f.commission_currency.as_deref()),
-                time_unknown: r.flex.as_ref().is_some_and(|f| f.time_unknown),
-                gateway_hash: digests.gateway,
-                statement_hash: digests.statement,
-            })
-            .collect();
-        let document = serde_json::to_string(&records)
-            .map_err(|e| Error::Internal(format!("cannot encode executions: {e}")))?;
-        txn.execute_raw(crate::db::statement(
-            DbBackend::Postgres,
-            format!(
-                "INSERT INTO trade_executions ({EXECUTION_COLUMNS}) SELECT {EXECUTION_COLUMNS} \
-                 FROM json_populate_recordset(NULL::trade_executions, $1::json)"
-            ),
-            [document.into()],
-        ))
-        .await?;
-    }
-    Ok(())
+    let fills: Vec<NewFill> = inserts
+        .iter()
+        .map(|(r, account_id, trade_id)| NewFill::of(r, *account_id, *trade_id, now))
+        .collect();
+    records::insert(txn, &fills).await
 }
 
 /// `row`, but when it lacks a commission and one is already `known`, with that commission

@@ -1,0 +1,345 @@
+//! Fill rows written to `trade_executions` as one JSON document per chunk, on both
+//! databases: PostgreSQL expands the document with `json_populate_recordset`, SQLite with
+//! `json_each`. One record type and one column list serve inserts and updates, so no
+//! statement binds dozens of positional values that must line up with a column list by
+//! hand, and a chunk of changed fills is one `UPDATE … FROM`, not one round trip per fill.
+
+use super::trades::{Digests, Mutable};
+use crate::error::{Error, Result};
+use crate::normalize::NormalizedExecution;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{ConnectionTrait, DbBackend};
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// Records per statement (one JSON document each; its size, not a parameter count, is the
+/// bound).
+const CHUNK: usize = 5_000;
+
+/// The columns a later record of a stored fill may change: [`FillValues`]' fields.
+const VALUE_COLUMNS: &[&str] = &[
+    "ib_perm_id",
+    "ib_order_id",
+    "client_id",
+    "order_ref",
+    "executed_at",
+    "quantity",
+    "price",
+    "exchange",
+    "liquidity",
+    "commission",
+    "raw",
+    "flex_trade_id",
+    "flex_transaction_id",
+    "flex_ib_order_id",
+    "flex_brokerage_order_id",
+    "flex_order_reference",
+    "flex_raw",
+    "commission_currency",
+    "time_unknown",
+    "fetched_at",
+    "updated_at",
+    "gateway_hash",
+    "statement_hash",
+];
+
+/// The columns only a new fill sets: [`NewFill`]'s own fields.
+const IDENTITY_COLUMNS: &[&str] = &[
+    "trade_id",
+    "account_id",
+    "ib_exec_id",
+    "exec_id_base",
+    "exec_revision",
+    "side",
+    "symbol",
+    "currency",
+    "is_canonical",
+    "created_at",
+];
+
+/// A time as the SQLite driver stores it (RFC 3339 with `+00:00`): text comparisons and
+/// ordering must see one format whichever path wrote the row. PostgreSQL parses it too.
+fn stamp<S: Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+}
+
+/// A JSON column's value: text already encoded (a statement row) or a tree.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Json<'a> {
+    Text(&'a RawValue),
+    Tree(&'a Value),
+}
+
+/// The changeable columns of one fill.
+#[derive(Serialize)]
+pub(super) struct FillValues<'a> {
+    ib_perm_id: Option<i64>,
+    ib_order_id: Option<i64>,
+    client_id: Option<i32>,
+    order_ref: Option<&'a str>,
+    #[serde(serialize_with = "stamp")]
+    executed_at: DateTime<Utc>,
+    quantity: f64,
+    price: f64,
+    exchange: Option<&'a str>,
+    liquidity: Option<&'a str>,
+    commission: Option<f64>,
+    raw: &'a Value,
+    flex_trade_id: Option<&'a str>,
+    flex_transaction_id: Option<&'a str>,
+    flex_ib_order_id: Option<&'a str>,
+    flex_brokerage_order_id: Option<&'a str>,
+    flex_order_reference: Option<&'a str>,
+    flex_raw: Option<Json<'a>>,
+    commission_currency: Option<&'a str>,
+    time_unknown: bool,
+    #[serde(serialize_with = "stamp")]
+    fetched_at: DateTime<Utc>,
+    #[serde(serialize_with = "stamp")]
+    updated_at: DateTime<Utc>,
+    gateway_hash: Option<i64>,
+    statement_hash: Option<i64>,
+}
+
+impl<'a> FillValues<'a> {
+    /// A stored fill's values after a merge.
+    pub(super) fn merged(m: &'a Mutable, digests: Digests, now: DateTime<Utc>) -> Self {
+        let s = &m.statement;
+        FillValues {
+            ib_perm_id: m.perm_id,
+            ib_order_id: m.order_id,
+            client_id: m.client_id,
+            order_ref: m.order_ref.as_deref(),
+            executed_at: m.executed_at,
+            quantity: m.quantity,
+            price: m.price,
+            exchange: m.exchange.as_deref(),
+            liquidity: m.liquidity.as_deref(),
+            commission: m.commission,
+            raw: &m.raw,
+            flex_trade_id: s.trade_id.as_deref(),
+            flex_transaction_id: s.transaction_id.as_deref(),
+            flex_ib_order_id: s.ib_order_id.as_deref(),
+            flex_brokerage_order_id: s.brokerage_order_id.as_deref(),
+            flex_order_reference: s.order_reference.as_deref(),
+            flex_raw: s.raw.as_ref().map(Json::Tree),
+            commission_currency: s.commission_currency.as_deref(),
+            time_unknown: m.time_unknown,
+            fetched_at: now,
+            updated_at: now,
+            gateway_hash: digests.gateway,
+            statement_hash: digests.statement,
+        }
+    }
+
+    /// A new fill's values, straight from its record.
+    fn of_record(r: &'a NormalizedExecution, now: DateTime<Utc>) -> Self {
+        let flex = r.flex.as_ref();
+        let text = |f: fn(&crate::normalize::FlexFields) -> &Option<String>| {
+            flex.and_then(|x| f(x).as_deref())
+        };
+        let digests = Digests::after(Digests::default(), r, r.digest());
+        FillValues {
+            ib_perm_id: Some(r.perm_id),
+            ib_order_id: Some(r.order_id),
+            client_id: Some(r.client_id),
+            order_ref: r.order_ref.as_deref(),
+            executed_at: r.executed_at,
+            quantity: r.quantity,
+            price: r.price,
+            exchange: r.exchange.as_deref(),
+            liquidity: r.liquidity.as_deref(),
+            commission: r.commission,
+            raw: &r.raw,
+            flex_trade_id: text(|f| &f.trade_id),
+            flex_transaction_id: text(|f| &f.transaction_id),
+            flex_ib_order_id: text(|f| &f.ib_order_id),
+            flex_brokerage_order_id: text(|f| &f.brokerage_order_id),
+            flex_order_reference: text(|f| &f.order_reference),
+            // A statement row is compact JSON text already: embedded as it is.
+            flex_raw: flex
+                .and_then(|f| serde_json::from_str::<&RawValue>(&f.raw).ok())
+                .map(Json::Text),
+            commission_currency: text(|f| &f.commission_currency),
+            time_unknown: flex.is_some_and(|f| f.time_unknown),
+            fetched_at: now,
+            updated_at: now,
+            gateway_hash: digests.gateway,
+            statement_hash: digests.statement,
+        }
+    }
+}
+
+/// A fill to insert.
+#[derive(Serialize)]
+pub(super) struct NewFill<'a> {
+    trade_id: i32,
+    account_id: i32,
+    ib_exec_id: &'a str,
+    exec_id_base: &'a str,
+    exec_revision: i32,
+    side: &'a str,
+    symbol: Option<&'a str>,
+    currency: Option<&'a str>,
+    is_canonical: bool,
+    #[serde(serialize_with = "stamp")]
+    created_at: DateTime<Utc>,
+    #[serde(flatten)]
+    values: FillValues<'a>,
+}
+
+impl<'a> NewFill<'a> {
+    /// `r` as a new canonical fill of `trade_id`.
+    pub(super) fn of(
+        r: &'a NormalizedExecution,
+        account_id: i32,
+        trade_id: i32,
+        now: DateTime<Utc>,
+    ) -> Self {
+        NewFill {
+            trade_id,
+            account_id,
+            ib_exec_id: &r.ib_exec_id,
+            exec_id_base: &r.exec_id_base,
+            exec_revision: r.exec_revision,
+            side: &r.side,
+            symbol: r.symbol.as_deref(),
+            currency: r.currency.as_deref(),
+            is_canonical: true,
+            created_at: now,
+            values: FillValues::of_record(r, now),
+        }
+    }
+}
+
+/// New values of the stored fill `id`.
+#[derive(Serialize)]
+pub(super) struct FillChange<'a> {
+    pub(super) id: i32,
+    #[serde(flatten)]
+    pub(super) values: FillValues<'a>,
+}
+
+/// `SELECT <columns> FROM <the records of the document bound as $1>`.
+fn records(backend: DbBackend, columns: &[&str]) -> String {
+    let list = columns.join(", ");
+    if backend == DbBackend::Postgres {
+        format!("SELECT {list} FROM json_populate_recordset(NULL::trade_executions, $1::json)")
+    } else {
+        let fields: Vec<String> = columns
+            .iter()
+            .map(|c| format!("value ->> '{c}' AS {c}"))
+            .collect();
+        format!("SELECT {} FROM json_each($1)", fields.join(", "))
+    }
+}
+
+/// Runs `sql` once per chunk of `rows`, the chunk bound as one JSON array.
+async fn per_chunk<T: Serialize>(txn: &impl ConnectionTrait, sql: &str, rows: &[T]) -> Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        let document = serde_json::to_string(chunk)
+            .map_err(|e| Error::Internal(format!("cannot encode fills: {e}")))?;
+        txn.execute_raw(crate::db::statement(
+            txn.get_database_backend(),
+            sql,
+            [document.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inserts `fills`.
+pub(super) async fn insert(txn: &impl ConnectionTrait, fills: &[NewFill<'_>]) -> Result<()> {
+    let columns: Vec<&str> = IDENTITY_COLUMNS
+        .iter()
+        .chain(VALUE_COLUMNS)
+        .copied()
+        .collect();
+    let sql = format!(
+        "INSERT INTO trade_executions ({}) {}",
+        columns.join(", "),
+        records(txn.get_database_backend(), &columns)
+    );
+    per_chunk(txn, &sql, fills).await
+}
+
+/// Writes the new values of each fill in `changes`.
+pub(super) async fn update(txn: &impl ConnectionTrait, changes: &[FillChange<'_>]) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let columns: Vec<&str> = std::iter::once("id")
+        .chain(VALUE_COLUMNS.iter().copied())
+        .collect();
+    let set: Vec<String> = VALUE_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = x.{c}"))
+        .collect();
+    let sql = format!(
+        "UPDATE trade_executions SET {} FROM ({}) AS x WHERE trade_executions.id = x.id",
+        set.join(", "),
+        records(txn.get_database_backend(), &columns)
+    );
+    per_chunk(txn, &sql, changes).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::normalize_execution;
+    use crate::normalize::tests::{data, report};
+
+    fn execution(exec_id: &str) -> NormalizedExecution {
+        let d = data(exec_id, "20231215 10:30:00 US/Eastern");
+        let r = report(exec_id, 1.05);
+        normalize_execution(&d, Some(&r), chrono_tz::Tz::UTC).unwrap()
+    }
+
+    /// The keys a record serialises to, in order.
+    fn keys(record: &impl Serialize) -> Vec<String> {
+        match serde_json::to_value(record).unwrap() {
+            Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn the_column_lists_name_every_field_of_the_records() {
+        let r = execution("0000e0d5.6576ba1b.01.01");
+        let now = Utc::now();
+        let mut expected: Vec<String> = IDENTITY_COLUMNS
+            .iter()
+            .chain(VALUE_COLUMNS)
+            .map(|c| c.to_string())
+            .collect();
+        let mut got = keys(&NewFill::of(&r, 1, 2, now));
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected);
+        let m = Mutable::of_record(&r);
+        let change = FillChange {
+            id: 7,
+            values: FillValues::merged(&m, Digests::default(), now),
+        };
+        let mut expected: Vec<String> = std::iter::once("id")
+            .chain(VALUE_COLUMNS.iter().copied())
+            .map(String::from)
+            .collect();
+        let mut got = keys(&change);
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn times_are_written_as_the_sqlite_driver_writes_them() {
+        let r = execution("0000e0d5.6576ba1b.01.01");
+        let json = serde_json::to_value(NewFill::of(&r, 1, 2, r.executed_at)).unwrap();
+        let expected = r.executed_at.to_rfc3339_opts(SecondsFormat::AutoSi, false);
+        assert_eq!(json["executed_at"], expected.as_str());
+        assert!(expected.ends_with("+00:00"), "{expected}");
+    }
+}
