@@ -664,9 +664,35 @@ pub async fn announce_fills(db: &impl ConnectionTrait, accounts: Vec<String>, m:
     }
 }
 
+/// What the steps of one batch touched: the trades whose aggregates and status are
+/// recomputed, the revision groups whose canonical flag is settled, and the fills' history.
+#[derive(Default)]
+struct Touched {
+    /// Trades whose fills changed: aggregates recomputed.
+    trades: HashSet<i32>,
+    /// Trades of every fill in the batch, changed or not: status rechecked.
+    referenced: HashSet<i32>,
+    /// `(account_id, exec_id_base)` groups whose canonical flag is settled.
+    bases: HashSet<(i32, String)>,
+    history: Vec<FillEvent>,
+    /// Group → trade of fills already in the ledger: new fills of a group join that trade.
+    shared: HashMap<(i32, String), i32>,
+}
+
+impl Touched {
+    fn fill(&mut self, trade_id: i32, account_id: i32, exec_id_base: &str) {
+        self.trades.insert(trade_id);
+        self.referenced.insert(trade_id);
+        self.bases.insert((account_id, exec_id_base.to_string()));
+    }
+}
+
 /// Writes one batch inside the caller's transaction. A run may apply several batches in
 /// one transaction (a statement streams in chunks): a later batch sees the earlier ones'
-/// rows as stored, so the outcome is the same as one batch of everything.
+/// rows as stored, so the outcome is the same as one batch of everything. The steps (each
+/// timed in the debug log): lock the accounts, merge records of stored fills, insert new
+/// fills under their parent trades, apply statement cancellations, settle canonical flags,
+/// recompute aggregates, refresh status and write the history.
 pub async fn apply_in(
     txn: &DatabaseTransaction,
     batch: LedgerBatch<'_>,
@@ -680,9 +706,74 @@ pub async fn apply_in(
         },
         ..LedgerOutcome::default()
     };
-    // The same execution twice in one delivery: the last copy wins.
+    let rows = last_copy_wins(batch.rows);
+    let codes: BTreeSet<String> = batch
+        .accounts
+        .iter()
+        .cloned()
+        .chain(rows.iter().map(|r| r.account_code.clone()))
+        .chain(batch.cancellations.iter().map(|c| c.account_code.clone()))
+        .chain(batch.coverage.iter().map(|c| c.account_code.clone()))
+        .collect();
+    let account_ids = lock_accounts(txn, &codes, now).await?;
+    record_coverage(txn, &batch.coverage, &account_ids, now).await?;
+    if rows.is_empty() && batch.cancellations.is_empty() {
+        return Ok(outcome);
+    }
+
+    let mut phases = Phases::start();
+    let mut touched = Touched::default();
+    let (pending, updated) = merge_stored(txn, &rows, &account_ids, &mut touched, now).await?;
+    outcome.metrics.updated_executions_count = updated;
+    phases.lap("existing");
+    outcome.metrics.inserted_executions_count =
+        insert_new(txn, &pending, &mut touched, !batch.skip_statistics, now).await?;
+    phases.lap("executions");
+    apply_cancellations(
+        txn,
+        &batch.cancellations,
+        &account_ids,
+        &mut touched,
+        &mut outcome,
+        now,
+    )
+    .await?;
+    phases.lap("cancellations");
+    let bases = std::mem::take(&mut touched.bases);
+    let (canonical_changes, flipped) =
+        settle_canonical(txn, bases, now, &mut touched.history).await?;
+    outcome.metrics.canonical_changes_count = canonical_changes;
+    touched.trades.extend(flipped);
+    phases.lap("canonical");
+    let trades: Vec<i32> = touched.trades.iter().copied().collect();
+    refresh_aggregates(txn, &trades, now).await?;
+    phases.lap("aggregates");
+    let referenced: Vec<i32> = touched.referenced.iter().copied().collect();
+    let id_to_code: HashMap<i32, String> =
+        account_ids.iter().map(|(c, i)| (*i, c.clone())).collect();
+    let status_changed = refresh_status(
+        txn,
+        &referenced,
+        &id_to_code,
+        batch.orders,
+        batch.knows_orders,
+        now,
+    )
+    .await?;
+    touched.trades.extend(status_changed);
+    crate::history::record(txn, &touched.history, batch.source.as_deref(), now).await?;
+    outcome.metrics.touched_trades_count = touched.trades.len();
+    phases.lap("status");
+    tracing::debug!(phases = %phases.report(), "ledger write timings");
+    outcome.touched_trade_ids = touched.trades;
+    Ok(outcome)
+}
+
+/// The rows of one delivery with each execution once: of two copies the last wins, keeping
+/// a commission only the earlier one had.
+fn last_copy_wins(rows: Vec<NormalizedExecution>) -> Vec<NormalizedExecution> {
     let mut unique: HashMap<(String, String), NormalizedExecution> = HashMap::new();
-    for row in batch.rows {
+    for row in rows {
         let key = (row.account_code.clone(), row.ib_exec_id.clone());
         let row = match unique.get(&key) {
             Some(earlier) => with_known_commission(
@@ -694,21 +785,20 @@ pub async fn apply_in(
         };
         unique.insert(key, row);
     }
-    let rows: Vec<NormalizedExecution> = unique.into_values().collect();
+    unique.into_values().collect()
+}
 
+/// Records the accounts and locks them for this run: on SQLite the first write takes the
+/// single writer's lock; on PostgreSQL one sync per account at a time, the locks taken in
+/// a fixed order so that two runs cannot deadlock. Returns code → id.
+async fn lock_accounts(
+    txn: &DatabaseTransaction,
+    codes: &BTreeSet<String>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, i32>> {
+    let account_ids = upsert_accounts(txn, codes, now).await?;
     let backend = txn.get_database_backend();
-    let codes: BTreeSet<String> = batch
-        .accounts
-        .iter()
-        .cloned()
-        .chain(rows.iter().map(|r| r.account_code.clone()))
-        .chain(batch.cancellations.iter().map(|c| c.account_code.clone()))
-        .chain(batch.coverage.iter().map(|c| c.account_code.clone()))
-        .collect();
-    // A write first: on SQLite this takes the single writer's lock for the whole run.
-    let account_ids = upsert_accounts(txn, &codes, now).await?;
     if backend == DbBackend::Postgres {
-        // One sync per account at a time; locks taken in a fixed order cannot deadlock.
         let mut ids: Vec<i32> = account_ids.values().copied().collect();
         ids.sort_unstable();
         for id in ids {
@@ -720,9 +810,19 @@ pub async fn apply_in(
             .await?;
         }
     }
-    for c in &batch.coverage {
+    Ok(account_ids)
+}
+
+/// Records the periods this run covered (a period recorded before is kept as it is).
+async fn record_coverage(
+    txn: &DatabaseTransaction,
+    coverage: &[CoveragePeriod],
+    account_ids: &HashMap<String, i32>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for c in coverage {
         txn.execute_raw(crate::db::statement(
-            backend,
+            txn.get_database_backend(),
             "INSERT INTO coverage (account_id, source, period_start, period_end, reference, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (account_id, source, period_start, period_end) DO NOTHING",
@@ -737,21 +837,27 @@ pub async fn apply_in(
         ))
         .await?;
     }
-    if rows.is_empty() && batch.cancellations.is_empty() {
-        return Ok(outcome);
-    }
-    let metrics = &mut outcome.metrics;
+    Ok(())
+}
 
-    let mut phases = Phases::start();
-    // Existing rows of these executions, a chunk at a time (memory stays bounded). A fill
-    // already in the ledger keeps its trade, and new fills of the same group join that
-    // trade: fills of one order seen partly live and partly in a statement end in one trade.
-    let mut pending: Vec<(&NormalizedExecution, i32, String)> = Vec::new();
-    let mut shared: HashMap<(i32, String), i32> = HashMap::new();
-    let mut referenced: HashSet<i32> = HashSet::new();
-    let mut touched_trades: HashSet<i32> = HashSet::new();
-    let mut touched_bases: HashSet<(i32, String)> = HashSet::new();
-    let mut history: Vec<FillEvent> = Vec::new();
+/// A record of a fill not in the ledger yet: `(record, account_id, match_key)`.
+type Pending<'r> = (&'r NormalizedExecution, i32, String);
+
+/// Merges the records of fills already in the ledger, a chunk at a time (memory stays
+/// bounded): a record whose digest equals the one last merged from its source is skipped
+/// without reading the stored fill; the others are merged and the changed fills written
+/// in one statement per chunk. A stored fill keeps its trade, and new fills of its group
+/// join that trade (fills of one order seen partly live and partly in a statement end in
+/// one trade). Returns the records of new fills and how many stored fills changed.
+async fn merge_stored<'r>(
+    txn: &DatabaseTransaction,
+    rows: &'r [NormalizedExecution],
+    account_ids: &HashMap<String, i32>,
+    touched: &mut Touched,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Pending<'r>>, usize)> {
+    let mut pending: Vec<Pending<'r>> = Vec::new();
+    let mut updated = 0;
     for slice in rows.chunks(CHUNK) {
         let known: Vec<KnownExec> = load_where(
             txn,
@@ -777,8 +883,11 @@ pub async fn apply_in(
                 pending.push((r, account_id, key));
                 continue;
             };
-            shared.entry((account_id, key)).or_insert(old.trade_id);
-            referenced.insert(old.trade_id);
+            touched
+                .shared
+                .entry((account_id, key))
+                .or_insert(old.trade_id);
+            touched.referenced.insert(old.trade_id);
             let digest = r.digest();
             if !old.already_merged(r, digest) {
                 differing.push((r, account_id, digest));
@@ -824,7 +933,7 @@ pub async fn apply_in(
                 continue;
             }
             for (kind, b, a) in changes(&before, &after) {
-                history.push(FillEvent {
+                touched.history.push(FillEvent {
                     execution_id: old.id,
                     trade_id: old.trade_id,
                     account_id,
@@ -836,11 +945,10 @@ pub async fn apply_in(
             if r.flex.is_none() && !seen_by_gateway(&before.raw) && r.perm_id > 0 {
                 adopt_order(txn, old.trade_id, r, now).await?;
             }
-            metrics.updated_executions_count += 1;
-            touched_trades.insert(old.trade_id);
-            touched_bases.insert((account_id, r.exec_id_base.clone()));
+            touched.fill(old.trade_id, account_id, &r.exec_id_base);
             merged.push((old.id, after, Digests::after(old.digests(), r, digest)));
         }
+        updated += merged.len();
         let changes: Vec<FillChange> = merged
             .iter()
             .map(|(id, after, digests)| FillChange {
@@ -850,22 +958,31 @@ pub async fn apply_in(
             .collect();
         records::update(txn, &changes).await?;
     }
+    Ok((pending, updated))
+}
 
-    phases.lap("existing");
-    // Parent trades of the new fills that have no shared trade: insert, then read the ids.
+/// Inserts the new fills: each joins the trade its group already has, else a parent trade
+/// inserted for it. Returns how many were inserted.
+async fn insert_new(
+    txn: &DatabaseTransaction,
+    pending: &[Pending<'_>],
+    touched: &mut Touched,
+    statistics: bool,
+    now: DateTime<Utc>,
+) -> Result<usize> {
     let mut parents: HashMap<(i32, String), &NormalizedExecution> = HashMap::new();
-    for (r, account_id, key) in &pending {
+    for (r, account_id, key) in pending {
         let group = (*account_id, key.clone());
-        if !shared.contains_key(&group) {
+        if !touched.shared.contains_key(&group) {
             parents.entry(group).or_insert(r);
         }
     }
-    let trade_ids = ensure_parents(txn, &parents, now, !batch.skip_statistics).await?;
+    let trade_ids = ensure_parents(txn, &parents, now, statistics).await?;
     let inserts: Vec<(&NormalizedExecution, i32, i32)> = pending
         .iter()
         .map(|(r, account_id, key)| {
             let group = (*account_id, key.clone());
-            let trade_id = match shared.get(&group) {
+            let trade_id = match touched.shared.get(&group) {
                 Some(id) => *id,
                 None => trade_ids[&group],
             };
@@ -873,22 +990,28 @@ pub async fn apply_in(
         })
         .collect();
     for (r, account_id, trade_id) in &inserts {
-        touched_trades.insert(*trade_id);
-        referenced.insert(*trade_id);
-        touched_bases.insert((*account_id, r.exec_id_base.clone()));
+        touched.fill(*trade_id, *account_id, &r.exec_id_base);
     }
     insert_executions(txn, &inserts, now).await?;
-    metrics.inserted_executions_count = inserts.len();
-    if !batch.skip_statistics {
+    if statistics {
         refresh_statistics(txn, "trade_executions", inserts.len() as u64).await?;
     }
+    Ok(inserts.len())
+}
 
-    phases.lap("executions");
-    // Statement cancellations: record them, then bust every fill they name that is in the
-    // ledger (also those recorded by earlier runs whose original arrives only now).
+/// Records statement cancellations, then busts every fill they name that is in the ledger
+/// (also those recorded by earlier runs whose original arrives only now).
+async fn apply_cancellations(
+    txn: &DatabaseTransaction,
+    cancellations: &[FlexCancellation],
+    account_ids: &HashMap<String, i32>,
+    touched: &mut Touched,
+    outcome: &mut LedgerOutcome,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let ids: Vec<i32> = account_ids.values().copied().collect();
     outcome.cancellations_recorded =
-        record_cancellations(txn, &batch.cancellations, &account_ids, now).await?;
+        record_cancellations(txn, cancellations, account_ids, now).await?;
     for bust in bust_cancelled(txn, &ids, now).await? {
         match bust {
             Bust::Done {
@@ -898,7 +1021,7 @@ pub async fn apply_in(
                 exec_id_base,
                 cancel_key,
             } => {
-                history.push(FillEvent {
+                touched.history.push(FillEvent {
                     execution_id,
                     trade_id,
                     account_id,
@@ -908,43 +1031,12 @@ pub async fn apply_in(
                 });
                 outcome.busted_executions_count += 1;
                 outcome.applied_cancellations.push(cancel_key);
-                touched_trades.insert(trade_id);
-                referenced.insert(trade_id);
-                touched_bases.insert((account_id, exec_id_base));
+                touched.fill(trade_id, account_id, &exec_id_base);
             }
             Bust::Unmatched(key) => outcome.unmatched_cancellations.push(key),
         }
     }
-    let metrics = &mut outcome.metrics;
-
-    phases.lap("cancellations");
-    let (canonical_changes, flipped) =
-        settle_canonical(txn, touched_bases, now, &mut history).await?;
-    metrics.canonical_changes_count = canonical_changes;
-    touched_trades.extend(flipped);
-    phases.lap("canonical");
-    let touched: Vec<i32> = touched_trades.iter().copied().collect();
-    refresh_aggregates(txn, &touched, now).await?;
-    phases.lap("aggregates");
-    let referenced: Vec<i32> = referenced.into_iter().collect();
-    let id_to_code: HashMap<i32, String> =
-        account_ids.iter().map(|(c, i)| (*i, c.clone())).collect();
-    let status_changed = refresh_status(
-        txn,
-        &referenced,
-        &id_to_code,
-        batch.orders,
-        batch.knows_orders,
-        now,
-    )
-    .await?;
-    touched_trades.extend(status_changed);
-    crate::history::record(txn, &history, batch.source.as_deref(), now).await?;
-    metrics.touched_trades_count = touched_trades.len();
-    phases.lap("status");
-    tracing::debug!(phases = %phases.report(), "ledger write timings");
-    outcome.touched_trade_ids = touched_trades;
-    Ok(outcome)
+    Ok(())
 }
 
 /// Runs `UPDATE trades|trade_executions SET … WHERE id IN (…)` over `ids` a chunk at a
