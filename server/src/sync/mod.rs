@@ -1,8 +1,11 @@
 //! Syncs from the gateway into the ledger: trades (executions) and positions; and the
 //! rebuild of the stored fills from their raw records.
 
+mod cancellations;
 pub mod intake;
+mod merge;
 pub mod positions;
 pub mod rebuild;
 mod records;
+mod status;
 pub mod trades;

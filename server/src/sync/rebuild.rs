@@ -10,9 +10,10 @@
 //! fails the whole rebuild: it is reported and nothing changes. `--dry-run` runs the same
 //! steps and rolls them back.
 
+use super::merge::{changes, Digests, ExistingExec, Mutable, EXISTING_SELECT};
 use super::trades::{
-    changes, ensure_parents, match_key, refresh_aggregates, refresh_status, settle_canonical,
-    update_execution, update_ids, Digests, ExistingExec, Mutable, EXISTING_SELECT,
+    ensure_parents, match_key, refresh_aggregates, refresh_status, settle_canonical,
+    update_execution, update_ids,
 };
 use crate::error::{Error, Result};
 use crate::flex::import::{account_zones, DEFAULT_FLEX_ZONE};

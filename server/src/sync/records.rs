@@ -4,7 +4,7 @@
 //! statement binds dozens of positional values that must line up with a column list by
 //! hand, and a chunk of changed fills is one `UPDATE … FROM`, not one round trip per fill.
 
-use super::trades::{Digests, Mutable};
+use super::merge::{Digests, Mutable};
 use crate::error::{Error, Result};
 use crate::normalize::NormalizedExecution;
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -10,24 +10,28 @@ use crate::db::write::upsert_accounts;
 use crate::error::{Error, Result};
 use crate::history::FillEvent;
 use crate::ib::{Gateway, IbConnectOptions};
-use crate::normalize::{
-    seen_by_gateway, FlexCancellation, FlexFields, NormalizedExecution, SkippedExecution,
-};
+use crate::normalize::{seen_by_gateway, FlexCancellation, NormalizedExecution, SkippedExecution};
+use crate::sync::cancellations::{bust_cancelled, record_cancellations, Bust};
 use crate::sync::intake::Intake;
+use crate::sync::merge::{
+    changes, with_known_commission, Digests, ExistingExec, KnownExec, Mutable, EXISTING_SELECT,
+    KNOWN_SELECT,
+};
 use crate::sync::records::{self, FillChange, FillValues, NewFill};
-use app::models::TradeStatus;
+pub(crate) use crate::sync::status::refresh_status;
+pub use crate::sync::status::{trade_status, KnownOrder};
 use chrono::{DateTime, Duration, Utc};
-use ibapi::orders::{ExecutionFilter, OrderData};
+use ibapi::orders::ExecutionFilter;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
     TransactionTrait, Value as SqlValue,
 };
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Rows per multi-row statement (well under SQLite's and PostgreSQL's parameter limits).
-const CHUNK: usize = 500;
+pub(super) const CHUNK: usize = 500;
 
 /// What one sync did (the `trades.sync` job's result).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -104,30 +108,6 @@ async fn uncovered_before(
             })
         })
         .collect())
-}
-
-/// What the gateway knows about an order, for trade status.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KnownOrder {
-    pub account: String,
-    pub perm_id: i64,
-    pub order_ref: Option<String>,
-    pub quantity: f64,
-    /// `Filled`, `Cancelled`, `Submitted`, … as the gateway spells it.
-    pub state: String,
-}
-
-impl KnownOrder {
-    /// What an `OpenOrder` (or completed order) report says about an order.
-    pub fn from_gateway(o: &OrderData) -> Self {
-        KnownOrder {
-            account: o.order.account.clone(),
-            perm_id: o.order.perm_id,
-            order_ref: Some(o.order.order_ref.clone()).filter(|r| !r.is_empty()),
-            quantity: o.order.total_quantity,
-            state: o.order_state.status.to_string(),
-        }
-    }
 }
 
 /// Verifies that the tables the sync writes exist.
@@ -297,87 +277,6 @@ struct IdKey {
     match_key: String,
 }
 
-/// What the first look at a delivered fill reads: where it is and the digests of the records
-/// merged into it (no raw record: a re-sync of unchanged fills reads nothing more).
-#[derive(Debug, FromQueryResult)]
-struct KnownExec {
-    trade_id: i32,
-    account_id: i32,
-    ib_exec_id: String,
-    gateway_hash: Option<i64>,
-    statement_hash: Option<i64>,
-}
-
-impl KnownExec {
-    /// Whether `digest` is that of the last record from `r`'s source merged into this fill:
-    /// merging it again changes nothing (merging is idempotent, and a record of the other
-    /// source never undoes what this one set).
-    fn already_merged(&self, r: &NormalizedExecution, digest: i64) -> bool {
-        let stored = if r.flex.is_some() {
-            self.statement_hash
-        } else {
-            self.gateway_hash
-        };
-        stored == Some(digest)
-    }
-}
-
-const KNOWN_SELECT: &str =
-    "SELECT trade_id, account_id, ib_exec_id, gateway_hash, statement_hash FROM trade_executions";
-
-/// The digests of the last gateway and statement records merged into a stored fill.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(super) struct Digests {
-    pub(super) gateway: Option<i64>,
-    pub(super) statement: Option<i64>,
-}
-
-impl Digests {
-    /// After merging `r` (digest `digest`) into a fill that had `old`.
-    pub(super) fn after(old: Digests, r: &NormalizedExecution, digest: i64) -> Digests {
-        if r.flex.is_some() {
-            Digests {
-                statement: Some(digest),
-                ..old
-            }
-        } else {
-            Digests {
-                gateway: Some(digest),
-                ..old
-            }
-        }
-    }
-}
-
-#[derive(Debug, FromQueryResult)]
-pub(super) struct ExistingExec {
-    pub(super) id: i32,
-    pub(super) trade_id: i32,
-    pub(super) account_id: i32,
-    pub(super) ib_exec_id: String,
-    pub(super) ib_perm_id: Option<i64>,
-    pub(super) ib_order_id: Option<i64>,
-    pub(super) client_id: Option<i32>,
-    pub(super) order_ref: Option<String>,
-    pub(super) quantity: f64,
-    pub(super) price: f64,
-    pub(super) executed_at: DateTime<Utc>,
-    pub(super) commission: Option<f64>,
-    pub(super) liquidity: Option<String>,
-    pub(super) exchange: Option<String>,
-    pub(super) raw: serde_json::Value,
-    pub(super) flex_trade_id: Option<String>,
-    pub(super) flex_transaction_id: Option<String>,
-    pub(super) flex_ib_order_id: Option<String>,
-    pub(super) flex_brokerage_order_id: Option<String>,
-    pub(super) flex_order_reference: Option<String>,
-    pub(super) flex_raw: Option<serde_json::Value>,
-    pub(super) commission_currency: Option<String>,
-    pub(super) time_unknown: bool,
-    pub(super) gateway_hash: Option<i64>,
-    pub(super) statement_hash: Option<i64>,
-}
-
 /// What the canonical-flag pass needs of a stored execution (no raw record: that pass
 /// reads every revision of every touched base, up to the whole run).
 #[derive(Debug, FromQueryResult)]
@@ -392,18 +291,8 @@ struct Revision {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, FromQueryResult)]
-struct TradeState {
-    id: i32,
-    account_id: i32,
-    ib_perm_id: Option<i64>,
-    order_ref: Option<String>,
-    total_quantity: f64,
-    status: TradeStatus,
-}
-
 /// `$start, …` — `count` numbered placeholders (they bind by number on both backends).
-fn placeholders(start: usize, count: usize) -> String {
+pub(super) fn placeholders(start: usize, count: usize) -> String {
     (start..start + count)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -510,133 +399,6 @@ pub async fn apply_executions(
         ..LedgerBatch::default()
     };
     Ok(apply_batch(db, batch, now).await?.metrics)
-}
-
-/// The stored columns a later record of the same fill may change.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Mutable {
-    pub(super) perm_id: Option<i64>,
-    pub(super) order_id: Option<i64>,
-    pub(super) client_id: Option<i32>,
-    pub(super) order_ref: Option<String>,
-    pub(super) executed_at: DateTime<Utc>,
-    pub(super) quantity: f64,
-    pub(super) price: f64,
-    pub(super) exchange: Option<String>,
-    pub(super) liquidity: Option<String>,
-    pub(super) commission: Option<f64>,
-    pub(super) raw: serde_json::Value,
-    pub(super) statement: StatementPart,
-    pub(super) time_unknown: bool,
-}
-
-/// What a Flex statement adds to a stored fill: its ids, its row and the commission's
-/// currency. It travels as one piece: a gateway record keeps the stored one, a statement
-/// record replaces it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub(super) struct StatementPart {
-    pub(super) trade_id: Option<String>,
-    pub(super) transaction_id: Option<String>,
-    pub(super) ib_order_id: Option<String>,
-    pub(super) brokerage_order_id: Option<String>,
-    pub(super) order_reference: Option<String>,
-    pub(super) raw: Option<serde_json::Value>,
-    pub(super) commission_currency: Option<String>,
-}
-
-impl StatementPart {
-    fn of_record(flex: Option<&FlexFields>) -> Self {
-        let Some(f) = flex else {
-            return StatementPart::default();
-        };
-        StatementPart {
-            trade_id: f.trade_id.clone(),
-            transaction_id: f.transaction_id.clone(),
-            ib_order_id: f.ib_order_id.clone(),
-            brokerage_order_id: f.brokerage_order_id.clone(),
-            order_reference: f.order_reference.clone(),
-            raw: serde_json::from_str(&f.raw).ok(),
-            commission_currency: f.commission_currency.clone(),
-        }
-    }
-}
-
-impl ExistingExec {
-    fn digests(&self) -> Digests {
-        Digests {
-            gateway: self.gateway_hash,
-            statement: self.statement_hash,
-        }
-    }
-}
-
-impl Mutable {
-    pub(super) fn of_stored(e: &ExistingExec) -> Self {
-        Mutable {
-            perm_id: e.ib_perm_id,
-            order_id: e.ib_order_id,
-            client_id: e.client_id,
-            order_ref: e.order_ref.clone(),
-            executed_at: e.executed_at,
-            quantity: e.quantity,
-            price: e.price,
-            exchange: e.exchange.clone(),
-            liquidity: e.liquidity.clone(),
-            commission: e.commission,
-            raw: e.raw.clone(),
-            statement: StatementPart {
-                trade_id: e.flex_trade_id.clone(),
-                transaction_id: e.flex_transaction_id.clone(),
-                ib_order_id: e.flex_ib_order_id.clone(),
-                brokerage_order_id: e.flex_brokerage_order_id.clone(),
-                order_reference: e.flex_order_reference.clone(),
-                raw: e.flex_raw.clone(),
-                commission_currency: e.commission_currency.clone(),
-            },
-            time_unknown: e.time_unknown,
-        }
-    }
-
-    pub(super) fn of_record(r: &NormalizedExecution) -> Self {
-        Mutable {
-            perm_id: Some(r.perm_id),
-            order_id: Some(r.order_id),
-            client_id: Some(r.client_id),
-            order_ref: r.order_ref.clone(),
-            executed_at: r.executed_at,
-            quantity: r.quantity,
-            price: r.price,
-            exchange: r.exchange.clone(),
-            liquidity: r.liquidity.clone(),
-            commission: r.commission,
-            raw: r.raw.clone(),
-            statement: StatementPart::of_record(r.flex.as_ref()),
-            time_unknown: r.flex.as_ref().is_some_and(|f| f.time_unknown),
-        }
-    }
-
-    /// The stored fill after a new record of it: the gateway's fields win over a statement's
-    /// (whichever came first), a statement adds its ids and row, and a known commission is
-    /// never erased by a record without one. Either order of the two sources ends the same.
-    pub(super) fn merged(old: Mutable, new: &NormalizedExecution) -> Mutable {
-        let incoming = Mutable::of_record(new);
-        if new.flex.is_none() {
-            Mutable {
-                commission: incoming.commission.or(old.commission),
-                statement: old.statement,
-                time_unknown: false,
-                ..incoming
-            }
-        } else if seen_by_gateway(&old.raw) {
-            Mutable {
-                commission: old.commission.or(incoming.commission),
-                statement: incoming.statement,
-                ..old
-            }
-        } else {
-            incoming
-        }
-    }
 }
 
 /// Writes one run — fills, statement cancellations, coverage — in one transaction.
@@ -1162,144 +924,6 @@ pub(crate) async fn refresh_aggregates(
     update_ids(txn, "trades", &set, &[now.into()], trades).await
 }
 
-/// Status of every trade in `trades` from what is known about its order: the gateway's
-/// `orders`, else Fillbook's own. Without either, a trade keeps its status unless
-/// `knows_orders` (the gateway's view is complete, so the order is unknown). Returns the
-/// trades whose status changed.
-pub(crate) async fn refresh_status(
-    txn: &impl ConnectionTrait,
-    trades: &[i32],
-    account_codes: &HashMap<i32, String>,
-    orders: &[KnownOrder],
-    knows_orders: bool,
-    now: DateTime<Utc>,
-) -> Result<Vec<i32>> {
-    let backend = txn.get_database_backend();
-    let gateway_orders = OrderIndex::new(orders);
-    let mut status_changes: HashMap<TradeStatus, Vec<i32>> = HashMap::new();
-    for chunk in trades.chunks(CHUNK) {
-        let list = placeholders(1, chunk.len());
-        let states = TradeState::find_by_statement(crate::db::statement(
-            backend,
-            format!(
-                "SELECT id, account_id, ib_perm_id, order_ref, total_quantity, status FROM trades WHERE id IN ({list})"
-            ),
-            chunk.iter().map(|id| SqlValue::from(*id)).collect::<Vec<_>>(),
-        ))
-        .all(txn)
-        .await?;
-        let local = local_orders(txn, &states).await?;
-        for t in states {
-            let account = account_codes
-                .get(&t.account_id)
-                .map(|c| c.as_str())
-                .unwrap_or("");
-            let known = gateway_orders
-                .find(account, &t)
-                .cloned()
-                .or_else(|| local_order(&local, &t, account));
-            if known.is_none() && !knows_orders {
-                continue;
-            }
-            let status = trade_status(t.total_quantity, known.as_ref());
-            if status != t.status {
-                status_changes.entry(status).or_default().push(t.id);
-            }
-        }
-    }
-    let mut changed = Vec::new();
-    for (status, ids) in status_changes {
-        let set = "status = $1, updated_at = $2";
-        update_ids(
-            txn,
-            "trades",
-            set,
-            &[status.as_str().into(), now.into()],
-            &ids,
-        )
-        .await?;
-        changed.extend(ids);
-    }
-    Ok(changed)
-}
-
-/// The history events of one stored fill going from `before` to `after`: each kind with
-/// only its changed fields.
-pub(super) fn changes(before: &Mutable, after: &Mutable) -> Vec<(&'static str, Value, Value)> {
-    let mut out: Vec<(&'static str, Value, Value)> = Vec::new();
-    let mut field = |kind: &'static str, name: &str, b: Value, a: Value| {
-        if b == a {
-            return;
-        }
-        match out.iter_mut().find(|e| e.0 == kind) {
-            Some((_, bo, ao)) => {
-                bo[name] = b;
-                ao[name] = a;
-            }
-            None => out.push((kind, json!({ name: b }), json!({ name: a }))),
-        }
-    };
-    let sources = |m: &Mutable| {
-        let mut s = Vec::new();
-        if seen_by_gateway(&m.raw) {
-            s.push("gateway");
-        }
-        if m.statement.raw.is_some() {
-            s.push("statement");
-        }
-        json!(s)
-    };
-    field("source_added", "sources", sources(before), sources(after));
-    field(
-        "commission",
-        "commission",
-        json!(before.commission),
-        json!(after.commission),
-    );
-    let (b, a) = (&before.statement, &after.statement);
-    for (name, bv, av) in [
-        ("trade_id", &b.trade_id, &a.trade_id),
-        ("transaction_id", &b.transaction_id, &a.transaction_id),
-        ("ib_order_id", &b.ib_order_id, &a.ib_order_id),
-        (
-            "brokerage_order_id",
-            &b.brokerage_order_id,
-            &a.brokerage_order_id,
-        ),
-        ("order_reference", &b.order_reference, &a.order_reference),
-        (
-            "commission_currency",
-            &b.commission_currency,
-            &a.commission_currency,
-        ),
-    ] {
-        field("flex_ids", name, json!(bv), json!(av));
-    }
-    for (name, bv, av) in [
-        ("perm_id", json!(before.perm_id), json!(after.perm_id)),
-        ("order_id", json!(before.order_id), json!(after.order_id)),
-        ("client_id", json!(before.client_id), json!(after.client_id)),
-        ("order_ref", json!(before.order_ref), json!(after.order_ref)),
-        (
-            "executed_at",
-            json!(before.executed_at),
-            json!(after.executed_at),
-        ),
-        ("quantity", json!(before.quantity), json!(after.quantity)),
-        ("price", json!(before.price), json!(after.price)),
-        ("exchange", json!(before.exchange), json!(after.exchange)),
-        ("liquidity", json!(before.liquidity), json!(after.liquidity)),
-        (
-            "time_unknown",
-            json!(before.time_unknown),
-            json!(after.time_unknown),
-        ),
-    ] {
-        field("corrected", name, bv, av);
-    }
-    out
-}
-
 /// Inserts the missing parent trades of `parents` (one representative fill per
 /// `(account_id, match_key)`) and returns the id of every one of them.
 pub(super) async fn ensure_parents(
@@ -1431,160 +1055,6 @@ pub(super) async fn update_execution(
     records::update(txn, &[FillChange { id, values }]).await
 }
 
-/// Records statement cancellations (a cancellation seen again is not recorded twice);
-/// returns how many are new.
-async fn record_cancellations(
-    txn: &impl ConnectionTrait,
-    cancellations: &[FlexCancellation],
-    account_ids: &HashMap<String, i32>,
-    now: DateTime<Utc>,
-) -> Result<usize> {
-    let mut recorded = 0;
-    for c in cancellations {
-        recorded += txn
-            .execute_raw(crate::db::statement(
-                txn.get_database_backend(),
-                "INSERT INTO flex_cancellations (account_id, cancel_key, orig_trade_id, \
-                 orig_transaction_id, orig_order_id, symbol, quantity, price, executed_at, raw, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-                 ON CONFLICT (account_id, cancel_key) DO NOTHING",
-                [
-                    account_ids[&c.account_code].into(),
-                    c.cancel_key.clone().into(),
-                    c.orig_trade_id.clone().into(),
-                    c.orig_transaction_id.clone().into(),
-                    c.orig_order_id.clone().into(),
-                    c.symbol.clone().into(),
-                    c.quantity.into(),
-                    c.price.into(),
-                    c.executed_at.into(),
-                    c.raw.clone().into(),
-                    now.into(),
-                ],
-            ))
-            .await?
-            .rows_affected() as usize;
-    }
-    Ok(recorded)
-}
-
-/// What became of one open cancellation.
-enum Bust {
-    Done {
-        account_id: i32,
-        trade_id: i32,
-        execution_id: i32,
-        exec_id_base: String,
-        cancel_key: String,
-    },
-    Unmatched(String),
-}
-
-#[derive(FromQueryResult)]
-struct OpenCancellation {
-    id: i32,
-    account_id: i32,
-    cancel_key: String,
-    orig_trade_id: Option<String>,
-    orig_transaction_id: Option<String>,
-    quantity: Option<f64>,
-    price: Option<f64>,
-}
-
-#[derive(FromQueryResult)]
-struct Candidate {
-    id: i32,
-    trade_id: i32,
-    exec_id_base: String,
-    exec_revision: i32,
-    quantity: f64,
-    price: f64,
-    busted_by: Option<String>,
-}
-
-/// Busts the fill named by every open cancellation of these accounts. The link is the
-/// original's transaction id; only a cancellation without one is matched by trade id, and
-/// then only to a fill of the same size and price that is not busted yet (a rebooking keeps
-/// the original's trade id, so the earliest revision is the one cancelled).
-async fn bust_cancelled(
-    txn: &impl ConnectionTrait,
-    account_ids: &[i32],
-    now: DateTime<Utc>,
-) -> Result<Vec<Bust>> {
-    let backend = txn.get_database_backend();
-    let mut out = Vec::new();
-    if account_ids.is_empty() {
-        return Ok(out);
-    }
-    let open = OpenCancellation::find_by_statement(crate::db::statement(
-        backend,
-        format!(
-            "SELECT id, account_id, cancel_key, orig_trade_id, orig_transaction_id, quantity, \
-             price FROM flex_cancellations WHERE execution_id IS NULL AND account_id IN ({}) \
-             ORDER BY id",
-            placeholders(1, account_ids.len())
-        ),
-        account_ids
-            .iter()
-            .map(|i| SqlValue::from(*i))
-            .collect::<Vec<_>>(),
-    ))
-    .all(txn)
-    .await?;
-    for c in open {
-        let (column, value) = match (&c.orig_transaction_id, &c.orig_trade_id) {
-            (Some(t), _) => ("flex_transaction_id", t),
-            (None, Some(t)) => ("flex_trade_id", t),
-            (None, None) => {
-                out.push(Bust::Unmatched(c.cancel_key));
-                continue;
-            }
-        };
-        let mut candidates = Candidate::find_by_statement(crate::db::statement(
-            backend,
-            format!(
-                "SELECT id, trade_id, exec_id_base, exec_revision, quantity, price, busted_by \
-                 FROM trade_executions WHERE account_id = $1 AND {column} = $2 \
-                 ORDER BY exec_revision, id"
-            ),
-            [c.account_id.into(), value.clone().into()],
-        ))
-        .all(txn)
-        .await?;
-        candidates.retain(|e| e.busted_by.is_none());
-        if column == "flex_trade_id" {
-            let same = |a: Option<f64>, b: f64| a.is_none_or(|a| (a - b).abs() < 1e-9);
-            candidates.retain(|e| same(c.quantity, e.quantity) && same(c.price, e.price));
-        }
-        let Some(target) = candidates.into_iter().next() else {
-            out.push(Bust::Unmatched(c.cancel_key));
-            continue;
-        };
-        for (sql, values) in [
-            (
-                "UPDATE trade_executions SET busted_by = $1, updated_at = $2 WHERE id = $3",
-                [c.cancel_key.clone().into(), now.into(), target.id.into()],
-            ),
-            (
-                "UPDATE flex_cancellations SET execution_id = $1, updated_at = $2 WHERE id = $3",
-                [target.id.into(), now.into(), c.id.into()],
-            ),
-        ] {
-            txn.execute_raw(crate::db::statement(backend, sql, values))
-                .await?;
-        }
-        out.push(Bust::Done {
-            account_id: c.account_id,
-            trade_id: target.trade_id,
-            execution_id: target.id,
-            exec_id_base: target.exec_id_base,
-            cancel_key: c.cancel_key,
-        });
-        let _ = target.exec_revision;
-    }
-    Ok(out)
-}
-
 /// Wall-clock time of each step of a run, logged at debug level.
 struct Phases {
     last: std::time::Instant,
@@ -1643,22 +1113,6 @@ pub async fn insert_executions(
     records::insert(txn, &fills).await
 }
 
-/// `row`, but when it lacks a commission and one is already `known`, with that commission
-/// and its commission report: a later delivery without the report never erases it.
-fn with_known_commission(
-    mut row: NormalizedExecution,
-    known: Option<f64>,
-    report: Option<&serde_json::Value>,
-) -> NormalizedExecution {
-    if row.commission.is_none() && known.is_some() {
-        row.commission = known;
-        if let (Some(raw), Some(report)) = (row.raw.as_object_mut(), report) {
-            raw.insert("commission_report".into(), report.clone());
-        }
-    }
-    row
-}
-
 /// Stored executions (as `select` reads them) whose `column` is one of the given values,
 /// per account.
 async fn load_where<T: FromQueryResult>(
@@ -1691,126 +1145,10 @@ async fn load_where<T: FromQueryResult>(
 const REVISION_SELECT: &str = "SELECT id, trade_id, account_id, exec_id_base, exec_revision, \
      is_canonical, busted_by, created_at FROM trade_executions";
 
-pub(super) const EXISTING_SELECT: &str =
-    "SELECT id, trade_id, account_id, ib_exec_id, ib_perm_id, \
-     ib_order_id, client_id, order_ref, quantity, price, executed_at, commission, liquidity, \
-     exchange, raw, flex_trade_id, flex_transaction_id, flex_ib_order_id, \
-     flex_brokerage_order_id, flex_order_reference, flex_raw, commission_currency, time_unknown, \
-     gateway_hash, statement_hash FROM trade_executions";
-
 fn group(pairs: impl Iterator<Item = (i32, String)>) -> HashMap<i32, Vec<String>> {
     let mut out: HashMap<i32, Vec<String>> = HashMap::new();
     for (account_id, key) in pairs {
         out.entry(account_id).or_default().push(key);
     }
     out
-}
-
-/// The gateway's orders indexed by perm id and by order ref (a trade without a perm id is
-/// matched by its order ref); an order with an empty account matches any account.
-struct OrderIndex<'a> {
-    by_perm: HashMap<i64, Vec<&'a KnownOrder>>,
-    by_ref: HashMap<&'a str, Vec<&'a KnownOrder>>,
-}
-
-impl<'a> OrderIndex<'a> {
-    fn new(orders: &'a [KnownOrder]) -> Self {
-        let mut index = OrderIndex {
-            by_perm: HashMap::new(),
-            by_ref: HashMap::new(),
-        };
-        for o in orders {
-            index.by_perm.entry(o.perm_id).or_default().push(o);
-            if let Some(r) = &o.order_ref {
-                index.by_ref.entry(r.as_str()).or_default().push(o);
-            }
-        }
-        index
-    }
-
-    /// The first of the gateway's orders (in the order given) that is this trade's.
-    fn find(&self, account: &str, trade: &TradeState) -> Option<&'a KnownOrder> {
-        let candidates = match trade.ib_perm_id.filter(|p| *p > 0) {
-            Some(p) => self.by_perm.get(&p),
-            None => self.by_ref.get(trade.order_ref.as_deref()?),
-        }?;
-        candidates
-            .iter()
-            .copied()
-            .find(|o| o.account.is_empty() || o.account == account)
-    }
-}
-
-#[derive(FromQueryResult)]
-struct LocalOrder {
-    account_id: i32,
-    ib_perm_id: i64,
-    quantity: f64,
-    status: String,
-}
-
-/// Fillbook's own orders of these trades (by perm id), the fallback when the gateway's
-/// orders do not name a trade's order: one query per chunk of trades.
-async fn local_orders(
-    db: &impl ConnectionTrait,
-    trades: &[TradeState],
-) -> Result<HashMap<(i32, i64), LocalOrder>> {
-    let perms: BTreeSet<i64> = trades
-        .iter()
-        .filter_map(|t| t.ib_perm_id.filter(|p| *p > 0))
-        .collect();
-    let mut out = HashMap::new();
-    if perms.is_empty() {
-        return Ok(out);
-    }
-    let list = placeholders(1, perms.len());
-    let rows = LocalOrder::find_by_statement(crate::db::statement(
-        db.get_database_backend(),
-        format!(
-            "SELECT account_id, ib_perm_id, quantity, status FROM orders WHERE ib_perm_id IN ({list})"
-        ),
-        perms.iter().map(|p| SqlValue::from(*p)).collect::<Vec<_>>(),
-    ))
-    .all(db)
-    .await?;
-    for o in rows {
-        out.entry((o.account_id, o.ib_perm_id)).or_insert(o);
-    }
-    Ok(out)
-}
-
-/// A trade's order from Fillbook's own orders, as the gateway would spell its state.
-fn local_order(
-    local: &HashMap<(i32, i64), LocalOrder>,
-    trade: &TradeState,
-    account: &str,
-) -> Option<KnownOrder> {
-    let p = trade.ib_perm_id.filter(|p| *p > 0)?;
-    let o = local.get(&(trade.account_id, p))?;
-    Some(KnownOrder {
-        account: account.to_string(),
-        perm_id: p,
-        order_ref: None,
-        quantity: o.quantity,
-        state: match o.status.as_str() {
-            "cancelled" => "Cancelled".into(),
-            "filled" => "Filled".into(),
-            _ => "Submitted".into(),
-        },
-    })
-}
-
-/// Trade status from its canonical quantity and its order: `filled` when the quantity
-/// reaches the order's, `cancelled` when the order ended cancelled short of it, `partial`
-/// while short and working, `unknown` when nothing is known about the order.
-pub fn trade_status(quantity: f64, order: Option<&KnownOrder>) -> TradeStatus {
-    match order {
-        None => TradeStatus::Unknown,
-        Some(o) if o.quantity > 0.0 && quantity + 1e-9 >= o.quantity => TradeStatus::Filled,
-        Some(o) if matches!(o.state.as_str(), "Cancelled" | "ApiCancelled" | "Inactive") => {
-            TradeStatus::Cancelled
-        }
-        Some(o) if o.state == "Filled" => TradeStatus::Filled,
-        Some(_) => TradeStatus::Partial,
-    }
 }
