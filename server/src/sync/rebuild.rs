@@ -11,9 +11,9 @@
 //! steps and rolls them back.
 
 use super::merge::{changes, Digests, ExistingExec, Mutable, EXISTING_SELECT};
+use super::records::{self, FillChange, FillValues};
 use super::trades::{
-    ensure_parents, match_key, refresh_aggregates, refresh_status, settle_canonical,
-    update_execution, update_ids,
+    ensure_parents, match_key, refresh_aggregates, refresh_status, settle_canonical, update_ids,
 };
 use crate::error::{Error, Result};
 use crate::flex::import::{account_zones, DEFAULT_FLEX_ZONE};
@@ -310,6 +310,8 @@ async fn rebuild_in(
             .into_iter()
             .map(|s| (s.id, s))
             .collect();
+        // The changed fills of this page, written by one statement at its end.
+        let mut changed: Vec<(i32, Mutable)> = Vec::new();
         for e in &page {
             report.examined += 1;
             let ident = &idents[&e.id];
@@ -345,9 +347,9 @@ async fn rebuild_in(
             if identity_changed {
                 events.push(("corrected", ib, ia));
             }
-            if !events.is_empty() {
+            let events_empty = events.is_empty();
+            if !events_empty {
                 report.changed_executions += 1;
-                update_execution(txn, e.id, &after, Digests::default(), now).await?;
                 if identity_changed {
                     txn.execute_raw(crate::db::statement(
                         backend,
@@ -383,7 +385,20 @@ async fn rebuild_in(
             if key != match_key(&as_stored(&record, &before, ident)) {
                 moves.push((e.id, e.trade_id, e.account_id, key, record));
             }
+            if !events_empty {
+                changed.push((e.id, after));
+            }
         }
+        // A rebuilt state came from no new record: the digests are cleared, so the next
+        // delivery of each record is compared in full.
+        let updates: Vec<FillChange> = changed
+            .iter()
+            .map(|(id, after)| FillChange {
+                id: *id,
+                values: FillValues::merged(after, Digests::default(), now),
+            })
+            .collect();
+        records::update(txn, &updates).await?;
     }
     for f in &report.failures {
         tracing::warn!(execution = f.execution_id, reason = %f.reason, "rebuild: a stored record cannot be read again");

@@ -1042,19 +1042,6 @@ async fn adopt_order(
     Ok(())
 }
 
-/// Writes the merged state of one stored fill and the digests of the records it came from
-/// (none when the state came from elsewhere, such as a rebuild).
-pub(super) async fn update_execution(
-    txn: &impl ConnectionTrait,
-    id: i32,
-    m: &Mutable,
-    digests: Digests,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let values = FillValues::merged(m, digests, now);
-    records::update(txn, &[FillChange { id, values }]).await
-}
-
 /// Wall-clock time of each step of a run, logged at debug level.
 struct Phases {
     last: std::time::Instant,
