@@ -222,11 +222,12 @@ pub(super) struct FillChange<'a> {
     pub(super) values: FillValues<'a>,
 }
 
-/// `SELECT <columns> FROM <the records of the document bound as $1>`.
-fn records(backend: DbBackend, columns: &[&str]) -> String {
+/// `SELECT <columns> FROM <the records of the document bound as $1>`, typed as the
+/// columns of `table`.
+fn records(backend: DbBackend, table: &str, columns: &[&str]) -> String {
     let list = columns.join(", ");
     if backend == DbBackend::Postgres {
-        format!("SELECT {list} FROM json_populate_recordset(NULL::trade_executions, $1::json)")
+        format!("SELECT {list} FROM json_populate_recordset(NULL::{table}, $1::json)")
     } else {
         let fields: Vec<String> = columns
             .iter()
@@ -237,18 +238,21 @@ fn records(backend: DbBackend, columns: &[&str]) -> String {
 }
 
 /// Runs `sql` once per chunk of `rows`, the chunk bound as one JSON array.
-async fn per_chunk<T: Serialize>(txn: &impl ConnectionTrait, sql: &str, rows: &[T]) -> Result<()> {
+async fn per_chunk<T: Serialize>(txn: &impl ConnectionTrait, sql: &str, rows: &[T]) -> Result<u64> {
+    let mut affected = 0;
     for chunk in rows.chunks(CHUNK) {
         let document = serde_json::to_string(chunk)
             .map_err(|e| Error::Internal(format!("cannot encode fills: {e}")))?;
-        txn.execute_raw(crate::db::statement(
-            txn.get_database_backend(),
-            sql,
-            [document.into()],
-        ))
-        .await?;
+        affected += txn
+            .execute_raw(crate::db::statement(
+                txn.get_database_backend(),
+                sql,
+                [document.into()],
+            ))
+            .await?
+            .rows_affected();
     }
-    Ok(())
+    Ok(affected)
 }
 
 /// Inserts `fills`.
@@ -261,9 +265,9 @@ pub(super) async fn insert(txn: &impl ConnectionTrait, fills: &[NewFill<'_>]) ->
     let sql = format!(
         "INSERT INTO trade_executions ({}) {}",
         columns.join(", "),
-        records(txn.get_database_backend(), &columns)
+        records(txn.get_database_backend(), "trade_executions", &columns)
     );
-    per_chunk(txn, &sql, fills).await
+    per_chunk(txn, &sql, fills).await.map(|_| ())
 }
 
 /// Writes the new values of each fill in `changes`.
@@ -281,9 +285,101 @@ pub(super) async fn update(txn: &impl ConnectionTrait, changes: &[FillChange<'_>
     let sql = format!(
         "UPDATE trade_executions SET {} FROM ({}) AS x WHERE trade_executions.id = x.id",
         set.join(", "),
-        records(txn.get_database_backend(), &columns)
+        records(txn.get_database_backend(), "trade_executions", &columns)
     );
-    per_chunk(txn, &sql, changes).await
+    per_chunk(txn, &sql, changes).await.map(|_| ())
+}
+
+/// The columns of a new parent trade: [`NewTrade`]'s fields.
+const TRADE_COLUMNS: &[&str] = &[
+    "account_id",
+    "match_key",
+    "ib_perm_id",
+    "order_ref",
+    "ib_order_id",
+    "client_id",
+    "symbol",
+    "sec_type",
+    "side",
+    "exchange",
+    "currency",
+    "status",
+    "fetched_at",
+    "created_at",
+    "updated_at",
+];
+
+/// A parent trade to create for the first fill of its group.
+#[derive(Serialize)]
+pub(super) struct NewTrade<'a> {
+    account_id: i32,
+    match_key: &'a str,
+    ib_perm_id: Option<i64>,
+    order_ref: Option<&'a str>,
+    ib_order_id: Option<i64>,
+    client_id: Option<i32>,
+    symbol: Option<&'a str>,
+    sec_type: Option<&'a str>,
+    side: Option<&'a str>,
+    exchange: Option<&'a str>,
+    currency: Option<&'a str>,
+    status: &'static str,
+    #[serde(serialize_with = "stamp")]
+    fetched_at: DateTime<Utc>,
+    #[serde(serialize_with = "stamp")]
+    created_at: DateTime<Utc>,
+    #[serde(serialize_with = "stamp")]
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> NewTrade<'a> {
+    /// The parent of group `match_key` whose first fill is `e`: the order's identity as the
+    /// key knows it (a perm id, else an order ref), status unknown until orders decide it.
+    pub(super) fn of(
+        account_id: i32,
+        match_key: &'a str,
+        e: &'a NormalizedExecution,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let by_perm = e.perm_id > 0;
+        let by_ref = !by_perm && e.order_ref.is_some();
+        NewTrade {
+            account_id,
+            match_key,
+            ib_perm_id: Some(e.perm_id).filter(|p| *p > 0),
+            order_ref: if by_perm || by_ref {
+                e.order_ref.as_deref()
+            } else {
+                None
+            },
+            ib_order_id: Some(e.order_id),
+            client_id: Some(e.client_id),
+            symbol: e.symbol.as_deref(),
+            sec_type: e.sec_type.as_deref(),
+            side: Some(&e.side),
+            exchange: e.exchange.as_deref(),
+            currency: e.currency.as_deref(),
+            status: "unknown",
+            fetched_at: now,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Inserts the trades that do not exist yet (a group's trade is never created twice);
+/// returns how many were new.
+pub(super) async fn insert_trades(
+    txn: &impl ConnectionTrait,
+    trades: &[NewTrade<'_>],
+) -> Result<u64> {
+    // `WHERE true`: SQLite needs it to tell the upsert's ON CONFLICT from a join's ON.
+    let sql = format!(
+        "INSERT INTO trades ({}) {} WHERE true ON CONFLICT (account_id, match_key) DO NOTHING",
+        TRADE_COLUMNS.join(", "),
+        records(txn.get_database_backend(), "trades", TRADE_COLUMNS)
+    );
+    per_chunk(txn, &sql, trades).await
 }
 
 #[cfg(test)]
@@ -298,7 +394,7 @@ mod tests {
         normalize_execution(&d, Some(&r), chrono_tz::Tz::UTC).unwrap()
     }
 
-    /// The keys a record serialises to, in order.
+    /// The keys a record serialises to.
     fn keys(record: &impl Serialize) -> Vec<String> {
         match serde_json::to_value(record).unwrap() {
             Value::Object(map) => map.keys().cloned().collect(),
@@ -331,6 +427,16 @@ mod tests {
         let mut got = keys(&change);
         expected.sort();
         got.sort();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn the_trade_columns_name_every_field_of_a_new_trade() {
+        let r = execution("0000e0d5.6576ba1b.01.01");
+        let mut got = keys(&NewTrade::of(1, "perm:1", &r, Utc::now()));
+        let mut expected = TRADE_COLUMNS.to_vec();
+        got.sort();
+        expected.sort();
         assert_eq!(got, expected);
     }
 

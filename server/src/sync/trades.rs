@@ -17,7 +17,7 @@ use crate::sync::merge::{
     changes, with_known_commission, Digests, ExistingExec, KnownExec, Mutable, EXISTING_SELECT,
     KNOWN_SELECT,
 };
-use crate::sync::records::{self, FillChange, FillValues, NewFill};
+use crate::sync::records::{self, FillChange, FillValues, NewFill, NewTrade};
 pub(crate) use crate::sync::status::refresh_status;
 pub use crate::sync::status::{trade_status, KnownOrder};
 use chrono::{DateTime, Duration, Utc};
@@ -934,49 +934,11 @@ pub(super) async fn ensure_parents(
 ) -> Result<HashMap<(i32, String), i32>> {
     let backend = txn.get_database_backend();
     let parent_list: Vec<(&(i32, String), &&NormalizedExecution)> = parents.iter().collect();
-    let mut new_parents = 0;
-    for chunk in parent_list.chunks(CHUNK) {
-        let mut values: Vec<SqlValue> = Vec::new();
-        let mut tuples = Vec::new();
-        for ((account_id, key), e) in chunk {
-            let n = values.len();
-            tuples.push(format!("({})", placeholders(n + 1, 15)));
-            let by_perm = e.perm_id > 0;
-            let by_ref = !by_perm && e.order_ref.is_some();
-            values.extend([
-                (*account_id).into(),
-                key.clone().into(),
-                Some(e.perm_id).filter(|p| *p > 0).into(),
-                if by_perm || by_ref {
-                    e.order_ref.clone()
-                } else {
-                    None
-                }
-                .into(),
-                Some(e.order_id).into(),
-                Some(e.client_id).into(),
-                e.symbol.clone().into(),
-                e.sec_type.clone().into(),
-                Some(e.side.clone()).into(),
-                e.exchange.clone().into(),
-                e.currency.clone().into(),
-                "unknown".into(),
-                now.into(),
-                now.into(),
-                now.into(),
-            ]);
-        }
-        let sql = format!(
-            "INSERT INTO trades (account_id, match_key, ib_perm_id, order_ref, ib_order_id, \
-             client_id, symbol, sec_type, side, exchange, currency, status, fetched_at, created_at, \
-             updated_at) VALUES {} ON CONFLICT (account_id, match_key) DO NOTHING",
-            tuples.join(", ")
-        );
-        new_parents += txn
-            .execute_raw(crate::db::statement(backend, sql, values))
-            .await?
-            .rows_affected();
-    }
+    let trades: Vec<NewTrade> = parent_list
+        .iter()
+        .map(|((account_id, key), e)| NewTrade::of(*account_id, key, e, now))
+        .collect();
+    let new_parents = records::insert_trades(txn, &trades).await?;
     if statistics {
         refresh_statistics(txn, "trades", new_parents).await?;
     }
