@@ -904,24 +904,37 @@ pub(crate) async fn settle_canonical(
 }
 
 /// Recomputes the aggregates of `trades` from their canonical fills: quantity, average
-/// price, first and last fill time, fill count and commission total.
+/// price, first and last fill time, fill count and commission total. One grouped pass over
+/// the fills of a chunk of trades (a trade left without canonical fills gets zero and
+/// nulls), not one correlated subquery per aggregate and trade.
 pub(crate) async fn refresh_aggregates(
     txn: &impl ConnectionTrait,
     trades: &[i32],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    const CANONICAL: &str =
-        "FROM trade_executions e WHERE e.trade_id = trades.id AND e.is_canonical";
-    let set = format!(
-        "total_quantity = COALESCE((SELECT SUM(e.quantity) {CANONICAL}), 0), \
-         avg_price = (SELECT SUM(e.quantity * e.price) / NULLIF(SUM(e.quantity), 0) {CANONICAL}), \
-         first_executed_at = (SELECT MIN(e.executed_at) {CANONICAL}), \
-         last_executed_at = (SELECT MAX(e.executed_at) {CANONICAL}), \
-         fills_count = (SELECT COUNT(*) {CANONICAL}), \
-         commission_total = (SELECT SUM(e.commission) {CANONICAL}), \
-         fetched_at = $1, updated_at = $1"
-    );
-    update_ids(txn, "trades", &set, &[now.into()], trades).await
+    let backend = txn.get_database_backend();
+    for chunk in trades.chunks(CHUNK) {
+        let list = placeholders(2, chunk.len());
+        let sql = format!(
+            "UPDATE trades SET total_quantity = a.quantity, avg_price = a.avg_price, \
+             first_executed_at = a.first_at, last_executed_at = a.last_at, \
+             fills_count = a.fills, commission_total = a.commission, \
+             fetched_at = $1, updated_at = $1 \
+             FROM (SELECT t.id AS trade_id, COALESCE(SUM(e.quantity), 0) AS quantity, \
+                   SUM(e.quantity * e.price) / NULLIF(SUM(e.quantity), 0) AS avg_price, \
+                   MIN(e.executed_at) AS first_at, MAX(e.executed_at) AS last_at, \
+                   COUNT(e.id) AS fills, SUM(e.commission) AS commission \
+                   FROM trades t LEFT JOIN trade_executions e \
+                   ON e.trade_id = t.id AND e.is_canonical \
+                   WHERE t.id IN ({list}) GROUP BY t.id) AS a \
+             WHERE trades.id = a.trade_id"
+        );
+        let mut values: Vec<SqlValue> = vec![now.into()];
+        values.extend(chunk.iter().map(|id| SqlValue::from(*id)));
+        txn.execute_raw(crate::db::statement(backend, sql, values))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Inserts the missing parent trades of `parents` (one representative fill per
