@@ -488,8 +488,15 @@ pub async fn apply_in(
     let (pending, updated) = merge_stored(txn, &rows, &account_ids, &mut touched, now).await?;
     outcome.metrics.updated_executions_count = updated;
     phases.lap("existing");
-    outcome.metrics.inserted_executions_count =
-        insert_new(txn, &pending, &mut touched, !batch.skip_statistics, now).await?;
+    outcome.metrics.inserted_executions_count = insert_new(
+        txn,
+        &pending,
+        &mut touched,
+        !batch.skip_statistics,
+        &mut phases,
+        now,
+    )
+    .await?;
     phases.lap("executions");
     apply_cancellations(
         txn,
@@ -730,6 +737,7 @@ async fn insert_new(
     pending: &[Pending<'_>],
     touched: &mut Touched,
     statistics: bool,
+    phases: &mut Phases,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let mut parents: HashMap<(i32, String), &NormalizedExecution> = HashMap::new();
@@ -740,6 +748,7 @@ async fn insert_new(
         }
     }
     let trade_ids = ensure_parents(txn, &parents, now, statistics).await?;
+    phases.lap("parents");
     let inserts: Vec<(&NormalizedExecution, i32, i32)> = pending
         .iter()
         .map(|(r, account_id, key)| {
