@@ -8,7 +8,7 @@ use super::time::parse_flex_time;
 use super::xml::{FlexItem, FlexReader, FlexXmlError, StatementInfo};
 use crate::error::{Error, Result};
 use crate::normalize::{resolve_zone, FlexCancellation, NormalizedExecution, SkippedExecution};
-use crate::sync::trades::{apply_in, CoveragePeriod, LedgerBatch, LedgerOutcome};
+use crate::sync::trades::{settle, write_batch, CoveragePeriod, LedgerBatch, LedgerOutcome};
 use chrono::{Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait};
@@ -231,7 +231,7 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
             source: source.clone(),
             ..LedgerBatch::default()
         };
-        run.absorb(apply_in(&txn, batch, now).await?);
+        run.absorb(write_batch(&txn, batch, now).await?);
     }
     let summary = reader
         .await
@@ -250,7 +250,10 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
         ..LedgerBatch::default()
     };
     let accounts: Vec<String> = last.accounts.clone();
-    run.absorb(apply_in(&txn, last, now).await?);
+    run.absorb(write_batch(&txn, last, now).await?);
+    // A statement knows no order states: a trade keeps its status unless Fillbook's own
+    // orders decide it.
+    settle(&txn, &mut run, &[], false, now).await?;
     txn.commit().await?;
     crate::sync::trades::announce_fills(db, accounts, &run.metrics).await;
     let metrics = ImportMetrics {

@@ -136,6 +136,18 @@ pub async fn sync_trades_once(
     lookback_days: u32,
     source: Option<String>,
 ) -> Result<SyncMetrics> {
+    sync_trades_in_batches(db, ib, lookback_days, source, SPOOL_BATCH).await
+}
+
+/// [`sync_trades_once`] reading the spool back `batch` records at a time (tests use tiny
+/// batches).
+pub async fn sync_trades_in_batches(
+    db: &DatabaseConnection,
+    ib: &IbConnectOptions,
+    lookback_days: u32,
+    source: Option<String>,
+    batch: usize,
+) -> Result<SyncMetrics> {
     let started = std::time::Instant::now();
     check_trades_tables_ready(db).await?;
     let window_end = Utc::now();
@@ -211,7 +223,7 @@ pub async fn sync_trades_once(
     let mut run = LedgerOutcome::default();
     let txn = db.begin().await?;
     loop {
-        let rows = spool.next_batch(SPOOL_BATCH)?;
+        let rows = spool.next_batch(batch.max(1))?;
         let (accounts, coverage) = first.take().unwrap_or_default();
         if rows.is_empty() && accounts.is_empty() {
             break;
@@ -226,8 +238,9 @@ pub async fn sync_trades_once(
             source: source.clone(),
             ..LedgerBatch::default()
         };
-        run.absorb(apply_in(&txn, batch, now).await?);
+        run.absorb(write_batch(&txn, batch, now).await?);
     }
+    settle(&txn, &mut run, &orders, true, now).await?;
     txn.commit().await?;
     announce_fills(db, written, &run.metrics).await;
     let mut metrics = run.metrics;
@@ -352,6 +365,22 @@ pub struct LedgerOutcome {
     /// Every trade this batch touched (a run of several batches counts each once).
     #[serde(skip)]
     pub touched_trade_ids: HashSet<i32>,
+    /// Trades whose totals and status wait for [`settle`].
+    #[serde(skip)]
+    pub unsettled: Unsettled,
+}
+
+/// The trades a run's batches touched whose totals and status are not recomputed yet: a run
+/// of several batches settles them once, after its last batch, instead of recomputing a
+/// trade's totals from all its fills again in every batch that adds one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unsettled {
+    /// Trades whose fills changed: totals recomputed.
+    trades: HashSet<i32>,
+    /// Trades of every fill seen, changed or not: status rechecked.
+    referenced: HashSet<i32>,
+    /// Account id → code of the accounts written.
+    accounts: HashMap<i32, String>,
 }
 
 impl LedgerOutcome {
@@ -379,6 +408,10 @@ impl LedgerOutcome {
         self.applied_cancellations.extend(o.applied_cancellations);
         self.touched_trade_ids.extend(o.touched_trade_ids);
         m.touched_trades_count = self.touched_trade_ids.len();
+        let u = &mut self.unsettled;
+        u.trades.extend(o.unsettled.trades);
+        u.referenced.extend(o.unsettled.referenced);
+        u.accounts.extend(o.unsettled.accounts);
         self.batches += 1;
     }
 }
@@ -449,13 +482,27 @@ impl Touched {
     }
 }
 
-/// Writes one batch inside the caller's transaction. A run may apply several batches in
-/// one transaction (a statement streams in chunks): a later batch sees the earlier ones'
-/// rows as stored, so the outcome is the same as one batch of everything. The steps (each
-/// timed in the debug log): lock the accounts, merge records of stored fills, insert new
-/// fills under their parent trades, apply statement cancellations, settle canonical flags,
-/// recompute aggregates, refresh status and write the history.
+/// Writes one batch inside the caller's transaction and settles its trades' totals and
+/// status: [`write_batch`] then [`settle`].
 pub async fn apply_in(
+    txn: &DatabaseTransaction,
+    batch: LedgerBatch<'_>,
+    now: DateTime<Utc>,
+) -> Result<LedgerOutcome> {
+    let (orders, knows_orders) = (batch.orders, batch.knows_orders);
+    let mut outcome = write_batch(txn, batch, now).await?;
+    settle(txn, &mut outcome, orders, knows_orders, now).await?;
+    Ok(outcome)
+}
+
+/// Writes one batch's fills inside the caller's transaction, leaving its trades' totals and
+/// status to [`settle`]. A run may write several batches in one transaction (a sync reads
+/// its spool, a statement streams, in chunks) and settle once: a later batch sees the
+/// earlier ones' rows as stored, so the outcome is the same as one batch of everything.
+/// The steps (each timed in the debug log): lock the accounts, merge records of stored
+/// fills, insert new fills under their parent trades, apply statement cancellations,
+/// settle canonical flags and write the history.
+pub async fn write_batch(
     txn: &DatabaseTransaction,
     batch: LedgerBatch<'_>,
     now: DateTime<Utc>,
@@ -514,28 +561,41 @@ pub async fn apply_in(
     outcome.metrics.canonical_changes_count = canonical_changes;
     touched.trades.extend(flipped);
     phases.lap("canonical");
-    let trades: Vec<i32> = touched.trades.iter().copied().collect();
-    refresh_aggregates(txn, &trades, now).await?;
-    phases.lap("aggregates");
-    let referenced: Vec<i32> = touched.referenced.iter().copied().collect();
-    let id_to_code: HashMap<i32, String> =
-        account_ids.iter().map(|(c, i)| (*i, c.clone())).collect();
-    let status_changed = refresh_status(
-        txn,
-        &referenced,
-        &id_to_code,
-        batch.orders,
-        batch.knows_orders,
-        now,
-    )
-    .await?;
-    touched.trades.extend(status_changed);
     crate::history::record(txn, &touched.history, batch.source.as_deref(), now).await?;
-    outcome.metrics.touched_trades_count = touched.trades.len();
-    phases.lap("status");
+    phases.lap("history");
     tracing::debug!(phases = %phases.report(), "ledger write timings");
+    outcome.metrics.touched_trades_count = touched.trades.len();
+    outcome.unsettled = Unsettled {
+        trades: touched.trades.clone(),
+        referenced: touched.referenced,
+        accounts: account_ids.iter().map(|(c, i)| (*i, c.clone())).collect(),
+    };
     outcome.touched_trade_ids = touched.trades;
     Ok(outcome)
+}
+
+/// Recomputes the totals of the trades `run` left unsettled and refreshes their status
+/// from `orders` (see [`refresh_status`] for `knows_orders`); a trade whose status changed
+/// counts as touched.
+pub async fn settle(
+    txn: &DatabaseTransaction,
+    run: &mut LedgerOutcome,
+    orders: &[KnownOrder],
+    knows_orders: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let u = std::mem::take(&mut run.unsettled);
+    let mut phases = Phases::start();
+    let trades: Vec<i32> = u.trades.into_iter().collect();
+    refresh_aggregates(txn, &trades, now).await?;
+    phases.lap("aggregates");
+    let referenced: Vec<i32> = u.referenced.into_iter().collect();
+    let changed = refresh_status(txn, &referenced, &u.accounts, orders, knows_orders, now).await?;
+    phases.lap("status");
+    tracing::debug!(phases = %phases.report(), trades = trades.len(), "ledger settle timings");
+    run.touched_trade_ids.extend(changed);
+    run.metrics.touched_trades_count = run.touched_trade_ids.len();
+    Ok(())
 }
 
 /// The rows of one delivery with each execution once: of two copies the last wins, keeping

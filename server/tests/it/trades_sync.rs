@@ -6,7 +6,7 @@ use crate::support;
 
 use fillbook::ib::IbConnectOptions;
 use fillbook::sim::{self, Faults, Scenario};
-use fillbook::sync::trades::{sync_trades_once, SyncMetrics};
+use fillbook::sync::trades::{sync_trades_in_batches, sync_trades_once, SyncMetrics};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;
 use support::TestDb;
@@ -545,5 +545,52 @@ support::db_test!(
         let again = sync(&t.db, &sim).await;
         assert_eq!(again.updated_executions_count, 0);
         assert_eq!(again.inserted_executions_count, 0);
+    }
+);
+
+/// The ledger as text rows: every fill with its flags and its trade's totals and status.
+async fn ledger(db: &DatabaseConnection) -> Vec<String> {
+    let sql = "SELECT e.ib_exec_id || '|' || CASE WHEN e.is_canonical THEN 'c' ELSE '-' END \
+        || '|' || t.match_key || '|' || CAST(t.total_quantity AS TEXT) || '|' \
+        || COALESCE(CAST(ROUND(CAST(t.avg_price AS NUMERIC), 6) AS TEXT), '') || '|' \
+        || CAST(t.fills_count AS TEXT) || '|' \
+        || COALESCE(CAST(ROUND(CAST(t.commission_total AS NUMERIC), 6) AS TEXT), '') || '|' \
+        || t.status FROM trade_executions e JOIN trades t ON t.id = e.trade_id \
+        ORDER BY e.ib_exec_id";
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect()
+}
+
+support::db_test!(
+    a_sync_written_in_small_batches_ends_the_same,
+    |t: TestDb| async move {
+        let sim = start(Scenario::demo()).await;
+        // Batches of three: fills of one trade, and revisions of one fill, land in
+        // different batches; totals and status are settled once at the end.
+        let small = sync_trades_in_batches(&t.db, &options(&sim), 7, None, 3)
+            .await
+            .unwrap();
+        let other = if t.is_postgres() {
+            support::postgres().await
+        } else {
+            support::sqlite().await
+        };
+        // A simulator of its own: the demo delivers some commissions only in a later
+        // session, so both ledgers must come from a first session.
+        let first_session = start(Scenario::demo()).await;
+        let whole = sync(&other.db, &first_session).await;
+        assert!(small.inserted_executions_count > 40, "{small:?}");
+        assert_eq!(
+            small.inserted_executions_count,
+            whole.inserted_executions_count
+        );
+        assert_eq!(small.touched_trades_count, whole.touched_trades_count);
+        let batched = ledger(&t.db).await;
+        assert_eq!(batched.len(), small.inserted_executions_count);
+        assert_eq!(batched, ledger(&other.db).await);
     }
 );
