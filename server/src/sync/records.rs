@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Value as SqlValue};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::time::{Duration, Instant};
 
 /// Records per PostgreSQL statement (one JSON document each; its size, not a parameter
 /// count, is the bound).
@@ -242,7 +243,9 @@ async fn per_chunk<T: Serialize>(
         SQLITE_CHUNK
     };
     let mut affected = 0;
+    let (mut encoding, mut writing) = (Duration::ZERO, Duration::ZERO);
     for chunk in rows.chunks(size) {
+        let started = Instant::now();
         let (source, values) = if backend == DbBackend::Postgres {
             let document = serde_json::to_string(chunk)
                 .map_err(|e| Error::Internal(format!("cannot encode records: {e}")))?;
@@ -254,6 +257,8 @@ async fn per_chunk<T: Serialize>(
         } else {
             bound(columns, chunk)?
         };
+        let encoded = Instant::now();
+        encoding += encoded - started;
         affected += txn
             .execute_raw(crate::db::statement(
                 backend,
@@ -262,7 +267,15 @@ async fn per_chunk<T: Serialize>(
             ))
             .await?
             .rows_affected();
+        writing += encoded.elapsed();
     }
+    tracing::trace!(
+        table,
+        rows = rows.len(),
+        encoding_ms = encoding.as_millis() as u64,
+        writing_ms = writing.as_millis() as u64,
+        "records written"
+    );
     Ok(affected)
 }
 
