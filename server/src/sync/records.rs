@@ -5,6 +5,7 @@
 //! with a column list by hand. A chunk of changed fills is one `UPDATE … FROM`, not one
 //! round trip per fill.
 
+use super::bind;
 use super::merge::{Digests, Mutable};
 use crate::error::{Error, Result};
 use crate::normalize::NormalizedExecution;
@@ -283,32 +284,28 @@ async fn per_chunk<T: Serialize>(
 const SQLITE_CHUNK: usize = 500;
 
 /// `SELECT column1 AS <first>, … FROM (VALUES ($1, …), …)` and the values it binds: each
-/// record's fields in the order of `columns` (a JSON object or array as its text).
+/// record's fields in the order of `columns` (a JSON object or array as its text; a field
+/// the record lacks as NULL, as `json_populate_recordset` reads it).
 fn bound<T: Serialize>(columns: &[&str], chunk: &[T]) -> Result<(String, Vec<SqlValue>)> {
     let mut values = Vec::with_capacity(columns.len() * chunk.len());
     let mut tuples = Vec::with_capacity(chunk.len());
     for record in chunk {
-        let Value::Object(mut fields) = serde_json::to_value(record)
-            .map_err(|e| Error::Internal(format!("cannot encode records: {e}")))?
-        else {
-            return Err(Error::Internal("a record is not a JSON object".into()));
-        };
+        let mut fields = bind::fields(record)
+            .map_err(|e| Error::Internal(format!("cannot encode records: {e}")))?;
         let first = values.len() + 1;
         let list: Vec<String> = (first..first + columns.len())
             .map(|i| format!("${i}"))
             .collect();
         tuples.push(format!("({})", list.join(", ")));
-        for column in columns {
-            values.push(match fields.remove(*column).unwrap_or(Value::Null) {
-                Value::Null => SqlValue::String(None),
-                Value::Bool(b) => b.into(),
-                Value::Number(n) => match n.as_i64() {
-                    Some(i) => i.into(),
-                    None => n.as_f64().into(),
-                },
-                Value::String(text) => text.into(),
-                tree => tree.to_string().into(),
-            });
+        for (i, column) in columns.iter().enumerate() {
+            // The fields come in the columns' order; a search is the fallback.
+            let at = if fields.get(i).is_some_and(|(name, _)| name == column) {
+                Some(i)
+            } else {
+                fields.iter().position(|(name, _)| name == column)
+            };
+            let value = at.map(|at| std::mem::replace(&mut fields[at].1, SqlValue::String(None)));
+            values.push(value.unwrap_or(SqlValue::String(None)));
         }
     }
     let names: Vec<String> = columns
