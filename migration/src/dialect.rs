@@ -6,6 +6,30 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
+/// A migration written as SQL: `up` and `down` run through [`run`].
+pub struct SqlMigration {
+    pub name: &'static str,
+    pub up: &'static str,
+    pub down: &'static str,
+}
+
+impl MigrationName for SqlMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SqlMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run(manager, self.up).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run(manager, self.down).await
+    }
+}
+
 /// Replaces the type placeholders of `sql` with the types of `backend`.
 pub fn render(sql: &str, backend: DatabaseBackend) -> String {
     let pg = matches!(backend, DatabaseBackend::Postgres);

@@ -30,17 +30,17 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
-            Box::new(m0001_base_tables::Migration),
-            Box::new(m0002_trades::Migration),
-            Box::new(m0003_auth::Migration),
-            Box::new(m0004_flex::Migration),
-            Box::new(m0005_gateways::Migration),
-            Box::new(m0006_order_limits::Migration),
-            Box::new(m0007_live_sessions::Migration),
-            Box::new(m0008_position_baselines::Migration),
-            Box::new(m0009_schedule_runs::Migration),
-            Box::new(m0010_execution_events::Migration),
-            Box::new(m0011_trade_totals::Migration),
+            Box::new(m0001_base_tables::MIGRATION),
+            Box::new(m0002_trades::MIGRATION),
+            Box::new(m0003_auth::MIGRATION),
+            Box::new(m0004_flex::MIGRATION),
+            Box::new(m0005_gateways::MIGRATION),
+            Box::new(m0006_order_limits::MIGRATION),
+            Box::new(m0007_live_sessions::MIGRATION),
+            Box::new(m0008_position_baselines::MIGRATION),
+            Box::new(m0009_schedule_runs::MIGRATION),
+            Box::new(m0010_execution_events::MIGRATION),
+            Box::new(m0011_trade_totals::MIGRATION),
         ]
     }
 }

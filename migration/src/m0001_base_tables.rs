@@ -2,15 +2,6 @@
 //! `accounts`, `orders`, `order_events`, `positions` and `jobs`.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0001_base_tables"
-    }
-}
 
 const UP: &str = r#"
 CREATE TABLE accounts (
@@ -111,13 +102,9 @@ DROP TABLE orders;
 DROP TABLE accounts
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0001_base_tables",
+    up: UP,
+    down: DOWN,
+};

@@ -4,15 +4,6 @@
 //! No change to the base tables.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0002_trades"
-    }
-}
 
 const UP: &str = r#"
 CREATE TABLE trades (
@@ -80,13 +71,9 @@ DROP TABLE trade_executions;
 DROP TABLE trades
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0002_trades",
+    up: UP,
+    down: DOWN,
+};

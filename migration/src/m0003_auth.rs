@@ -3,15 +3,6 @@
 //! for bots (only a hash of the token is stored) and the append-only `audit_events`.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0003_auth"
-    }
-}
 
 const UP: &str = r#"
 CREATE TABLE operators (
@@ -68,13 +59,9 @@ DROP TABLE sessions;
 DROP TABLE operators
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0003_auth",
+    up: UP,
+    down: DOWN,
+};

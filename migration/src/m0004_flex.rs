@@ -13,15 +13,6 @@
 //! * `flex_credentials`: Flex Web Service token and query id per set of accounts.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0004_flex"
-    }
-}
 
 const UP: &str = r#"
 ALTER TABLE accounts ADD COLUMN flex_time_zone TEXT;
@@ -109,13 +100,9 @@ ALTER TABLE trade_executions DROP COLUMN flex_trade_id;
 ALTER TABLE accounts DROP COLUMN flex_time_zone
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0004_flex",
+    up: UP,
+    down: DOWN,
+};

@@ -2,15 +2,6 @@
 //! name; it can no longer name a host and port of its own.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0005_gateways"
-    }
-}
 
 const UP: &str = r#"
 CREATE TABLE gateways (
@@ -28,13 +19,9 @@ CREATE UNIQUE INDEX gateways_name_uq ON gateways (name)
 
 const DOWN: &str = "DROP TABLE gateways";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0005_gateways",
+    up: UP,
+    down: DOWN,
+};

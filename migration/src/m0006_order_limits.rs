@@ -2,15 +2,6 @@
 //! is prepared and again when it is submitted.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0006_order_limits"
-    }
-}
 
 const UP: &str = r#"
 CREATE TABLE account_limits (
@@ -26,13 +17,9 @@ CREATE TABLE account_limits (
 
 const DOWN: &str = "DROP TABLE account_limits";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0006_order_limits",
+    up: UP,
+    down: DOWN,
+};

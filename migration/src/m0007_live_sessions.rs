@@ -2,15 +2,6 @@
 //! worker process across many follows a gateway) and its state for operators.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0007_live_sessions"
-    }
-}
 
 const UP: &str = r#"
 CREATE TABLE live_sessions (
@@ -30,13 +21,9 @@ CREATE TABLE live_sessions (
 
 const DOWN: &str = "DROP TABLE live_sessions";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0007_live_sessions",
+    up: UP,
+    down: DOWN,
+};

@@ -2,15 +2,6 @@
 //! of a time, from which its fills are added up.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0008_position_baselines"
-    }
-}
 
 const UP: &str = r#"
 CREATE TABLE position_baselines (
@@ -24,13 +15,9 @@ CREATE TABLE position_baselines (
 
 const DOWN: &str = "DROP TABLE position_baselines";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0008_position_baselines",
+    up: UP,
+    down: DOWN,
+};

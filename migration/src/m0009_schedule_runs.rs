@@ -2,15 +2,6 @@
 //! worker processes tick, each period's job is enqueued once.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0009_schedule_runs"
-    }
-}
 
 const UP: &str = r#"
 CREATE TABLE schedule_runs (
@@ -24,13 +15,9 @@ CREATE TABLE schedule_runs (
 
 const DOWN: &str = "DROP TABLE schedule_runs";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0009_schedule_runs",
+    up: UP,
+    down: DOWN,
+};

@@ -2,15 +2,6 @@
 //! the live stream or a rebuild makes to a stored execution is one row, append-only.
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0010_execution_events"
-    }
-}
 
 const UP: &str = r#"
 CREATE TABLE execution_events (
@@ -30,13 +21,9 @@ CREATE INDEX execution_events_execution ON execution_events (execution_id, id)
 
 const DOWN: &str = "DROP TABLE execution_events";
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0010_execution_events",
+    up: UP,
+    down: DOWN,
+};

@@ -10,15 +10,6 @@
 //!   until their next change).
 
 use crate::dialect;
-use sea_orm_migration::prelude::*;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m0011_trade_totals"
-    }
-}
 
 const UP: &str = r#"
 ALTER TABLE trades ADD COLUMN fills_count {i64} NOT NULL DEFAULT 0;
@@ -39,13 +30,9 @@ ALTER TABLE trades DROP COLUMN commission_total;
 ALTER TABLE trades DROP COLUMN fills_count
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        dialect::run(manager, DOWN).await
-    }
-}
+/// This migration, for the migrator's list.
+pub const MIGRATION: dialect::SqlMigration = dialect::SqlMigration {
+    name: "m0011_trade_totals",
+    up: UP,
+    down: DOWN,
+};

@@ -53,6 +53,52 @@ impl Fields {
     }
 }
 
+/// The compound forms neither serializer takes, each refused with `$why`.
+macro_rules! refuse_compound {
+    ($ok:ty, $why:literal) => {
+        fn serialize_newtype_variant<T: ?Sized + Serialize>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<$ok, BindError> {
+            Err(ser::Error::custom($why))
+        }
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, BindError> {
+            Err(ser::Error::custom($why))
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, BindError> {
+            Err(ser::Error::custom($why))
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, BindError> {
+            Err(ser::Error::custom($why))
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, BindError> {
+            Err(ser::Error::custom($why))
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, BindError> {
+            Err(ser::Error::custom($why))
+        }
+    };
+}
+
 /// Rejects what is not a record (a struct or a map at the top).
 macro_rules! not_a_record {
     ($($method:ident($($arg:ty),*)),* $(,)?) => {
@@ -104,52 +150,13 @@ impl Serializer for &mut Fields {
     ) -> Result<(), BindError> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), BindError> {
-        Err(ser::Error::custom("a record must be a struct or a map"))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, BindError> {
-        Err(ser::Error::custom("a record must be a struct or a map"))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, BindError> {
-        Err(ser::Error::custom("a record must be a struct or a map"))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, BindError> {
-        Err(ser::Error::custom("a record must be a struct or a map"))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, BindError> {
-        Err(ser::Error::custom("a record must be a struct or a map"))
-    }
     fn serialize_map(self, _: Option<usize>) -> Result<Self, BindError> {
         Ok(self)
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, BindError> {
         Ok(self)
     }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, BindError> {
-        Err(ser::Error::custom("a record must be a struct or a map"))
-    }
+    refuse_compound!((), "a record must be a struct or a map");
 }
 
 impl SerializeStruct for &mut Fields {
@@ -278,37 +285,6 @@ impl Serializer for Scalar {
         // serde_json's RawValue is one: its text is written by the caller.
         Err(ser::Error::custom("compound"))
     }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<SqlValue, BindError> {
-        Err(ser::Error::custom("compound"))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, BindError> {
-        Err(ser::Error::custom("compound"))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, BindError> {
-        Err(ser::Error::custom("compound"))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, BindError> {
-        Err(ser::Error::custom("compound"))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, BindError> {
-        Err(ser::Error::custom("compound"))
-    }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, BindError> {
         Err(ser::Error::custom("compound"))
     }
@@ -319,15 +295,7 @@ impl Serializer for Scalar {
     ) -> Result<Self::SerializeStruct, BindError> {
         Err(ser::Error::custom("compound"))
     }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, BindError> {
-        Err(ser::Error::custom("compound"))
-    }
+    refuse_compound!(SqlValue, "compound");
 }
 
 #[cfg(test)]
