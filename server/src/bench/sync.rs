@@ -1,9 +1,9 @@
 //! `fillbook bench sync`: one run against the simulator's generator, on PostgreSQL and
 //! SQLite: (1) protocol only — the client drains the stream and discards it; (2) the write
 //! floor — the same normalised rows bulk-loaded into an empty, indexed `trade_executions`
-//! (PostgreSQL `COPY`, SQLite multi-row inserts in one transaction); (3) a first full sync
-//! into an empty database; (4) a re-sync of the unchanged window. Prints times,
-//! executions/s and the process's peak memory.
+//! (PostgreSQL `COPY`, SQLite the ledger's own bound inserts in one transaction); (3) a
+//! first full sync into an empty database; (4) a re-sync of the unchanged window. Prints
+//! times, executions/s and the process's peak memory.
 
 use crate::error::{Error, Result};
 use crate::ib::{Gateway, IbConnectOptions};
