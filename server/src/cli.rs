@@ -67,8 +67,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Sync(cmd) => sync_command(&url, cmd).await,
         Command::Jobs(cmd) => jobs_command(&url, cmd).await,
         Command::Orders(cmd) => orders_command(&url, cmd).await,
-        Command::Users(cmd) => crate::auth::commands::users(&db::connect(&url).await?, cmd).await,
-        Command::Tokens(cmd) => crate::auth::commands::tokens(&db::connect(&url).await?, cmd).await,
+        Command::Users(cmd) => {
+            crate::auth::commands::users(&db::connect_migrated(&url).await?, cmd).await
+        }
+        Command::Tokens(cmd) => {
+            crate::auth::commands::tokens(&db::connect_migrated(&url).await?, cmd).await
+        }
         Command::Import(ImportCommand::Flex { files, json }) => {
             crate::flex::commands::import_files(&db::connect(&url).await?, &files, json).await
         }
@@ -103,7 +107,7 @@ const REBUILD_LINES: usize = 200;
 
 async fn rebuild_command(url: &str, args: crate::config::RebuildArgs) -> Result<()> {
     use crate::sync::rebuild::{rebuild, RebuildOptions};
-    let db = db::connect(url).await?;
+    let db = db::connect_migrated(url).await?;
     db::migrate(&db).await?;
     let opts = RebuildOptions {
         dry_run: args.dry_run,
@@ -164,7 +168,7 @@ async fn rebuild_command(url: &str, args: crate::config::RebuildArgs) -> Result<
 
 async fn reconcile_command(url: &str, args: crate::config::ReconcileArgs) -> Result<()> {
     use crate::reconcile::{self, ReconcileOptions};
-    let db = db::connect(url).await?;
+    let db = db::connect_migrated(url).await?;
     db::migrate(&db).await?;
     if let Some(crate::config::ReconcileCommand::Baseline {
         account,
@@ -239,7 +243,7 @@ async fn export_command(url: &str, args: crate::config::ExportArgs) -> Result<()
             "only a fills export has revisions",
         ));
     }
-    let db = db::connect(url).await?;
+    let db = db::connect_migrated(url).await?;
     exports::validate(&db, &filter).await?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -256,7 +260,7 @@ async fn export_command(url: &str, args: crate::config::ExportArgs) -> Result<()
 /// `fillbook gateways add|list|remove`, audited as the local user.
 async fn gateways_command(url: &str, cmd: crate::config::GatewaysCommand) -> Result<()> {
     use crate::config::GatewaysCommand as G;
-    let db = db::connect(url).await?;
+    let db = db::connect_migrated(url).await?;
     db::migrate(&db).await?;
     match cmd {
         G::Add {
@@ -360,12 +364,7 @@ fn worker_companions(
 }
 
 async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
-    let db = db::connect(url).await?;
-    if db::pending_migrations(&db).await? > 0 {
-        return Err(Error::Config(
-            "the database has pending migrations; run `fillbook migrate` first".into(),
-        ));
-    }
+    let db = db::connect_migrated(url).await?;
     let worker = job_worker(&db, &args.worker, &args.ib, &args.flex);
     println!("job worker {} running", worker.id());
     let companions = worker_companions(&db, worker.id(), &args.worker, &args.live, &args.ib);
@@ -375,7 +374,7 @@ async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
 }
 
 async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
-    let db = db::connect(url).await?;
+    let db = db::connect_migrated(url).await?;
     let queue = jobs::Queue::default();
     match cmd {
         JobsCommand::Enqueue { kind, payload } => {
@@ -414,7 +413,7 @@ async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
 }
 
 async fn orders_command(url: &str, cmd: OrdersCommand) -> Result<()> {
-    let db = db::connect(url).await?;
+    let db = db::connect_migrated(url).await?;
     match cmd {
         OrdersCommand::Create(args) => {
             let created = orders::create_order(
@@ -457,7 +456,7 @@ async fn orders_command(url: &str, cmd: OrdersCommand) -> Result<()> {
 /// `fillbook flex …`: credentials (audited; tokens never printed) and a fetch now.
 async fn flex_command(url: &str, cmd: FlexCommand) -> Result<()> {
     use crate::flex::credentials;
-    let db = db::connect(url).await?;
+    let db = db::connect_migrated(url).await?;
     match cmd {
         FlexCommand::Credentials(FlexCredentialsCommand::Set {
             name,
@@ -722,7 +721,7 @@ pub async fn shutdown_signal() {
 /// `fillbook sync trades|positions`: migrates if needed, syncs once, prints a summary or JSON.
 async fn sync_command(url: &str, cmd: crate::config::SyncCommand) -> Result<()> {
     use crate::config::SyncCommand;
-    let db = db::connect(url).await?;
+    let db = db::connect_migrated(url).await?;
     db::migrate(&db).await?;
     let (args, what) = match &cmd {
         SyncCommand::Trades { args, .. } => (args, "trades"),

@@ -109,6 +109,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
     Ok(db)
 }
 
+/// [`connect`], refusing a database with migrations still to apply: a command that reads
+/// or writes its tables would otherwise fail on a missing table or column.
+pub async fn connect_migrated(url: &str) -> Result<DatabaseConnection> {
+    let db = connect(url).await?;
+    if pending_migrations(&db).await? > 0 {
+        return Err(Error::Config(
+            "the database has pending migrations; run `fillbook migrate` first".into(),
+        ));
+    }
+    Ok(db)
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
     Migrator::up(db, None).await?;

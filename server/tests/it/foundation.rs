@@ -197,6 +197,32 @@ fn an_unreachable_database_is_one_clear_sentence() {
 }
 
 #[test]
+fn a_command_on_an_unmigrated_database_asks_for_migrate() {
+    let dir = std::env::temp_dir().join(format!("fillbook-fresh-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/db.sqlite", dir.display());
+    for args in [
+        vec!["jobs", "list"],
+        vec!["orders", "list"],
+        vec!["gateways", "list"],
+    ] {
+        let out = fillbook_cmd()
+            .args(&args)
+            .args(["--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("pending migrations; run `fillbook migrate` first"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("no such table"), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn a_port_in_use_is_one_clear_sentence() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
