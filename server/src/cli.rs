@@ -107,7 +107,7 @@ const REBUILD_LINES: usize = 200;
 
 async fn rebuild_command(url: &str, args: crate::config::RebuildArgs) -> Result<()> {
     use crate::sync::rebuild::{rebuild, RebuildOptions};
-    let db = db::connect_migrated(url).await?;
+    let db = db::connect(url).await?;
     db::migrate(&db).await?;
     let opts = RebuildOptions {
         dry_run: args.dry_run,
@@ -168,7 +168,7 @@ async fn rebuild_command(url: &str, args: crate::config::RebuildArgs) -> Result<
 
 async fn reconcile_command(url: &str, args: crate::config::ReconcileArgs) -> Result<()> {
     use crate::reconcile::{self, ReconcileOptions};
-    let db = db::connect_migrated(url).await?;
+    let db = db::connect(url).await?;
     db::migrate(&db).await?;
     if let Some(crate::config::ReconcileCommand::Baseline {
         account,
@@ -260,7 +260,7 @@ async fn export_command(url: &str, args: crate::config::ExportArgs) -> Result<()
 /// `fillbook gateways add|list|remove`, audited as the local user.
 async fn gateways_command(url: &str, cmd: crate::config::GatewaysCommand) -> Result<()> {
     use crate::config::GatewaysCommand as G;
-    let db = db::connect_migrated(url).await?;
+    let db = db::connect(url).await?;
     db::migrate(&db).await?;
     match cmd {
         G::Add {
@@ -456,7 +456,8 @@ async fn orders_command(url: &str, cmd: OrdersCommand) -> Result<()> {
 /// `fillbook flex …`: credentials (audited; tokens never printed) and a fetch now.
 async fn flex_command(url: &str, cmd: FlexCommand) -> Result<()> {
     use crate::flex::credentials;
-    let db = db::connect_migrated(url).await?;
+    let db = db::connect(url).await?;
+    db::migrate(&db).await?;
     match cmd {
         FlexCommand::Credentials(FlexCredentialsCommand::Set {
             name,
@@ -493,7 +494,6 @@ async fn flex_command(url: &str, cmd: FlexCommand) -> Result<()> {
             Ok(())
         }
         FlexCommand::Fetch { name, flex, json } => {
-            db::migrate(&db).await?;
             let m = crate::flex::fetch::fetch_and_import(&db, &flex.options(), &name).await?;
             if json {
                 return print_json(&m);
@@ -721,7 +721,7 @@ pub async fn shutdown_signal() {
 /// `fillbook sync trades|positions`: migrates if needed, syncs once, prints a summary or JSON.
 async fn sync_command(url: &str, cmd: crate::config::SyncCommand) -> Result<()> {
     use crate::config::SyncCommand;
-    let db = db::connect_migrated(url).await?;
+    let db = db::connect(url).await?;
     db::migrate(&db).await?;
     let (args, what) = match &cmd {
         SyncCommand::Trades { args, .. } => (args, "trades"),

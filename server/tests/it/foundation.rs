@@ -201,10 +201,13 @@ fn a_command_on_an_unmigrated_database_asks_for_migrate() {
     let dir = std::env::temp_dir().join(format!("fillbook-fresh-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}/db.sqlite", dir.display());
+    // Commands that write their own setup (gateways, flex, sync, rebuild, reconcile)
+    // migrate first; the others refuse.
     for args in [
         vec!["jobs", "list"],
         vec!["orders", "list"],
-        vec!["gateways", "list"],
+        vec!["users", "list"],
+        vec!["tokens", "list"],
     ] {
         let out = fillbook_cmd()
             .args(&args)
@@ -219,6 +222,16 @@ fn a_command_on_an_unmigrated_database_asks_for_migrate() {
         );
         assert!(!err.contains("no such table"), "{args:?}: {err}");
     }
+    // A command that sets something up migrates the database itself, as before.
+    let out = fillbook_cmd()
+        .args(["gateways", "list", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
