@@ -73,7 +73,6 @@ struct Candidate {
     id: i32,
     trade_id: i32,
     exec_id_base: String,
-    exec_revision: i32,
     quantity: f64,
     price: f64,
     busted_by: Option<String>,
@@ -120,7 +119,7 @@ pub(super) async fn bust_cancelled(
         let mut candidates = Candidate::find_by_statement(crate::db::statement(
             backend,
             format!(
-                "SELECT id, trade_id, exec_id_base, exec_revision, quantity, price, busted_by \
+                "SELECT id, trade_id, exec_id_base, quantity, price, busted_by \
                  FROM trade_executions WHERE account_id = $1 AND {column} = $2 \
                  ORDER BY exec_revision, id"
             ),
@@ -157,7 +156,6 @@ pub(super) async fn bust_cancelled(
             exec_id_base: target.exec_id_base,
             cancel_key: c.cancel_key,
         });
-        let _ = target.exec_revision;
     }
     Ok(out)
 }
