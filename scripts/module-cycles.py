@@ -12,6 +12,15 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "server", "src")
 REF = re.compile(r"\bcrate::([a-z_][a-z0-9_]*)")
+GROUP = re.compile(r"\bcrate::\{([^}]*)")
+
+
+def referenced(line):
+    """The top-level names a line reaches through `crate::` (also `crate::{a, b::c}`)."""
+    names = REF.findall(line)
+    for group in GROUP.findall(line):
+        names += [part.strip().split("::")[0] for part in group.split(",") if part.strip()]
+    return names
 
 
 def modules():
@@ -41,7 +50,7 @@ def edges(mods):
                     stripped = line.strip()
                     if stripped.startswith("//"):
                         continue
-                    for other in REF.findall(line):
+                    for other in referenced(line):
                         if other in mods and other != name and other not in graph[name]:
                             rel = os.path.relpath(path, os.path.join(ROOT, ".."))
                             graph[name][other] = f"{rel}:{lineno}"

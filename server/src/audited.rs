@@ -1,82 +1,96 @@
-//! Side effects done on someone's behalf: each service call followed by its audit entry
-//! (who, from where, what). The JSON API, the tradebot tools and the pages all act through
-//! these, so no front door can forget the audit log.
+//! Side effects done on someone's behalf: each service call and its audit entry (who, from
+//! where, what) in one transaction, so an effect is never stored without its entry, nor an
+//! entry without its effect. The JSON API, the tradebot tools, the pages and the command
+//! line all act through these, so no front door can forget the audit log.
 
-use crate::auth::audit;
+use crate::auth::operators::{self, Offboarded, Operator, OperatorInfo};
+use crate::auth::{audit, sessions, tokens, Scope};
 use crate::clock::SystemClock;
 use crate::db::read;
 use crate::error::Result;
 use crate::jobs::Queue;
-use app::models::{Actor, JobDto, NewOrderDto, OrderCreatedDto, OrderDto};
-use sea_orm::DatabaseConnection;
-use serde_json::json;
+use crate::orders::NewOrder;
+use app::models::{Actor, ApiTokenDto, JobDto, NewOrderDto, OrderCreatedDto, OrderDto};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use serde_json::{json, Value};
+
+/// Writes the audit entry of what `txn` did and commits both.
+async fn commit_with_entry(
+    txn: DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    target: String,
+    detail: Option<Value>,
+) -> Result<()> {
+    audit::record(&txn, actor, action, Some(target), detail).await?;
+    txn.commit().await?;
+    Ok(())
+}
 
 /// Enqueues a job of `kind`; `true` when it is new (unique kinds answer the waiting job).
 pub async fn enqueue_job(
     db: &DatabaseConnection,
     actor: &Actor,
     kind: &str,
-    payload: serde_json::Value,
+    payload: Value,
 ) -> Result<(JobDto, bool)> {
-    let enqueued = crate::jobs::enqueue_kind(db, kind, payload).await?;
+    let txn = db.begin().await?;
+    let enqueued = crate::jobs::enqueue_kind(&txn, kind, payload).await?;
     let job = read::job_dto(enqueued.job);
     let detail = json!({ "type": job.kind, "already_waiting": !enqueued.inserted });
-    audit::record(
-        db,
-        actor,
-        "job.enqueued",
-        Some(format!("job {}", job.id)),
-        Some(detail),
-    )
-    .await?;
+    let target = format!("job {}", job.id);
+    commit_with_entry(txn, actor, "job.enqueued", target, Some(detail)).await?;
     Ok((job, enqueued.inserted))
 }
 
 /// Puts a finished job back in the queue.
 pub async fn retry_job(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<JobDto> {
-    let job = read::job_dto(Queue::default().retry(db, id).await?);
-    audit::record(
-        db,
-        actor,
-        "job.retried",
-        Some(format!("job {id}")),
-        Some(json!({ "type": job.kind })),
-    )
-    .await?;
+    let txn = db.begin().await?;
+    let job = read::job_dto(Queue::default().retry(&txn, id).await?);
+    let detail = json!({ "type": job.kind });
+    commit_with_entry(txn, actor, "job.retried", format!("job {id}"), Some(detail)).await?;
     Ok(job)
 }
 
 /// Cancels a waiting or running job.
 pub async fn cancel_job(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<JobDto> {
-    let job = read::job_dto(Queue::default().cancel(db, id).await?);
-    audit::record(
-        db,
+    let txn = db.begin().await?;
+    let job = read::job_dto(Queue::default().cancel(&txn, id).await?);
+    let detail = json!({ "type": job.kind });
+    commit_with_entry(
+        txn,
         actor,
         "job.cancelled",
-        Some(format!("job {id}")),
-        Some(json!({ "type": job.kind })),
+        format!("job {id}"),
+        Some(detail),
     )
     .await?;
     Ok(job)
 }
 
-/// Validates an order and hands out its confirmation token (nothing reaches the broker).
+/// Validates an order given in the API's shape and hands out its confirmation token
+/// (nothing reaches the broker).
 pub async fn prepare_order(
     db: &DatabaseConnection,
     actor: &Actor,
     request: NewOrderDto,
 ) -> Result<OrderCreatedDto> {
-    let created = crate::orders::service::create_from_request(db, &SystemClock, request).await?;
+    let order = crate::orders::service::order_from_request(db, request).await?;
+    prepare(db, actor, order).await
+}
+
+/// [`prepare_order`] for an order already naming its account by code (the command line).
+pub async fn prepare(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    order: NewOrder,
+) -> Result<OrderCreatedDto> {
+    let txn = db.begin().await?;
+    let created = crate::orders::create_order(&txn, &SystemClock, order).await?;
     let o = &created.order;
     let detail = json!({ "symbol": o.symbol, "side": o.side, "quantity": o.quantity, "order_type": o.order_type });
-    audit::record(
-        db,
-        actor,
-        "order.prepared",
-        Some(format!("order {}", o.id)),
-        Some(detail),
-    )
-    .await?;
+    let target = format!("order {}", o.id);
+    commit_with_entry(txn, actor, "order.prepared", target, Some(detail)).await?;
     Ok(created)
 }
 
@@ -87,37 +101,131 @@ pub async fn confirm_order(
     id: i32,
     token: &str,
 ) -> Result<OrderDto> {
-    let order = crate::orders::confirm_order(db, &SystemClock, id, token).await?;
-    audit::record(
-        db,
-        actor,
-        "order.confirmed",
-        Some(format!("order {id}")),
-        None,
-    )
-    .await?;
+    let txn = db.begin().await?;
+    let order = crate::orders::confirm_order(&txn, &SystemClock, id, token).await?;
+    commit_with_entry(txn, actor, "order.confirmed", format!("order {id}"), None).await?;
     Ok(order)
 }
 
-/// Sets the zone an account's statements are read in (`None`: the default), with its audit
-/// entry, in one transaction.
+/// Sets the zone an account's statements are read in (`None`: the default).
 pub async fn set_flex_time_zone(
     db: &DatabaseConnection,
     actor: &Actor,
     account_id: i32,
     zone: Option<String>,
 ) -> Result<Option<String>> {
-    use sea_orm::TransactionTrait;
     let txn = db.begin().await?;
     let zone = crate::db::coverage::set_flex_time_zone(&txn, account_id, zone.as_deref()).await?;
-    audit::record(
-        &txn,
+    let detail = json!({ "flex_time_zone": zone });
+    let target = format!("account {account_id}");
+    commit_with_entry(
+        txn,
         actor,
         "account.flex_time_zone_set",
-        Some(format!("account {account_id}")),
-        Some(json!({ "flex_time_zone": zone })),
+        target,
+        Some(detail),
     )
     .await?;
-    txn.commit().await?;
     Ok(zone)
+}
+
+/// Creates an API token for `created_by`; answers its description and the secret, which is
+/// shown once and never stored.
+pub async fn create_token(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+    scopes: &[Scope],
+    created_by: &str,
+) -> Result<(ApiTokenDto, String)> {
+    let txn = db.begin().await?;
+    let (info, token) = tokens::create(&txn, name, scopes, created_by).await?;
+    let detail = json!({ "token_id": info.id, "scopes": info.scopes });
+    commit_with_entry(txn, actor, "token.created", info.name.clone(), Some(detail)).await?;
+    Ok((info, token))
+}
+
+/// Revokes a token (only one made by `created_by`, when given).
+pub async fn revoke_token(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    created_by: Option<&str>,
+) -> Result<ApiTokenDto> {
+    let txn = db.begin().await?;
+    let info = tokens::revoke(&txn, id, created_by).await?;
+    let detail = json!({ "token_id": info.id });
+    commit_with_entry(txn, actor, "token.revoked", info.name.clone(), Some(detail)).await?;
+    Ok(info)
+}
+
+/// Ends the session behind `cookie` (if any) and records the sign-out.
+pub async fn sign_out(db: &DatabaseConnection, actor: &Actor, cookie: Option<&str>) -> Result<()> {
+    let txn = db.begin().await?;
+    if let Some(cookie) = cookie {
+        sessions::end(&txn, cookie).await?;
+    }
+    commit_with_entry(txn, actor, "logout", actor.name.clone(), None).await
+}
+
+/// Adds an operator.
+pub async fn add_operator(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    username: &str,
+    password: &str,
+    admin: bool,
+) -> Result<Operator> {
+    let txn = db.begin().await?;
+    let added = operators::add(&txn, username, password, admin).await?;
+    let detail = json!({ "admin": admin });
+    commit_with_entry(
+        txn,
+        actor,
+        "user.added",
+        added.username.clone(),
+        Some(detail),
+    )
+    .await?;
+    Ok(added)
+}
+
+/// Sets an operator's password (their sessions end).
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    username: &str,
+    password: &str,
+) -> Result<OperatorInfo> {
+    let txn = db.begin().await?;
+    let info = operators::reset_password(&txn, username, password).await?;
+    commit_with_entry(
+        txn,
+        actor,
+        "user.password_reset",
+        info.username.clone(),
+        None,
+    )
+    .await?;
+    Ok(info)
+}
+
+/// Disables an operator (ending their sessions, revoking the tokens they made) or enables
+/// one again.
+pub async fn set_operator_disabled(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    username: &str,
+    disabled: bool,
+) -> Result<(OperatorInfo, Offboarded)> {
+    let txn = db.begin().await?;
+    let (info, offboarded) = operators::set_disabled(&txn, username, disabled).await?;
+    let (action, detail) = if disabled {
+        let detail = json!({ "tokens_revoked": offboarded.tokens_revoked });
+        ("user.disabled", Some(detail))
+    } else {
+        ("user.enabled", None)
+    };
+    commit_with_entry(txn, actor, action, info.username.clone(), detail).await?;
+    Ok((info, offboarded))
 }

@@ -10,15 +10,15 @@ use sea_orm::DatabaseConnection;
 
 /// The backend over one database pool.
 #[derive(Clone)]
-pub struct DbBackend {
+pub struct ServerBackend {
     pub db: DatabaseConnection,
     pub info: ServerInfoDto,
     /// The schedules this server's workers run (for their next run times).
-    pub schedules: crate::jobs::schedule::ScheduleConfig,
+    pub schedules: crate::work::schedule::ScheduleConfig,
 }
 
 #[async_trait::async_trait]
-impl Backend for DbBackend {
+impl Backend for ServerBackend {
     async fn server_info(&self) -> Result<ServerInfoDto, AppError> {
         Ok(self.info.clone())
     }
@@ -57,7 +57,7 @@ impl Backend for DbBackend {
     }
 
     async fn worker_status(&self) -> Result<WorkerStatusDto, AppError> {
-        Ok(crate::jobs::schedule::worker_status(&self.db, &self.schedules).await?)
+        Ok(crate::work::schedule::worker_status(&self.db, &self.schedules).await?)
     }
 
     async fn enqueue_job(

@@ -51,6 +51,15 @@ pub struct IbArgs {
     pub ib_time_zone: chrono_tz::Tz,
 }
 
+impl From<&IbArgs> for crate::ib::IbConnectOptions {
+    fn from(args: &IbArgs) -> Self {
+        Self {
+            time_zone: args.ib_time_zone,
+            ..Self::new(args.ib_host.clone(), args.ib_port, args.ib_client_id)
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web app (UI, JSON API) on FILLBOOK_BIND.
@@ -461,9 +470,24 @@ pub struct WorkerArgs {
 }
 
 impl WorkerArgs {
+    /// The worker configuration these options describe.
+    pub fn worker_config(&self) -> crate::jobs::WorkerConfig {
+        let mut config = crate::jobs::WorkerConfig::new(self.workers);
+        if let Some(id) = &self.worker_id {
+            config.id = id.clone();
+        }
+        config.poll_interval = std::time::Duration::from_millis(self.poll_interval_ms.max(1));
+        config.lease = std::time::Duration::from_secs(self.lease_seconds.max(1));
+        config.retention = (self.job_retention_days > 0)
+            .then(|| std::time::Duration::from_secs(self.job_retention_days * 24 * 3600));
+        config
+    }
+}
+
+impl WorkerArgs {
     /// The schedules these options describe.
-    pub fn schedules(&self) -> crate::jobs::schedule::ScheduleConfig {
-        crate::jobs::schedule::ScheduleConfig {
+    pub fn schedules(&self) -> crate::work::schedule::ScheduleConfig {
+        crate::work::schedule::ScheduleConfig {
             sync_every_minutes: self.sync_every,
             positions_every_minutes: self.positions_every,
             flex_fetch_every_hours: self.flex_fetch_every,

@@ -78,27 +78,36 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(
         value
     };
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let text = e.inner().to_string();
-        // Unknown and missing fields are reported at the object: their name is quoted.
-        let inner = if path != "." {
-            Some(path)
-        } else if text.starts_with("unknown field") || text.starts_with("missing field") {
-            text.split('`').nth(1).map(str::to_string)
-        } else {
-            None
-        };
-        let field = match (root, inner) {
-            (Some(root), Some(inner)) => format!("{root}.{inner}"),
-            (None, Some(inner)) => inner,
-            (Some(root), None) => root.to_string(),
-            (None, None) => "arguments".to_string(),
-        };
-        Error::invalid(
-            field,
-            format!("invalid {}: {text}", root.unwrap_or("arguments")),
-        )
+        let what = format!("invalid {}", root.unwrap_or("arguments"));
+        field_error(e, root, "arguments", &what)
     })
+}
+
+/// A decoding error as a validation error naming the offending field (under `root` when
+/// given; `whole` when no field can be named), its message prefixed with `what`.
+pub fn field_error<E: std::fmt::Display>(
+    e: serde_path_to_error::Error<E>,
+    root: Option<&str>,
+    whole: &str,
+    what: &str,
+) -> Error {
+    let path = e.path().to_string();
+    let text = e.inner().to_string();
+    // Unknown and missing fields are reported at the object: their name is quoted.
+    let inner = if path != "." {
+        Some(path)
+    } else if text.starts_with("unknown field") || text.starts_with("missing field") {
+        text.split('`').nth(1).map(str::to_string)
+    } else {
+        None
+    };
+    let field = match (root, inner) {
+        (Some(root), Some(inner)) => format!("{root}.{inner}"),
+        (None, Some(inner)) => inner,
+        (Some(root), None) => root.to_string(),
+        (None, None) => whole.to_string(),
+    };
+    Error::invalid(field, format!("{what}: {text}"))
 }
 
 impl Error {

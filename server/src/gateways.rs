@@ -6,7 +6,6 @@
 
 use crate::auth::audit;
 use crate::error::{Error, Result};
-use crate::jobs::kinds::SyncSettings;
 use app::models::Actor;
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, TransactionTrait};
@@ -167,4 +166,29 @@ pub async fn resolve(
             .unwrap_or(defaults.time_zone),
         ..defaults.clone()
     })
+}
+
+/// Where and how far back a sync connects: a gateway's settings, after a job's overrides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncSettings {
+    pub host: String,
+    pub port: u16,
+    pub client_id: i32,
+    pub connect_timeout: std::time::Duration,
+    pub lookback_days: u32,
+    /// Zone of the gateway host, for executions timed without a zone.
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl SyncSettings {
+    /// The gateway connect options of a run with these settings.
+    pub fn connect_options(&self) -> crate::ib::IbConnectOptions {
+        crate::ib::IbConnectOptions {
+            host: self.host.clone(),
+            port: self.port,
+            client_id: self.client_id,
+            connect_timeout: self.connect_timeout,
+            time_zone: self.time_zone,
+        }
+    }
 }

@@ -32,5 +32,6 @@ pub mod state;
 pub mod sync;
 pub mod tools;
 pub mod web;
+pub mod work;
 
 pub use error::{Error, Result};

@@ -16,7 +16,7 @@ pub struct AppState {
     pub backend: SharedBackend,
     pub auth: Arc<crate::auth::Auth>,
     /// The schedules this server's workers run.
-    pub schedules: crate::jobs::schedule::ScheduleConfig,
+    pub schedules: crate::work::schedule::ScheduleConfig,
 }
 
 impl AppState {
@@ -26,17 +26,17 @@ impl AppState {
         leptos: LeptosOptions,
         gateway: app::models::ServerInfoDto,
     ) -> Self {
-        let backend: SharedBackend = Arc::new(crate::backend::DbBackend {
+        let backend: SharedBackend = Arc::new(crate::backend::ServerBackend {
             db: db.clone(),
             info: gateway,
-            schedules: crate::jobs::schedule::ScheduleConfig::default(),
+            schedules: crate::work::schedule::ScheduleConfig::default(),
         });
         Self {
             db,
             leptos,
             backend,
             auth: Arc::new(crate::auth::Auth::new(Default::default())),
-            schedules: crate::jobs::schedule::ScheduleConfig::default(),
+            schedules: crate::work::schedule::ScheduleConfig::default(),
         }
     }
 
@@ -44,9 +44,9 @@ impl AppState {
     pub fn with_schedules(
         mut self,
         info: app::models::ServerInfoDto,
-        schedules: crate::jobs::schedule::ScheduleConfig,
+        schedules: crate::work::schedule::ScheduleConfig,
     ) -> Self {
-        self.backend = Arc::new(crate::backend::DbBackend {
+        self.backend = Arc::new(crate::backend::ServerBackend {
             db: self.db.clone(),
             info,
             schedules,

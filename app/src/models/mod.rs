@@ -175,6 +175,7 @@ pub struct TradeQuery {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
 pub struct JobQuery {
     #[serde(rename = "type")]
     pub kind: Option<JobKind>,
@@ -187,6 +188,7 @@ pub struct JobQuery {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
 pub struct OrderQuery {
     pub account_id: Option<i32>,
     pub status: Option<String>,
@@ -395,6 +397,7 @@ pub struct AuditEventDto {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only entries of this action, e.g. `login.failed`.
     pub action: Option<String>,
@@ -430,6 +433,7 @@ pub struct ImportDto {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     pub limit: Option<u32>,
     pub cursor: Option<String>,

@@ -1,11 +1,10 @@
 //! The audit log over the API (administrators' sessions and tokens with `audit:read`).
 
-use super::params::Params;
-use super::read::Problem;
+use super::http::{ApiQuery, Problem};
 use crate::error::Result;
 use crate::state::AppState;
 use app::models::{AuditEventDto, AuditQuery, Page};
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 
 /// The audit log, newest first: sign-ins, sign-outs, tokens, syncs enqueued, orders.
@@ -16,14 +15,7 @@ use axum::Json;
     ))]
 pub async fn list_audit(
     State(s): State<AppState>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Page<AuditEventDto>>> {
-    let p = Params::parse(raw.as_deref(), &["action", "actor", "limit", "cursor"])?;
-    let query = AuditQuery {
-        action: p.text("action")?,
-        actor: p.text("actor")?,
-        limit: p.parsed("limit", "a whole number from 1 to 500")?,
-        cursor: p.text("cursor")?,
-    };
     Ok(Json(crate::auth::audit::list(&s.db, query).await?))
 }

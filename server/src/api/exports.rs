@@ -1,40 +1,48 @@
 //! `GET /api/v1/exports/{kind}?format=csv`: canonical fills or trades as a streamed CSV
 //! download (see `crate::exports` for the columns and the rules).
 
-use super::params::Params;
+use super::http::ApiQuery;
 use crate::error::{Error, Result};
 use crate::exports::{self, ExportFilter, ExportKind};
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
-/// The filter of an export request (`format` must be `csv`).
-pub fn export_filter(raw: Option<&str>) -> Result<ExportFilter> {
-    let p = Params::parse(
-        raw,
-        &["format", "account", "since", "until", "all_revisions"],
-    )?;
-    match p.text("format")?.as_deref() {
-        Some("csv") => {}
-        Some(other) => {
-            return Err(Error::invalid(
-                "format",
-                format!("`format` must be csv, got `{other}`"),
-            ))
+/// The query of an export request.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    format: Option<String>,
+    account: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    all_revisions: Option<bool>,
+}
+
+impl ExportParams {
+    /// The export's filter (`format` must be `csv`).
+    fn filter(self) -> Result<ExportFilter> {
+        match self.format.as_deref() {
+            Some("csv") => {}
+            Some(other) => {
+                return Err(Error::invalid(
+                    "format",
+                    format!("`format` must be csv, got `{other}`"),
+                ))
+            }
+            None => return Err(Error::invalid("format", "`format=csv` is required")),
         }
-        None => return Err(Error::invalid("format", "`format=csv` is required")),
+        Ok(ExportFilter {
+            account: self.account,
+            since: self.since,
+            until: self.until,
+            all_revisions: self.all_revisions.unwrap_or(false),
+        })
     }
-    Ok(ExportFilter {
-        account: p.text("account")?,
-        since: p.time("since")?,
-        until: p.time("until")?,
-        all_revisions: p
-            .one_of("all_revisions", &["true", "false"])?
-            .is_some_and(|v| v == "true"),
-    })
 }
 
 /// Canonical fills (`fills`) or trades (`trades`) of an account and period as CSV (RFC 4180,
@@ -55,10 +63,10 @@ pub fn export_filter(raw: Option<&str>) -> Result<ExportFilter> {
 pub async fn export(
     State(s): State<AppState>,
     Path(kind): Path<String>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(params): ApiQuery<ExportParams>,
 ) -> Result<Response> {
     let kind = ExportKind::parse("kind", &kind)?;
-    let filter = export_filter(raw.as_deref())?;
+    let filter = params.filter()?;
     if filter.all_revisions && kind == ExportKind::Trades {
         return Err(Error::invalid(
             "all_revisions",

@@ -1,13 +1,12 @@
 //! Statement imports over the API (upload a Flex document, which queues its `flex.import`
 //! job; the import history) and each account's coverage map.
 
-use super::params::Params;
-use super::read::{path_id, Problem};
+use super::http::{path_id, ApiQuery, NoParams, Problem};
 use crate::error::{Error, Result};
 use crate::imports::MAX_DOCUMENT_BYTES;
 use crate::state::AppState;
 use app::models::{Actor, CoverageDto, ImportDto, ImportQuery, Page};
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -18,6 +17,13 @@ fn is_xml(content_type: Option<&str>) -> bool {
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .is_some_and(|v| v == "application/xml" || v == "text/xml")
+}
+
+/// The query of an upload: the statement's file name, for the imports list.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    file_name: Option<String>,
 }
 
 /// Upload one Flex statement (the XML document as the body). It is stored and a
@@ -35,11 +41,10 @@ fn is_xml(content_type: Option<&str>) -> bool {
 pub async fn create_flex_import(
     State(s): State<AppState>,
     Extension(actor): Extension<Actor>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(params): ApiQuery<UploadParams>,
     request: Request,
 ) -> Result<Response> {
-    let p = Params::parse(raw.as_deref(), &["file_name"])?;
-    let file_name = p.text("file_name")?;
+    let file_name = params.file_name;
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -70,13 +75,8 @@ pub async fn create_flex_import(
     ))]
 pub async fn list_imports(
     State(s): State<AppState>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(query): ApiQuery<ImportQuery>,
 ) -> Result<Json<Page<ImportDto>>> {
-    let p = Params::parse(raw.as_deref(), &["limit", "cursor"])?;
-    let query = ImportQuery {
-        limit: p.parsed("limit", "a whole number from 1 to 500")?,
-        cursor: p.text("cursor")?,
-    };
     Ok(Json(crate::imports::list(&s.db, query).await?))
 }
 
@@ -107,9 +107,8 @@ pub async fn get_import(
 pub async fn get_coverage(
     State(s): State<AppState>,
     Path(account_id): Path<String>,
-    RawQuery(raw): RawQuery,
+    _: ApiQuery<NoParams>,
 ) -> Result<Json<CoverageDto>> {
-    Params::parse(raw.as_deref(), &[])?;
     let id = path_id(&account_id, "account")?;
     Ok(Json(
         crate::db::coverage::coverage(&s.db, id, chrono::Utc::now()).await?,

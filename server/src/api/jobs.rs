@@ -1,8 +1,8 @@
 //! Job endpoints with side effects: enqueue (unique kinds answer the waiting job), retry,
 //! cancel, and the live Server-Sent Events stream of one job.
 
-use super::extract::ApiJson;
-use super::read::{path_id, Problem};
+use super::http::ApiJson;
+use super::http::{path_id, Problem};
 use crate::db::read as q;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -194,7 +194,7 @@ pub async fn change_events(
 pub async fn list_schedules(
     State(s): State<AppState>,
 ) -> Result<Json<Vec<app::models::ScheduleDto>>> {
-    let status = crate::jobs::schedule::worker_status(&s.db, &s.schedules).await?;
+    let status = crate::work::schedule::worker_status(&s.db, &s.schedules).await?;
     Ok(Json(status.schedules))
 }
 
@@ -205,6 +205,6 @@ pub async fn list_schedules(
 pub async fn list_live_sessions(
     State(s): State<AppState>,
 ) -> Result<Json<Vec<app::models::LiveSessionDto>>> {
-    let status = crate::jobs::schedule::worker_status(&s.db, &s.schedules).await?;
+    let status = crate::work::schedule::worker_status(&s.db, &s.schedules).await?;
     Ok(Json(status.live))
 }

@@ -4,18 +4,18 @@
 pub mod audit;
 pub mod docs;
 pub mod exports;
-pub mod extract;
+pub mod http;
 pub mod imports;
 pub mod jobs;
+pub mod listings;
 pub mod orders;
-pub mod params;
-pub mod read;
 pub mod reconciliation;
 pub mod tools;
 
+use crate::auth::Scope;
 use crate::state::AppState;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 #[derive(OpenApi)]
@@ -120,39 +120,124 @@ pub fn router_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenAp
     (routes, document)
 }
 
-/// The `/api/v1` routes together with their OpenAPI description.
+/// Every operation, with the scopes of which a caller needs one (none: any signed-in caller
+/// or valid token; the tools check each tool's own scope when it is called). Adding an
+/// endpoint: its handler, and one line here.
+fn operations() -> Vec<(&'static [Scope], UtoipaMethodRouter<AppState>)> {
+    use Scope::*;
+    const READ: &[Scope] = &[TradesRead];
+    const JOBS_READ: &[Scope] = &[JobsWrite, TradesRead];
+    const ORDERS_READ: &[Scope] = &[OrdersWrite, TradesRead];
+    vec![
+        (READ, routes!(listings::list_trades)),
+        (READ, routes!(listings::get_trade)),
+        (READ, routes!(listings::list_trade_executions)),
+        (READ, routes!(listings::get_trade_history)),
+        (READ, routes!(listings::list_accounts)),
+        (&[PositionsRead], routes!(listings::list_positions)),
+        (ORDERS_READ, routes!(listings::list_orders)),
+        (JOBS_READ, routes!(listings::list_jobs)),
+        (JOBS_READ, routes!(listings::get_job)),
+        (&[OrdersWrite], routes!(orders::create_order)),
+        (&[OrdersWrite], routes!(orders::confirm_order)),
+        (ORDERS_READ, routes!(orders::get_order)),
+        (&[JobsWrite], routes!(jobs::create_job)),
+        (&[JobsWrite], routes!(jobs::retry_job)),
+        (&[JobsWrite], routes!(jobs::cancel_job)),
+        (JOBS_READ, routes!(jobs::list_schedules)),
+        (JOBS_READ, routes!(jobs::list_live_sessions)),
+        (&[], routes!(tools::list_tools)),
+        (&[], routes!(tools::call_tool)),
+        (&[AuditRead], routes!(audit::list_audit)),
+        (&[ImportsWrite], routes!(imports::create_flex_import)),
+        (READ, routes!(imports::list_imports)),
+        (READ, routes!(imports::get_import)),
+        (READ, routes!(imports::get_coverage)),
+        (READ, routes!(exports::export)),
+        (READ, routes!(reconciliation::get_reconciliation)),
+    ]
+}
+
+/// The `/api/v1` routes together with their OpenAPI description, each behind its scopes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(read::list_trades))
-        .routes(routes!(read::get_trade))
-        .routes(routes!(read::list_trade_executions))
-        .routes(routes!(read::get_trade_history))
-        .routes(routes!(read::list_accounts))
-        .routes(routes!(read::list_positions))
-        .routes(routes!(read::list_orders))
-        .routes(routes!(read::list_jobs))
-        .routes(routes!(read::get_job))
-        .routes(routes!(orders::create_order))
-        .routes(routes!(orders::confirm_order))
-        .routes(routes!(orders::get_order))
-        .routes(routes!(jobs::create_job))
-        .routes(routes!(jobs::retry_job))
-        .routes(routes!(jobs::cancel_job))
-        .routes(routes!(jobs::list_schedules))
-        .routes(routes!(jobs::list_live_sessions))
-        .routes(routes!(tools::list_tools))
-        .routes(routes!(tools::call_tool))
-        .routes(routes!(audit::list_audit))
-        .routes(routes!(imports::create_flex_import))
-        .routes(routes!(imports::list_imports))
-        .routes(routes!(imports::get_import))
-        .routes(routes!(imports::get_coverage))
-        .routes(routes!(exports::export))
-        .routes(routes!(reconciliation::get_reconciliation))
+    operations().into_iter().fold(
+        OpenApiRouter::with_openapi(ApiDoc::openapi()),
+        |router, (scopes, (schemas, paths, method_router))| {
+            router.routes((schemas, paths, http::scoped(scopes, method_router)))
+        },
+    )
+}
+
+/// Each operation (`GET /trades`, …, paths as the document writes them) with the scopes of
+/// which a caller needs one.
+pub fn scopes() -> Vec<(String, String, &'static [Scope])> {
+    operations()
+        .into_iter()
+        .flat_map(|(scopes, (_, paths, _))| {
+            paths.paths.into_iter().flat_map(move |(path, item)| {
+                methods_of(&item)
+                    .into_iter()
+                    .map(move |m| (m.to_string(), format!("/api/v1{path}"), scopes))
+            })
+        })
+        .collect()
+}
+
+fn methods_of(item: &utoipa::openapi::PathItem) -> Vec<&'static str> {
+    [
+        ("GET", item.get.is_some()),
+        ("POST", item.post.is_some()),
+        ("PUT", item.put.is_some()),
+        ("PATCH", item.patch.is_some()),
+        ("DELETE", item.delete.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(m, present)| present.then_some(m))
+    .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::scopes;
+    use crate::auth::Scope;
+
+    fn needed(method: &str, path: &str) -> &'static [Scope] {
+        let found = scopes()
+            .into_iter()
+            .find(|(m, p, _)| m == method && p == path)
+            .unwrap_or_else(|| panic!("{method} {path} is not registered"));
+        found.2
+    }
+
+    #[test]
+    fn each_operation_declares_its_scopes() {
+        use Scope::*;
+        let cases: [(&str, &str, &[Scope]); 11] = [
+            ("GET", "/api/v1/trades/{trade_id}/executions", &[TradesRead]),
+            ("GET", "/api/v1/positions", &[PositionsRead]),
+            ("POST", "/api/v1/jobs", &[JobsWrite]),
+            ("GET", "/api/v1/jobs", &[JobsWrite, TradesRead]),
+            ("POST", "/api/v1/orders/{order_id}/confirm", &[OrdersWrite]),
+            (
+                "GET",
+                "/api/v1/orders/{order_id}",
+                &[OrdersWrite, TradesRead],
+            ),
+            ("GET", "/api/v1/audit", &[AuditRead]),
+            ("POST", "/api/v1/imports/flex", &[ImportsWrite]),
+            ("GET", "/api/v1/imports/{import_id}", &[TradesRead]),
+            (
+                "GET",
+                "/api/v1/accounts/{account_id}/coverage",
+                &[TradesRead],
+            ),
+            ("POST", "/api/v1/tools/{name}", &[]),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(needed(method, path), want, "{method} {path}");
+        }
+    }
+
     use app::models::{JobKind, JobState, TradeStatus};
 
     /// The document lists exactly the values the API writes, in the case it writes them.

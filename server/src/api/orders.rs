@@ -2,8 +2,8 @@
 //! answers a summary and a single-use token), confirm (queues the order for the orders
 //! worker), and one order with its timeline.
 
-use super::extract::ApiJson;
-use super::read::{path_id, Problem};
+use super::http::ApiJson;
+use super::http::{path_id, Problem};
 use crate::error::Result;
 use crate::state::AppState;
 use app::models::{Actor, ConfirmOrderDto, NewOrderDto, OrderCreatedDto, OrderDetailDto, OrderDto};

@@ -1,21 +1,20 @@
 //! `GET /api/v1/reconciliation`: the ledger checked against the gateway's positions and
 //! itself (see `crate::reconcile` for the rules and the finding codes).
 
-use super::params::Params;
+use super::http::ApiQuery;
 use crate::error::Result;
 use crate::reconcile::{self, ReconcileOptions};
 use crate::state::AppState;
 use app::models::ReconciliationDto;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 
-/// The options of a reconciliation request.
-pub fn options(raw: Option<&str>) -> Result<ReconcileOptions> {
-    let p = Params::parse(raw, &["account", "commission_hours"])?;
-    ReconcileOptions::new(
-        p.text("account")?,
-        p.parsed::<i64>("commission_hours", "a whole number of hours")?,
-    )
+/// The query of a reconciliation request.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileParams {
+    account: Option<String>,
+    commission_hours: Option<i64>,
 }
 
 /// Per account: the gateway's positions against the positions the canonical fills imply,
@@ -31,8 +30,8 @@ pub fn options(raw: Option<&str>) -> Result<ReconcileOptions> {
     ))]
 pub async fn get_reconciliation(
     State(s): State<AppState>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(params): ApiQuery<ReconcileParams>,
 ) -> Result<Json<ReconciliationDto>> {
-    let opts = options(raw.as_deref())?;
+    let opts = ReconcileOptions::new(params.account, params.commission_hours)?;
     Ok(Json(reconcile::reconcile(&s.db, &opts).await?))
 }

@@ -1,7 +1,7 @@
 //! Tools over HTTP: `GET /api/v1/tools` lists them, `POST /api/v1/tools/{name}` calls one.
 
-use super::extract::ApiJson;
-use super::read::Problem;
+use super::http::ApiJson;
+use super::http::Problem;
 use crate::auth::Principal;
 use crate::error::Result;
 use crate::state::AppState;

@@ -1,17 +1,12 @@
 //! Who may use Fillbook. Operators sign in with a password (argon2id) and get a server-side
 //! session behind an `HttpOnly` cookie; bots send `Authorization: Bearer <token>` with a
-//! scoped API token. [`middleware::authenticate`] admits every request except the health
-//! probes, static assets and the sign-in pages only with one of the two, checks the
-//! endpoint's scope and, for cookie-authenticated browser requests that change state, the
-//! CSRF proof. Side effects and sign-ins are written to the audit log.
+//! scoped API token. Side effects and sign-ins are written to the audit log. This module
+//! holds who and what (operators, sessions, tokens, scopes, the audit log); the HTTP side
+//! (the request gate, CSRF, the sign-in pages) is `crate::web::auth`.
 
 pub mod audit;
-pub mod commands;
-pub mod csrf;
 pub mod login;
-pub mod middleware;
 pub mod operators;
-pub mod pages;
 pub mod password;
 pub mod recent;
 pub mod secret;

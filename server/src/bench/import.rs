@@ -6,7 +6,7 @@
 //! child process (`--only import`) so its peak is its own.
 
 use crate::error::{Error, Result};
-use crate::flex::import::{parse_statement, DEFAULT_FLEX_ZONE};
+use crate::flex::statement::{parse_statement, DEFAULT_FLEX_ZONE};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
@@ -105,7 +105,7 @@ async fn import_only(database_url: &str, file: &Path) -> Result<()> {
         std::fs::File::open(file).map_err(|e| Error::Internal(e.to_string()))?,
     );
     let started = Instant::now();
-    let m = crate::flex::import_flex(&db, input, None).await?;
+    let m = crate::sync::statement::import_flex(&db, input, None).await?;
     let report = ChildReport {
         seconds: started.elapsed().as_secs_f64(),
         inserted: m.executions_inserted,
@@ -138,7 +138,7 @@ pub async fn run(database_url: &str, args: BenchImportArgs) -> Result<()> {
     );
     let zones: HashMap<String, chrono_tz::Tz> =
         [("U9000001".to_string(), DEFAULT_FLEX_ZONE)].into();
-    let parsed = parse_statement(input, &zones, None).map_err(crate::flex::import::refused)?;
+    let parsed = parse_statement(input, &zones, None).map_err(crate::flex::statement::refused)?;
     let parse = started.elapsed().as_secs_f64();
     println!(
         "  parse only: {parse:.2} s ({:.0} rows/s)",

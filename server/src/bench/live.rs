@@ -8,7 +8,7 @@
 //! event and re-reads the trades list: fill → page data. Prints p50/p99/max per path.
 
 use crate::error::Result;
-use crate::jobs::kinds::SyncSettings;
+use crate::gateways::SyncSettings;
 use crate::live::{self, lease, LiveConfig, LIVE_CLIENT_OFFSET};
 use crate::sim::{self, Faults, Scenario, SimExecution};
 use sea_orm::{ConnectionTrait, DatabaseConnection};

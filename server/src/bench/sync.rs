@@ -242,7 +242,7 @@ pub(crate) async fn write_floor(
     let now = Utc::now();
     let codes: std::collections::BTreeSet<String> =
         rows.iter().map(|r| r.account_code.clone()).collect();
-    let accounts = crate::db::write::upsert_accounts(db, &codes, now).await?;
+    let accounts = crate::db::accounts::upsert_accounts(db, &codes, now).await?;
     let mut trade_of = std::collections::HashMap::new();
     for (code, id) in &accounts {
         db.execute_raw(crate::db::statement(

@@ -1,12 +1,12 @@
 //! Database access: connecting (SQLite or PostgreSQL), migrating, readiness, entities
 //! and the read queries that turn rows into DTOs.
 
+pub mod accounts;
 pub mod coverage;
 pub mod entities;
 pub mod page;
 pub mod read;
 mod statement;
-pub mod write;
 
 pub use statement::statement;
 

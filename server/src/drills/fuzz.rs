@@ -7,7 +7,7 @@
 
 use super::{DrillArgs, DrillReport};
 use crate::error::Result;
-use crate::flex::import::parse_statement;
+use crate::flex::statement::parse_statement;
 use crate::normalize::{normalize_execution, parse_raw_record};
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};

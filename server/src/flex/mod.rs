@@ -2,17 +2,16 @@
 //! same ledger as the gateway's executions: one row per fill, whichever source saw it first.
 //!
 //! `xml` streams the document, `time` reads IB's time shapes, `row` turns a statement row
-//! into a ledger record, `import` runs one import in one transaction, `commands` is its
-//! command line. `web` is the Flex Web Service client, `credentials` the stored tokens and
-//! query ids, `fetch` one download and import (the `flex.fetch` job and `fillbook flex fetch`).
+//! into a ledger record, `statement` reads a whole document in batches. `web` is the Flex
+//! Web Service client, `credentials` the stored tokens and query ids. Writing a statement
+//! into the ledger is `crate::sync::statement`; fetching and importing one is
+//! `crate::imports::fetch`.
 
-pub mod commands;
 pub mod credentials;
-pub mod fetch;
-pub mod import;
 pub mod row;
+pub mod statement;
 pub mod time;
 pub mod web;
 pub mod xml;
 
-pub use import::{import_flex, ImportMetrics};
+pub use statement::ImportMetrics;

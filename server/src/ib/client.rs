@@ -68,15 +68,6 @@ impl IbConnectOptions {
     }
 }
 
-impl From<&crate::config::IbArgs> for IbConnectOptions {
-    fn from(args: &crate::config::IbArgs) -> Self {
-        Self {
-            time_zone: args.ib_time_zone,
-            ..Self::new(args.ib_host.clone(), args.ib_port, args.ib_client_id)
-        }
-    }
-}
-
 /// Every execution and commission report of one executions request, in arrival order.
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionBatch {

@@ -2,6 +2,7 @@
 //! payloads at enqueue time and the unique key that makes repeated enqueues collapse.
 
 use crate::error::{decode_json, Error, Result};
+use crate::gateways::SyncSettings;
 use crate::jobs::queue::NewJob;
 use app::models::JobKind;
 use schemars::JsonSchema;
@@ -58,6 +59,17 @@ pub struct SyncPayload {
 }
 
 impl SyncPayload {
+    /// `settings` with this payload's overrides applied.
+    pub fn applied_to(&self, settings: &SyncSettings) -> SyncSettings {
+        SyncSettings {
+            connect_timeout: self
+                .connect_timeout_seconds
+                .map_or(settings.connect_timeout, Duration::from_secs),
+            lookback_days: self.lookback_days.unwrap_or(settings.lookback_days),
+            ..settings.clone()
+        }
+    }
+
     /// Reads and validates a job's payload; every error names its field (`payload.…`).
     pub fn parse(payload: &Value) -> Result<SyncPayload> {
         if let Some(key) = ["host", "port", "client_id"]
@@ -111,34 +123,6 @@ fn in_range(key: &str, value: Option<u64>, min: u64, max: u64) -> Result<()> {
 #[serde(deny_unknown_fields)]
 struct FlexFetchPayload {
     credentials: String,
-}
-
-/// Where and how far back a sync job connects, after overrides are applied.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncSettings {
-    pub host: String,
-    pub port: u16,
-    pub client_id: i32,
-    pub connect_timeout: Duration,
-    pub lookback_days: u32,
-    /// Zone of the gateway host, for executions timed without a zone.
-    pub time_zone: chrono_tz::Tz,
-}
-
-impl SyncSettings {
-    /// These settings with the payload's overrides applied.
-    pub fn with_overrides(&self, o: &SyncPayload) -> SyncSettings {
-        SyncSettings {
-            host: self.host.clone(),
-            port: self.port,
-            client_id: self.client_id,
-            connect_timeout: o
-                .connect_timeout_seconds
-                .map_or(self.connect_timeout, Duration::from_secs),
-            lookback_days: o.lookback_days.unwrap_or(self.lookback_days),
-            time_zone: self.time_zone,
-        }
-    }
 }
 
 /// Parses the payload of a `flex.fetch` job: `{"credentials": NAME}`; returns the name.
@@ -332,11 +316,12 @@ mod tests {
             lookback_days: 7,
             time_zone: chrono_tz::UTC,
         };
-        let got = base.with_overrides(&SyncPayload {
+        let got = SyncPayload {
             lookback_days: Some(2),
             connect_timeout_seconds: Some(3),
             ..Default::default()
-        });
+        }
+        .applied_to(&base);
         assert_eq!((got.port, got.lookback_days, got.client_id), (4002, 2, 100));
         assert_eq!(got.connect_timeout, Duration::from_secs(3));
     }

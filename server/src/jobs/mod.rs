@@ -1,30 +1,25 @@
 //! Background jobs: a queue on the `jobs` table with River/Oban semantics, the
-//! worker that runs it, the job kinds and their handlers.
+//! worker that runs it and the job kinds with their payloads. Which function runs each
+//! kind, and the periodic jobs, are registered from [`crate::work`].
 //!
 //! * [`queue`] — enqueue (unique, transactional), claim, heartbeat, complete/fail, rescue,
 //!   cancel, retry, retention;
 //! * [`worker`] — [`Worker`], [`HandlerRegistry`], [`JobContext`];
 //! * [`kinds`] — the job kinds and the validation of their payloads;
-//! * [`handlers`] — which function runs each kind;
-//! * [`schedule`] — periodic jobs (sync, positions, Flex fetch), once per period;
 //! * [`wake`] — in-process notify and PostgreSQL LISTEN/NOTIFY wake-ups.
 
-pub mod handlers;
 pub mod kinds;
 pub mod queue;
-pub mod schedule;
 pub mod wake;
 pub mod worker;
 
 pub use queue::{Backoff, ClaimRequest, Enqueued, NewJob, Outcome, Queue};
 pub use worker::{HandlerRegistry, JobContext, JobFailure, Worker, WorkerConfig};
 
-use crate::config::WorkerArgs;
 use crate::db::entities::jobs as job_rows;
 use crate::error::Result;
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// Enqueues a job of a known kind after validating its payload (sync kinds are unique).
 pub async fn enqueue_kind(
@@ -50,19 +45,6 @@ pub async fn enqueue_kind(
         }
     }
     Queue::default().enqueue(db, job).await
-}
-
-/// The worker configuration the command-line options describe.
-pub fn worker_config(args: &WorkerArgs) -> WorkerConfig {
-    let mut config = WorkerConfig::new(args.workers);
-    if let Some(id) = &args.worker_id {
-        config.id = id.clone();
-    }
-    config.poll_interval = Duration::from_millis(args.poll_interval_ms.max(1));
-    config.lease = Duration::from_secs(args.lease_seconds.max(1));
-    config.retention = (args.job_retention_days > 0)
-        .then(|| Duration::from_secs(args.job_retention_days * 24 * 3600));
-    config
 }
 
 /// Everything stored on a job, for `jobs show` and operators' eyes (the API's `JobDto` plus

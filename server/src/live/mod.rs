@@ -11,9 +11,10 @@ pub mod follow;
 pub mod lease;
 
 use crate::error::Result;
+use crate::gateways::SyncSettings;
 use crate::gateways::DEFAULT_GATEWAY;
 use crate::ib::Gateway;
-use crate::jobs::kinds::{self, SyncSettings};
+use crate::jobs::kinds;
 use chrono::Utc;
 use lease::Progress;
 use sea_orm::DatabaseConnection;
@@ -186,7 +187,7 @@ async fn session(
     gap: &mut bool,
 ) -> Result<Option<follow::Ended>> {
     let settings = crate::gateways::resolve(db, Some(name), &config.defaults).await?;
-    let mut options = crate::jobs::handlers::connect_options(&settings);
+    let mut options = settings.connect_options();
     options.client_id = settings.client_id.saturating_add(LIVE_CLIENT_OFFSET);
     let gw = match Gateway::connect(&options).await {
         Ok(gw) => gw,

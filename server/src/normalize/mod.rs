@@ -374,6 +374,18 @@ pub fn parse_raw_record(raw: &Value) -> Result<(ExecutionData, Option<Commission
     Ok((data, report))
 }
 
+/// A period one run covered for one account (the coverage map).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoveragePeriod {
+    pub account_code: String,
+    /// `sync` (a gateway window) or `flex` (a statement period).
+    pub source: &'static str,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// What recorded it, e.g. `job:12` or `import:3`.
+    pub reference: Option<String>,
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -8,7 +8,8 @@
 //! * `20231214-20:57:37` — UTC.
 //! * `20230224  12:04:56` (two spaces) or `20230224 12:04:56` (no zone) — the legacy form, the
 //!   local time of the gateway host, which the wire does not name. It is read in the zone the
-//!   caller passes (`gateway_zone`, configured by the operator; `UTC` by default).
+//!   caller passes (`gateway_zone`: the gateway's `time_zone`, else `--ib-time-zone`, `UTC` by
+//!   default).
 //!
 //! Daylight-saving edges are resolved deterministically: a local time that occurs twice (the
 //! autumn overlap) is the *earlier* instant, the first pass through the hour; a local time

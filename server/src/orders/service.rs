@@ -219,13 +219,22 @@ async fn refusal(db: &impl ConnectionTrait, id: i32, token: &str, now: DateTime<
     }
 }
 
-/// Creates an order from the API's request shape (account by numeric id). Only SMART-routed
-/// USD stock orders are supported; other `sec_type`/`exchange`/`currency` values are refused.
+/// Creates an order from the API's request shape (see [`order_from_request`]).
 pub async fn create_from_request(
     db: &(impl ConnectionTrait + TransactionTrait),
     clock: &dyn Clock,
     request: app::models::NewOrderDto,
 ) -> Result<CreatedOrder> {
+    let new = order_from_request(db, request).await?;
+    create_order(db, clock, new).await
+}
+
+/// The order the API's request shape describes (account by numeric id). Only SMART-routed
+/// USD stock orders are supported; other `sec_type`/`exchange`/`currency` values are refused.
+pub async fn order_from_request(
+    db: &impl ConnectionTrait,
+    request: app::models::NewOrderDto,
+) -> Result<NewOrder> {
     for (field, value, only) in [
         ("sec_type", &request.sec_type, DEFAULT_SEC_TYPE),
         ("exchange", &request.exchange, DEFAULT_EXCHANGE),
@@ -249,21 +258,16 @@ pub async fn create_from_request(
                 format!("unknown account id {}", request.account_id),
             )
         })?;
-    create_order(
-        db,
-        clock,
-        NewOrder {
-            account_code: account.code,
-            symbol: request.symbol,
-            side: request.side,
-            quantity: request.quantity,
-            order_type: request.order_type,
-            limit_price: request.limit_price,
-            tif: request.tif.unwrap_or_else(|| "DAY".into()),
-            order_ref: request.order_ref,
-        },
-    )
-    .await
+    Ok(NewOrder {
+        account_code: account.code,
+        symbol: request.symbol,
+        side: request.side,
+        quantity: request.quantity,
+        order_type: request.order_type,
+        limit_price: request.limit_price,
+        tif: request.tif.unwrap_or_else(|| "DAY".into()),
+        order_ref: request.order_ref,
+    })
 }
 
 /// An order with its events and the jobs queued since it was created.

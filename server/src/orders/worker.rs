@@ -111,6 +111,9 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
             Ok(s) => *s,
             Err(_) => "unknown",
         };
+        // The broker is outside any transaction: the order's outcome is stored by
+        // `submit_one` first, then this entry records it (an audit failure fails the job,
+        // whose retry reconciles with the gateway and never places the order again).
         crate::auth::audit::record(
             db,
             &app::models::Actor::new("system", "worker:orders"),

@@ -8,5 +8,6 @@ mod merge;
 pub mod positions;
 pub mod rebuild;
 mod records;
+pub mod statement;
 mod status;
 pub mod trades;

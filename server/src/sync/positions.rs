@@ -2,7 +2,7 @@
 //! (account, contract). A position the gateway no longer reports is set to quantity 0
 //! with its fetch time, never deleted. One transaction per run.
 
-use crate::db::write::upsert_accounts;
+use crate::db::accounts::upsert_accounts;
 use crate::error::Result;
 use crate::ib::{Gateway, IbConnectOptions};
 use chrono::{DateTime, Utc};

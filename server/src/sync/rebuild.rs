@@ -16,8 +16,8 @@ use super::trades::{
     ensure_parents, match_key, refresh_aggregates, refresh_status, settle_canonical, update_ids,
 };
 use crate::error::{Error, Result};
-use crate::flex::import::{account_zones, DEFAULT_FLEX_ZONE};
 use crate::flex::row::{normalize_row, RowOutcome};
+use crate::flex::statement::{account_zones, DEFAULT_FLEX_ZONE};
 use crate::flex::xml::FlexRow;
 use crate::history::FillEvent;
 use crate::normalize::{

@@ -6,11 +6,13 @@
 //! error or a stream that ends early commits nothing. Malformed records are skipped,
 //! counted and reported with their raw payload. Append/update only; never deletes.
 
-use crate::db::write::upsert_accounts;
+use crate::db::accounts::upsert_accounts;
 use crate::error::{Error, Result};
 use crate::history::FillEvent;
 use crate::ib::{Gateway, IbConnectOptions};
-use crate::normalize::{seen_by_gateway, FlexCancellation, NormalizedExecution, SkippedExecution};
+use crate::normalize::{
+    seen_by_gateway, CoveragePeriod, FlexCancellation, NormalizedExecution, SkippedExecution,
+};
 use crate::sync::cancellations::{bust_cancelled, record_cancellations, Bust};
 use crate::sync::intake::Intake;
 use crate::sync::merge::{
@@ -304,24 +306,12 @@ struct Revision {
     created_at: DateTime<Utc>,
 }
 
-/// `$start, …` — `count` numbered placeholders (they bind by number on both backends).
+/// `$start, …` — `count` numbered placeholders (`db::statement` renders them for SQLite).
 pub(super) fn placeholders(start: usize, count: usize) -> String {
     (start..start + count)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A period one run covered for one account (the coverage map).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CoveragePeriod {
-    pub account_code: String,
-    /// `sync` (a gateway window) or `flex` (a statement period).
-    pub source: &'static str,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// What recorded it, e.g. `job:12` or `import:3`.
-    pub reference: Option<String>,
 }
 
 /// Everything one run writes, in one transaction.

@@ -1,10 +1,13 @@
 //! The HTTP surface: health probes, the Leptos pages and server functions, static
 //! files, and the tower-http stack (request ids, tracing, compression, timeouts).
 
+pub mod auth;
 pub mod health;
 pub mod text_input;
 pub mod uploads;
 
+use crate::api::http::scoped;
+use crate::auth::Scope::{JobsWrite, TradesRead};
 use crate::state::AppState;
 
 use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
@@ -69,9 +72,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let streaming = Router::new()
         .route(
             "/api/v1/jobs/{job_id}/events",
-            get(crate::api::jobs::job_events),
+            scoped(&[JobsWrite, TradesRead], get(crate::api::jobs::job_events)),
         )
-        .route("/api/v1/events", get(crate::api::jobs::change_events))
+        .route(
+            "/api/v1/events",
+            scoped(&[TradesRead], get(crate::api::jobs::change_events)),
+        )
         .nest_service("/mcp", crate::tools::mcp::http_service(state.db.clone()))
         .with_state(state.clone());
 
@@ -79,24 +85,28 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .nest("/api/v1", api)
         .route(
             "/login",
-            get(crate::auth::pages::login_page).post(crate::auth::pages::login_submit),
+            get(crate::web::auth::pages::login_page).post(crate::web::auth::pages::login_submit),
         )
         .route(
             "/setup",
-            get(crate::auth::pages::setup_page).post(crate::auth::pages::setup_submit),
+            get(crate::web::auth::pages::setup_page).post(crate::web::auth::pages::setup_submit),
         )
-        .route("/logout", axum::routing::post(crate::auth::pages::logout))
+        .route(
+            "/logout",
+            axum::routing::post(crate::web::auth::pages::logout),
+        )
         .route(
             "/account/password",
-            get(crate::auth::pages::password_page).post(crate::auth::pages::password_submit),
+            get(crate::web::auth::pages::password_page)
+                .post(crate::web::auth::pages::password_submit),
         )
         .route(
             "/tokens",
-            axum::routing::post(crate::auth::pages::create_token),
+            axum::routing::post(crate::web::auth::pages::create_token),
         )
         .route(
             "/tokens/{id}/revoke",
-            axum::routing::post(crate::auth::pages::revoke_token),
+            axum::routing::post(crate::web::auth::pages::revoke_token),
         )
         .route(
             "/imports",
@@ -121,7 +131,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             request_timeout,
         ));
 
-    let gate = axum::middleware::from_fn_with_state(state, crate::auth::middleware::authenticate);
+    let gate =
+        axum::middleware::from_fn_with_state(state, crate::web::auth::middleware::authenticate);
     streaming
         .merge(timed)
         .layer(axum::middleware::from_fn(text_input::refuse_nul))

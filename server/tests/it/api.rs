@@ -708,7 +708,7 @@ support::db_test!(
         )
         .await;
         assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
-        let defaults = fillbook::jobs::kinds::SyncSettings {
+        let defaults = fillbook::gateways::SyncSettings {
             host: "127.0.0.1".into(),
             port: 4002,
             client_id: 100,

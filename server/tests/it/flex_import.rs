@@ -5,9 +5,9 @@
 
 use crate::support;
 
-use fillbook::flex::import_flex;
 use fillbook::ib::IbConnectOptions;
 use fillbook::sim::{self, Faults, Scenario};
+use fillbook::sync::statement::import_flex;
 use fillbook::sync::trades::sync_trades_once;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;
@@ -471,7 +471,7 @@ support::db_test!(
 support::db_test!(
     a_statement_written_in_small_batches_ends_the_same,
     |t: TestDb| async move {
-        use fillbook::flex::import::import_flex_in_batches;
+        use fillbook::sync::statement::import_flex_in_batches;
         let text = std::fs::read_to_string(fixture("statement_a.xml")).unwrap();
         // Batches of two rows: the rebooking and the cancellation land in later batches than
         // the fills they revise and cancel.

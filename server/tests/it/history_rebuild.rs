@@ -54,7 +54,7 @@ fn statement(rows: &str) -> String {
 }
 
 async fn import(db: &DatabaseConnection, xml: String, source: &str) {
-    fillbook::flex::import_flex(db, std::io::Cursor::new(xml), Some(source.into()))
+    fillbook::sync::statement::import_flex(db, std::io::Cursor::new(xml), Some(source.into()))
         .await
         .unwrap();
 }

@@ -8,10 +8,11 @@ use crate::support;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use fillbook::jobs::kinds::SyncSettings;
-use fillbook::jobs::{handlers, Worker, WorkerConfig};
+use fillbook::gateways::SyncSettings;
+use fillbook::jobs::{Worker, WorkerConfig};
 use fillbook::state::AppState;
 use fillbook::web::{leptos_options, router};
+use fillbook::work::handlers;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::Value;
 use std::time::Duration;
@@ -428,10 +429,12 @@ support::db_test!(
             set(Some(" Europe/Zurich ")).await.unwrap().as_deref(),
             Some("Europe/Zurich")
         );
-        let zones = fillbook::flex::import::account_zones(&t.db).await.unwrap();
+        let zones = fillbook::flex::statement::account_zones(&t.db)
+            .await
+            .unwrap();
         assert_eq!(zones["DU1234567"], chrono_tz::Tz::Europe__Zurich);
         assert_eq!(set(Some("")).await.unwrap(), None);
-        assert!(fillbook::flex::import::account_zones(&t.db)
+        assert!(fillbook::flex::statement::account_zones(&t.db)
             .await
             .unwrap()
             .is_empty());

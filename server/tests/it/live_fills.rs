@@ -6,7 +6,7 @@
 
 use crate::support;
 
-use fillbook::jobs::kinds::SyncSettings;
+use fillbook::gateways::SyncSettings;
 use fillbook::live::{self, lease, LiveConfig, LIVE_CLIENT_OFFSET};
 use fillbook::sim::{self, Faults, Scenario, SimExecution};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};

@@ -6,6 +6,7 @@
 mod support;
 
 mod api;
+mod audited;
 mod auth_cli;
 mod entities;
 mod events;

@@ -60,9 +60,13 @@ async fn confirmed_order(db: &DatabaseConnection, order_ref: &str) -> i32 {
     created.order.id
 }
 
-/// How many orders with this reference the gateway holds (open and completed).
+/// How many orders with this reference the gateway holds (open and completed). Each look
+/// uses a client id of its own: the simulator may still hold the previous look's session
+/// for a moment after it disconnected (IB refuses a client id in use).
 async fn at_gateway(sim: &sim::SimHandle, order_ref: &str) -> usize {
-    let g = Gateway::connect(&IbConnectOptions::new("127.0.0.1", sim.port(), 777))
+    static LOOKS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+    let client_id = 777 + LOOKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let g = Gateway::connect(&IbConnectOptions::new("127.0.0.1", sim.port(), client_id))
         .await
         .unwrap();
     let mut all = g.open_orders().await.unwrap();

@@ -6,9 +6,11 @@
 use crate::support;
 
 use fillbook::clock::SystemClock;
-use fillbook::jobs::kinds::{SyncSettings, DEFAULT_LOOKBACK_DAYS};
-use fillbook::jobs::{handlers, Worker, WorkerConfig};
+use fillbook::gateways::SyncSettings;
+use fillbook::jobs::kinds::DEFAULT_LOOKBACK_DAYS;
+use fillbook::jobs::{Worker, WorkerConfig};
 use fillbook::sim::{self, Faults, Scenario};
+use fillbook::work::handlers;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use std::time::Duration;
 use support::TestDb;
@@ -47,7 +49,7 @@ support::db_test!(
             lookback_days: DEFAULT_LOOKBACK_DAYS,
             time_zone: chrono_tz::UTC,
         };
-        let ib = handlers::connect_options(&settings);
+        let ib = settings.connect_options();
         // Accounts and the starting position come from the gateway.
         fillbook::sync::positions::sync_positions_once(&t.db, &ib)
             .await

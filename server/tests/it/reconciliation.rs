@@ -173,7 +173,7 @@ support::db_test!(
         assert_eq!((m.subject.as_str(), m.difference), ("MSFT", Some(50.0)));
         assert!(codes(&report).contains(&("no_baseline".into(), "positions".into())));
 
-        let actor = fillbook::auth::commands::cli_actor();
+        let actor = fillbook::cli::cli_actor();
         let at = Utc::now() - Duration::days(1);
         set_baseline(
             &t.db,

@@ -7,7 +7,7 @@ use crate::support;
 
 use chrono::{Duration, TimeZone, Utc};
 use fillbook::clock::ManualClock;
-use fillbook::jobs::schedule::{self, ScheduleConfig};
+use fillbook::work::schedule::{self, ScheduleConfig};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use support::TestDb;
 

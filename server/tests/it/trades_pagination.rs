@@ -6,7 +6,7 @@ use crate::support;
 
 use app::models::TradeQuery;
 use chrono::{Duration, TimeZone, Utc};
-use fillbook::db::{read::list_trades, statement, write::upsert_accounts};
+use fillbook::db::{accounts::upsert_accounts, read::list_trades, statement};
 use sea_orm::ConnectionTrait;
 use std::collections::BTreeSet;
 use support::TestDb;

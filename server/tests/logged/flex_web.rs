@@ -7,11 +7,13 @@
 use crate::support;
 
 use fillbook::flex::credentials;
-use fillbook::flex::fetch::fetch_and_import;
 use fillbook::flex::web::FlexWebOptions;
-use fillbook::jobs::kinds::{self, SyncSettings};
-use fillbook::jobs::{handlers, Worker, WorkerConfig};
+use fillbook::gateways::SyncSettings;
+use fillbook::imports::fetch::fetch_and_import;
+use fillbook::jobs::kinds;
+use fillbook::jobs::{Worker, WorkerConfig};
 use fillbook::sim::flex_ws::{self, FlexFault, FlexSimConfig, FlexSimCounts, FlexSimHandle};
+use fillbook::work::handlers;
 use fillbook::Error;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;

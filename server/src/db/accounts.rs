@@ -1,4 +1,5 @@
-//! Small write helpers shared by the syncs.
+//! The accounts table as the ledger writers see it: new account codes inserted, every code's id
+//! returned.
 
 use crate::error::Result;
 use chrono::{DateTime, Utc};

@@ -4,6 +4,8 @@
 //! document. A failed import is final (re-upload to try again); re-importing a statement
 //! changes nothing that is already in the ledger.
 
+pub mod fetch;
+
 use crate::auth::audit;
 use crate::db::entities::imports;
 use crate::db::read::page_limit;
@@ -144,7 +146,7 @@ pub async fn run(
         ));
     };
     // A panic inside the import is recorded on the import like any other failure.
-    let outcome = std::panic::AssertUnwindSafe(crate::flex::import_flex(
+    let outcome = std::panic::AssertUnwindSafe(crate::sync::statement::import_flex(
         db,
         std::io::Cursor::new(body.into_bytes()),
         Some(format!("import:{import_id}")),

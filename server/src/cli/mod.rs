@@ -1,14 +1,17 @@
 //! Subcommand dispatch: parse the one config struct, run, and turn any error into one
 //! clear sentence on stderr with a non-zero exit status.
 
-use crate::auth::commands::cli_actor;
+pub mod accounts;
+pub mod users;
+
 use crate::config::{
     BenchCommand, Cli, Command, FlexArgs, FlexCommand, FlexCredentialsCommand, FlexSimArgs, IbArgs,
     IbSimArgs, ImportCommand, JobsCommand, LiveArgs, MigrateArgs, OrdersCommand, ServeArgs,
     WorkerArgs, WorkerCommandArgs,
 };
 use crate::error::{Error, Result};
-use crate::jobs::kinds::{self, SyncSettings};
+use crate::gateways::SyncSettings;
+use crate::jobs::kinds;
 use crate::sim::{self, Faults, Scenario};
 use crate::{db, jobs, orders, web};
 use clap::Parser;
@@ -67,18 +70,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Sync(cmd) => sync_command(&url, cmd).await,
         Command::Jobs(cmd) => jobs_command(&url, cmd).await,
         Command::Orders(cmd) => orders_command(&url, cmd).await,
-        Command::Users(cmd) => {
-            crate::auth::commands::users(&db::connect_migrated(&url).await?, cmd).await
-        }
-        Command::Tokens(cmd) => {
-            crate::auth::commands::tokens(&db::connect_migrated(&url).await?, cmd).await
-        }
+        Command::Users(cmd) => users::users(&db::connect_migrated(&url).await?, cmd).await,
+        Command::Tokens(cmd) => users::tokens(&db::connect_migrated(&url).await?, cmd).await,
         Command::Import(ImportCommand::Flex { files, json }) => {
-            crate::flex::commands::import_files(&db::connect(&url).await?, &files, json).await
+            accounts::import_files(&db::connect(&url).await?, &files, json).await
         }
-        Command::Accounts(cmd) => {
-            crate::flex::commands::accounts(&db::connect(&url).await?, cmd).await
-        }
+        Command::Accounts(cmd) => accounts::accounts(&db::connect(&url).await?, cmd).await,
         Command::Flex(cmd) => flex_command(&url, cmd).await,
         Command::FlexSim(args) => flex_sim(args).await,
         Command::Gateways(cmd) => gateways_command(&url, cmd).await,
@@ -321,8 +318,8 @@ fn job_worker(
 ) -> jobs::Worker {
     jobs::Worker::new(
         db.clone(),
-        jobs::handlers::registry_with_flex(sync_settings(ib), flex.options()),
-        jobs::worker_config(args),
+        crate::work::handlers::registry_with_flex(sync_settings(ib), flex.options()),
+        args.worker_config(),
     )
 }
 
@@ -340,7 +337,7 @@ fn worker_companions(
         shutdown_signal().await;
         let _ = stop.send(true);
     });
-    let schedules = tokio::spawn(jobs::schedule::run(
+    let schedules = tokio::spawn(crate::work::schedule::run(
         db.clone(),
         worker.schedules(),
         std::sync::Arc::new(crate::clock::SystemClock),
@@ -375,7 +372,6 @@ async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
 
 async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
     let db = db::connect_migrated(url).await?;
-    let queue = jobs::Queue::default();
     match cmd {
         JobsCommand::Enqueue { kind, payload } => {
             let payload = match payload {
@@ -384,13 +380,10 @@ async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
                 })?,
                 None => serde_json::Value::Null,
             };
-            let enqueued = queue.enqueue(&db, kinds::new_job(&kind, payload)?).await?;
-            let detail = serde_json::json!({ "type": kind, "already_waiting": !enqueued.inserted });
-            let target = Some(format!("job {}", enqueued.job.id));
-            crate::auth::audit::record(&db, &cli_actor(), "job.enqueued", target, Some(detail))
-                .await?;
-            let mut out = jobs::describe(&enqueued.job);
-            out["inserted"] = enqueued.inserted.into();
+            let (job, inserted) =
+                crate::audited::enqueue_job(&db, &cli_actor(), &kind, payload).await?;
+            let mut out = jobs::describe(&jobs::queue::get(&db, job.id).await?);
+            out["inserted"] = inserted.into();
             print_json(&out)
         }
         JobsCommand::List { kind, state, limit } => {
@@ -407,8 +400,14 @@ async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
             print_json(&page)
         }
         JobsCommand::Show { id } => print_json(&jobs::describe(&jobs::queue::get(&db, id).await?)),
-        JobsCommand::Cancel { id } => print_json(&jobs::describe(&queue.cancel(&db, id).await?)),
-        JobsCommand::Retry { id } => print_json(&jobs::describe(&queue.retry(&db, id).await?)),
+        JobsCommand::Cancel { id } => {
+            crate::audited::cancel_job(&db, &cli_actor(), id).await?;
+            print_json(&jobs::describe(&jobs::queue::get(&db, id).await?))
+        }
+        JobsCommand::Retry { id } => {
+            crate::audited::retry_job(&db, &cli_actor(), id).await?;
+            print_json(&jobs::describe(&jobs::queue::get(&db, id).await?))
+        }
     }
 }
 
@@ -416,24 +415,17 @@ async fn orders_command(url: &str, cmd: OrdersCommand) -> Result<()> {
     let db = db::connect_migrated(url).await?;
     match cmd {
         OrdersCommand::Create(args) => {
-            let created = orders::create_order(
-                &db,
-                &crate::clock::SystemClock,
-                orders::NewOrder {
-                    account_code: args.account,
-                    symbol: args.symbol,
-                    side: args.side,
-                    quantity: args.quantity,
-                    order_type: args.order_type,
-                    limit_price: args.limit_price,
-                    tif: args.tif,
-                    order_ref: args.order_ref,
-                },
-            )
-            .await?;
-            let target = Some(format!("order {}", created.order.id));
-            crate::auth::audit::record(&db, &cli_actor(), "order.prepared", target, None).await?;
-            print_json(&created)
+            let order = orders::NewOrder {
+                account_code: args.account,
+                symbol: args.symbol,
+                side: args.side,
+                quantity: args.quantity,
+                order_type: args.order_type,
+                limit_price: args.limit_price,
+                tif: args.tif,
+                order_ref: args.order_ref,
+            };
+            print_json(&crate::audited::prepare(&db, &cli_actor(), order).await?)
         }
         OrdersCommand::Confirm { id, token } => {
             print_json(&crate::audited::confirm_order(&db, &cli_actor(), id, &token).await?)
@@ -494,7 +486,7 @@ async fn flex_command(url: &str, cmd: FlexCommand) -> Result<()> {
             Ok(())
         }
         FlexCommand::Fetch { name, flex, json } => {
-            let m = crate::flex::fetch::fetch_and_import(&db, &flex.options(), &name).await?;
+            let m = crate::imports::fetch::fetch_and_import(&db, &flex.options(), &name).await?;
             if json {
                 return print_json(&m);
             }
@@ -768,4 +760,10 @@ async fn sync_command(url: &str, cmd: crate::config::SyncCommand) -> Result<()> 
         println!("{summary}");
         Ok(())
     }
+}
+
+/// The audit log's name for whoever runs the command line.
+pub fn cli_actor() -> app::models::Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
+    app::models::Actor::new("cli", user)
 }

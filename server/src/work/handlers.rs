@@ -2,7 +2,8 @@
 //! function that runs it.
 
 use crate::flex::web::FlexWebOptions;
-use crate::jobs::kinds::{self, SyncSettings};
+use crate::gateways::SyncSettings;
+use crate::jobs::kinds;
 use crate::jobs::worker::{HandlerRegistry, JobContext, JobFailure};
 use serde_json::{json, Value};
 
@@ -72,11 +73,13 @@ pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> Handl
 async fn flex_fetch(ctx: JobContext, flex: &FlexWebOptions) -> Result<Value, JobFailure> {
     let name = kinds::parse_flex_fetch_payload(&ctx.job.payload)
         .map_err(|e| JobFailure::permanent(e.to_string()))?;
-    match crate::flex::fetch::fetch_and_import(&ctx.db, flex, &name).await {
+    match crate::imports::fetch::fetch_and_import(&ctx.db, flex, &name).await {
         Ok(metrics) => {
             serde_json::to_value(metrics).map_err(|e| JobFailure::retryable(e.to_string()))
         }
-        Err(e) if crate::flex::fetch::is_retryable(&e) => Err(JobFailure::retryable(e.to_string())),
+        Err(e) if crate::imports::fetch::is_retryable(&e) => {
+            Err(JobFailure::retryable(e.to_string()))
+        }
         Err(e) => Err(JobFailure::permanent(e.to_string())),
     }
 }
@@ -96,23 +99,12 @@ pub async fn sync_settings(
     let gateway = crate::gateways::resolve(&ctx.db, overrides.gateway.as_deref(), defaults)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(gateway.with_overrides(&overrides))
+    Ok(overrides.applied_to(&gateway))
 }
 
 /// [`kinds::TEST_NOOP`]: succeeds at once, reporting which worker attempt ran it.
 pub async fn noop(ctx: JobContext) -> Result<Value, String> {
     Ok(json!({ "attempt": ctx.job.attempt, "worker": ctx.job.attempted_by }))
-}
-
-/// Gateway connect options of a sync run.
-pub fn connect_options(s: &SyncSettings) -> crate::ib::IbConnectOptions {
-    crate::ib::IbConnectOptions {
-        host: s.host.clone(),
-        port: s.port,
-        client_id: s.client_id,
-        connect_timeout: s.connect_timeout,
-        time_zone: s.time_zone,
-    }
 }
 
 /// The connection of one job: its gateway's settings with the payload's overrides, and the
@@ -125,7 +117,7 @@ async fn job_session(
     offset: i32,
 ) -> Result<(crate::ib::IbConnectOptions, SyncSettings), String> {
     let settings = sync_settings(ctx, defaults).await?;
-    let mut options = connect_options(&settings);
+    let mut options = settings.connect_options();
     options.client_id = settings.client_id.saturating_add(offset);
     Ok((options, settings))
 }

@@ -1,10 +1,11 @@
 //! One Flex Web Service fetch: load the named credentials, download the statement in two
 //! steps, import it in one transaction. Used by the `flex.fetch` job and `fillbook flex fetch`.
 
-use super::credentials;
-use super::import::{import_flex, ImportMetrics};
-use super::web::{FlexWebClient, FlexWebOptions};
 use crate::error::{Error, Result};
+use crate::flex::credentials;
+use crate::flex::web::{FlexWebClient, FlexWebOptions};
+use crate::flex::ImportMetrics;
+use crate::sync::statement::import_flex;
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 

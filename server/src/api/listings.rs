@@ -1,56 +1,25 @@
-//! Read endpoints: trades, a trade, its executions, accounts, positions, orders, jobs.
+//! The listing and lookup endpoints: trades, a trade, its executions and history, accounts,
+//! positions, orders, jobs.
 
-use super::params::Params;
+use super::http::{path_id, ApiQuery, NoParams, Problem};
 use crate::db::read as q;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::state::AppState;
 use app::models::*;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::Json;
 
-/// The problem+json error shape, for the OpenAPI document.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct Problem {
-    r#type: String,
-    title: String,
-    status: u16,
-    code: String,
-    detail: String,
-    field: Option<String>,
+/// The query of a trade's executions: `include=raw` adds the raw records.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionsParams {
+    include: Option<Include>,
 }
 
-fn limit(p: &Params) -> Result<Option<u32>> {
-    p.parsed("limit", "a whole number from 1 to 500")
-}
-
-/// Parses the trades-list query string.
-pub fn trade_query(raw: Option<&str>) -> Result<TradeQuery> {
-    let p = Params::parse(
-        raw,
-        &[
-            "account_id",
-            "account",
-            "status",
-            "symbol",
-            "since",
-            "until",
-            "limit",
-            "cursor",
-            "order",
-        ],
-    )?;
-    Ok(TradeQuery {
-        account_id: p.parsed("account_id", "a numeric account id")?,
-        account: p.text("account")?,
-        status: p.parsed("status", &format!("one of {}", TradeStatus::allowed()))?,
-        symbol: p.text("symbol")?,
-        since: p.time("since")?,
-        until: p.time("until")?,
-        limit: limit(&p)?,
-        cursor: p.text("cursor")?,
-        order: p.one_of("order", &["asc", "desc"])?,
-    })
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Include {
+    Raw,
 }
 
 /// List trades, newest last fill first.
@@ -61,9 +30,8 @@ pub fn trade_query(raw: Option<&str>) -> Result<TradeQuery> {
     ))]
 pub async fn list_trades(
     State(s): State<AppState>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(query): ApiQuery<TradeQuery>,
 ) -> Result<Json<Page<TradeDto>>> {
-    let query = trade_query(raw.as_deref())?;
     Ok(Json(q::list_trades(&s.db, query).await?))
 }
 
@@ -95,11 +63,10 @@ pub async fn get_trade(
 pub async fn list_trade_executions(
     State(s): State<AppState>,
     Path(trade_id): Path<String>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(params): ApiQuery<ExecutionsParams>,
 ) -> Result<Json<Page<ExecutionDto>>> {
     let id = path_id(&trade_id, "trade")?;
-    let p = Params::parse(raw.as_deref(), &["include"])?;
-    let include_raw = p.one_of("include", &["raw"])?.is_some();
+    let include_raw = params.include.is_some();
     Ok(Json(Page {
         items: q::list_executions(&s.db, id, include_raw).await?,
         next_cursor: None,
@@ -118,10 +85,9 @@ pub async fn list_trade_executions(
 pub async fn get_trade_history(
     State(s): State<AppState>,
     Path(trade_id): Path<String>,
-    RawQuery(raw): RawQuery,
+    _: ApiQuery<NoParams>,
 ) -> Result<Json<TradeHistoryDto>> {
     let id = path_id(&trade_id, "trade")?;
-    Params::parse(raw.as_deref(), &[])?;
     Ok(Json(crate::history::trade_history(&s.db, id).await?))
 }
 
@@ -130,9 +96,8 @@ pub async fn get_trade_history(
     responses((status = 200, description = "The accounts", body = Page<AccountDto>)))]
 pub async fn list_accounts(
     State(s): State<AppState>,
-    RawQuery(raw): RawQuery,
+    _: ApiQuery<NoParams>,
 ) -> Result<Json<Page<AccountDto>>> {
-    Params::parse(raw.as_deref(), &[])?;
     Ok(Json(q::list_accounts(&s.db).await?))
 }
 
@@ -141,9 +106,8 @@ pub async fn list_accounts(
     responses((status = 200, description = "The positions", body = Page<PositionDto>)))]
 pub async fn list_positions(
     State(s): State<AppState>,
-    RawQuery(raw): RawQuery,
+    _: ApiQuery<NoParams>,
 ) -> Result<Json<Page<PositionDto>>> {
-    Params::parse(raw.as_deref(), &[])?;
     Ok(Json(q::list_positions(&s.db).await?))
 }
 
@@ -155,15 +119,8 @@ pub async fn list_positions(
     ))]
 pub async fn list_orders(
     State(s): State<AppState>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<Page<OrderDto>>> {
-    let p = Params::parse(raw.as_deref(), &["account_id", "status", "limit", "cursor"])?;
-    let query = OrderQuery {
-        account_id: p.parsed("account_id", "a numeric account id")?,
-        status: p.text("status")?,
-        limit: limit(&p)?,
-        cursor: p.text("cursor")?,
-    };
     Ok(Json(q::list_orders(&s.db, query).await?))
 }
 
@@ -175,15 +132,8 @@ pub async fn list_orders(
     ))]
 pub async fn list_jobs(
     State(s): State<AppState>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(query): ApiQuery<JobQuery>,
 ) -> Result<Json<Page<JobDto>>> {
-    let p = Params::parse(raw.as_deref(), &["type", "state", "limit", "cursor"])?;
-    let query = JobQuery {
-        kind: p.parsed("type", &format!("one of {}", JobKind::allowed()))?,
-        state: p.parsed("state", &format!("one of {}", JobState::allowed()))?,
-        limit: limit(&p)?,
-        cursor: p.text("cursor")?,
-    };
     Ok(Json(q::list_jobs(&s.db, query).await?))
 }
 
@@ -200,12 +150,4 @@ pub async fn get_job(
 ) -> Result<Json<JobDto>> {
     let id = path_id(&job_id, "job")?;
     Ok(Json(q::get_job(&s.db, id).await?))
-}
-
-/// An id from the path: a malformed one is a 404 (no such resource), never a 500.
-pub fn path_id(raw: &str, what: &str) -> Result<i32> {
-    raw.parse::<i32>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Error::NotFound(format!("{what} {raw}")))
 }

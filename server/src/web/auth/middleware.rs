@@ -2,9 +2,11 @@
 //! sign-in/setup pages. Everything else needs an API token (only on `/api/v1` and `/mcp`)
 //! or an operator's session cookie; without one, API-like paths answer 401 problem+json
 //! and pages redirect to the sign-in page (or to first-run setup). Then: the CSRF checks
-//! for cookie-authenticated state changes, and the endpoint's scope.
+//! for cookie-authenticated state changes; each API route then checks its own scope
+//! (`crate::api::http::scoped`, declared where the route is registered).
 
-use super::{csrf, operators, sessions, Principal, Scope};
+use super::csrf;
+use crate::auth::{operators, sessions, Principal};
 use crate::error::Error;
 use crate::state::AppState;
 use app::models::SessionDto;
@@ -12,7 +14,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use http::{header, Method, Request};
+use http::{header, Request};
 use std::net::SocketAddr;
 
 /// File types served as public static assets from the site root.
@@ -45,30 +47,6 @@ fn is_api(path: &str) -> bool {
 /// Whether an API token may be used on `path`.
 fn takes_tokens(path: &str) -> bool {
     path.starts_with("/api/v1/") || path == "/mcp" || path.starts_with("/mcp/")
-}
-
-/// The scopes of which a token needs one for `method path` (none: any valid token). Tools
-/// (`/api/v1/tools/{name}`, `/mcp`) check each tool's own scope when called.
-pub fn required_scopes(method: &Method, path: &str) -> &'static [Scope] {
-    let Some(rest) = path.strip_prefix("/api/v1/") else {
-        return &[];
-    };
-    let resource = rest.split('/').next().unwrap_or("");
-    let write = *method != Method::GET && *method != Method::HEAD;
-    match (resource, write) {
-        ("trades" | "executions" | "accounts" | "exports" | "reconciliation" | "events", _) => {
-            &[Scope::TradesRead]
-        }
-        ("positions", _) => &[Scope::PositionsRead],
-        ("jobs", true) => &[Scope::JobsWrite],
-        ("jobs" | "schedules" | "live", false) => &[Scope::JobsWrite, Scope::TradesRead],
-        ("orders", true) => &[Scope::OrdersWrite],
-        ("orders", false) => &[Scope::OrdersWrite, Scope::TradesRead],
-        ("audit", _) => &[Scope::AuditRead],
-        ("imports", true) => &[Scope::ImportsWrite],
-        ("imports", false) => &[Scope::TradesRead],
-        _ => &[],
-    }
 }
 
 /// The client's address: the socket's peer, or behind a trusted proxy the last
@@ -177,10 +155,7 @@ async fn admit(state: &AppState, mut request: Request<Body>) -> Result<Request<B
             .await
             .map_err(fail)?;
     }
-    let needed = required_scopes(request.method(), &path);
-    if !needed.is_empty() && !needed.iter().any(|s| principal.allows(*s)) {
-        return Err(fail(principal.require(needed[0]).unwrap_err()));
-    }
+    // Each API route checks its own scopes where it is registered (`api::operations`).
 
     let extensions = request.extensions_mut();
     extensions.insert(principal.actor(ip));
@@ -244,44 +219,6 @@ mod tests {
         ] {
             assert!(!is_public(p), "{p}");
         }
-    }
-
-    #[test]
-    fn scopes_follow_the_resource_and_method() {
-        assert_eq!(
-            required_scopes(&Method::GET, "/api/v1/trades/3/executions"),
-            &[Scope::TradesRead]
-        );
-        assert_eq!(
-            required_scopes(&Method::GET, "/api/v1/positions"),
-            &[Scope::PositionsRead]
-        );
-        assert_eq!(
-            required_scopes(&Method::POST, "/api/v1/jobs"),
-            &[Scope::JobsWrite]
-        );
-        assert_eq!(
-            required_scopes(&Method::POST, "/api/v1/orders/4/confirm"),
-            &[Scope::OrdersWrite]
-        );
-        assert_eq!(
-            required_scopes(&Method::GET, "/api/v1/audit"),
-            &[Scope::AuditRead]
-        );
-        assert_eq!(
-            required_scopes(&Method::POST, "/api/v1/imports/flex"),
-            &[Scope::ImportsWrite]
-        );
-        assert_eq!(
-            required_scopes(&Method::GET, "/api/v1/imports/3"),
-            &[Scope::TradesRead]
-        );
-        assert_eq!(
-            required_scopes(&Method::GET, "/api/v1/accounts/3/coverage"),
-            &[Scope::TradesRead]
-        );
-        assert!(required_scopes(&Method::POST, "/api/v1/tools/list_trades").is_empty());
-        assert!(required_scopes(&Method::GET, "/api/v1/openapi.json").is_empty());
     }
 
     #[test]

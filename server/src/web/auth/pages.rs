@@ -3,8 +3,8 @@
 //! token shows it once, on its own page, so it never travels in a URL).
 
 use super::middleware::{client_ip, is_https};
-use super::{
-    audit, login, operators, sessions, tokens, AuthSettings, Principal, Scope, SecureCookies,
+use crate::auth::{
+    audit, login, operators, sessions, AuthSettings, Principal, Scope, SecureCookies,
 };
 use crate::error::Error;
 use crate::state::AppState;
@@ -222,13 +222,8 @@ pub async fn logout(
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(cookie) = sessions::from_cookie_header(&headers) {
-        if let Err(e) = sessions::end(&state.db, &cookie).await {
-            return e.into_response();
-        }
-    }
-    if let Err(e) = audit::record(&state.db, &actor, "logout", Some(actor.name.clone()), None).await
-    {
+    let cookie = sessions::from_cookie_header(&headers);
+    if let Err(e) = crate::audited::sign_out(&state.db, &actor, cookie.as_deref()).await {
         return e.into_response();
     }
     let secure = secure_cookie(&state.auth.settings, &headers);
@@ -252,7 +247,7 @@ fn setup_form(status: StatusCode, token: &str, username: &str, error: Option<&st
         error = error_box(error),
         token = escape(token),
         username = escape(username),
-        min = super::password::MIN_LENGTH,
+        min = crate::auth::password::MIN_LENGTH,
     );
     page(status, "Set up Fillbook", &body)
 }
@@ -310,7 +305,7 @@ pub async fn setup_submit(
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "the two passwords differ");
     }
     if let Err(e) = operators::validate_username(&f.username)
-        .and_then(|_| super::password::validate(&f.password, "password"))
+        .and_then(|_| crate::auth::password::validate(&f.password, "password"))
     {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.for_page());
     }
@@ -389,7 +384,7 @@ fn password_form(
         username = escape(&session.username),
         csrf = escape(&session.csrf),
         error = error_box(error),
-        min = super::password::MIN_LENGTH,
+        min = crate::auth::password::MIN_LENGTH,
     );
     page(status, "Change your password", &body)
 }
@@ -516,16 +511,7 @@ pub async fn create_token(
                 beyond.as_str()
             )));
         }
-        let (info, token) = tokens::create(&state.db, name, &scopes, &actor.name).await?;
-        audit::record(
-            &state.db,
-            &actor,
-            "token.created",
-            Some(info.name.clone()),
-            Some(serde_json::json!({ "token_id": info.id, "scopes": info.scopes })),
-        )
-        .await?;
-        Ok::<_, Error>((info, token))
+        crate::audited::create_token(&state.db, &actor, name, &scopes, &actor.name).await
     };
     match created.await {
         Ok((info, token)) => page(
@@ -564,16 +550,9 @@ pub async fn revoke_token(
     Path(id): Path<i32>,
 ) -> Response {
     let revoked = async {
-        let info = tokens::revoke(&state.db, id, owner_filter(&principal).as_deref()).await?;
+        let owner = owner_filter(&principal);
+        let info = crate::audited::revoke_token(&state.db, &actor, id, owner.as_deref()).await?;
         state.auth.forget_token(info.id);
-        audit::record(
-            &state.db,
-            &actor,
-            "token.revoked",
-            Some(info.name.clone()),
-            Some(serde_json::json!({ "token_id": info.id })),
-        )
-        .await?;
         Ok::<_, Error>(())
     };
     match revoked.await {

@@ -1,19 +1,20 @@
-//! One Flex statement import: stream the XML, normalise each row, and write every fill,
-//! cancellation and statement period in batches of one transaction (a malformed document
-//! writes nothing). Zoneless times are read in each account's Flex time zone
-//! (`accounts.flex_time_zone`, default [`DEFAULT_FLEX_ZONE`]).
+//! Reading one Flex statement: stream the XML and normalise each row into ledger records,
+//! handed over in batches (the ledger write is `crate::sync::statement`). Zoneless times are
+//! read in each account's Flex time zone (`accounts.flex_time_zone`, default
+//! [`DEFAULT_FLEX_ZONE`]).
 
 use super::row::{normalize_row, RowOutcome};
 use super::time::parse_flex_time;
 use super::xml::{FlexItem, FlexReader, FlexXmlError, StatementInfo};
 use crate::error::{Error, Result};
-use crate::normalize::{resolve_zone, FlexCancellation, NormalizedExecution, SkippedExecution};
-use crate::sync::trades::{settle, write_batch, CoveragePeriod, LedgerBatch, LedgerOutcome};
-use chrono::{Duration, Utc};
+use crate::normalize::{
+    resolve_zone, CoveragePeriod, FlexCancellation, NormalizedExecution, SkippedExecution,
+};
+use chrono::Duration;
 use chrono_tz::Tz;
-use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait};
+use sea_orm::{DatabaseConnection, FromQueryResult};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 
 /// The zone of an account whose Flex time zone nobody set.
@@ -191,106 +192,4 @@ pub fn parse_statement(
 /// A document the reader refused, as the API reports it (422 naming the statement).
 pub fn refused(e: FlexXmlError) -> Error {
     Error::invalid("statement", e.to_string())
-}
-
-/// Imports one statement document in one transaction, streaming: the reader runs on a
-/// blocking thread and hands over batches of [`IMPORT_BATCH`] rows, each written as it
-/// arrives, so memory holds a batch or two, not the document. A malformed document (even
-/// near its end) rolls everything back.
-pub async fn import_flex<R: BufRead + Send + 'static>(
-    db: &DatabaseConnection,
-    input: R,
-    reference: Option<String>,
-) -> Result<ImportMetrics> {
-    import_flex_in_batches(db, input, reference, IMPORT_BATCH).await
-}
-
-/// [`import_flex`] with batches of `batch` rows (tests use tiny batches).
-pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
-    db: &DatabaseConnection,
-    input: R,
-    reference: Option<String>,
-    batch: usize,
-) -> Result<ImportMetrics> {
-    let zones = account_zones(db).await?;
-    let source = reference.clone();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(1);
-    let reader = tokio::task::spawn_blocking(move || {
-        read_statement(input, &zones, reference.as_deref(), batch.max(1), |chunk| {
-            tx.blocking_send(chunk).is_ok()
-        })
-    });
-    let now = Utc::now();
-    let txn = db.begin().await?;
-    let mut run = LedgerOutcome::default();
-    while let Some(chunk) = rx.recv().await {
-        let batch = LedgerBatch {
-            rows: chunk.executions,
-            cancellations: chunk.cancellations,
-            skip_statistics: run.skip_statistics(),
-            source: source.clone(),
-            ..LedgerBatch::default()
-        };
-        run.absorb(write_batch(&txn, batch, now).await?);
-    }
-    let summary = reader
-        .await
-        .map_err(|e| Error::Internal(format!("statement reader stopped: {e}")))?
-        .map_err(refused)?;
-    // The statements' accounts (also those without fills) and periods.
-    let last = LedgerBatch {
-        accounts: summary
-            .metrics
-            .statements
-            .iter()
-            .map(|s| s.account.clone())
-            .filter(|a| !a.is_empty())
-            .collect(),
-        coverage: summary.coverage,
-        ..LedgerBatch::default()
-    };
-    let accounts: Vec<String> = last.accounts.clone();
-    run.absorb(write_batch(&txn, last, now).await?);
-    // A statement knows no order states: a trade keeps its status unless Fillbook's own
-    // orders decide it.
-    settle(&txn, &mut run, &[], false, now).await?;
-    txn.commit().await?;
-    crate::sync::trades::announce_fills(db, accounts, &run.metrics).await;
-    let metrics = ImportMetrics {
-        executions_inserted: run.metrics.inserted_executions_count,
-        executions_updated: run.metrics.updated_executions_count,
-        canonical_changes: run.metrics.canonical_changes_count,
-        executions_busted: run.busted_executions_count,
-        cancellations_recorded: run.cancellations_recorded,
-        ..ImportMetrics::default()
-    };
-    let applied: HashSet<String> = run.applied_cancellations.into_iter().collect();
-    let read = summary.metrics;
-    for s in &read.skipped {
-        tracing::warn!(reason = %s.reason, raw = %s.raw, "skipped a malformed statement row");
-    }
-    Ok(ImportMetrics {
-        touched_trades: run.touched_trade_ids.len(),
-        unmatched_cancellations: run
-            .unmatched_cancellations
-            .into_iter()
-            .filter(|k| !applied.contains(k))
-            .collect(),
-        ..read
-    }
-    .with_writes(&metrics))
-}
-
-impl ImportMetrics {
-    /// These read counts with the write counts of `w`.
-    fn with_writes(self, w: &ImportMetrics) -> ImportMetrics {
-        ImportMetrics {
-            executions_inserted: w.executions_inserted,
-            executions_updated: w.executions_updated,
-            executions_busted: w.executions_busted,
-            canonical_changes: w.canonical_changes,
-            cancellations_recorded: w.cancellations_recorded,
-            ..self
-        }
-    }
 }

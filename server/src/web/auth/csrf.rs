@@ -13,7 +13,7 @@
 //! Requests with an API token (`Authorization: Bearer`) carry no ambient credential and
 //! need neither check.
 
-use super::secret;
+use crate::auth::secret;
 use crate::error::{Error, Result};
 use axum::body::Body;
 use http::{header, HeaderMap, Method, Request};

@@ -1,18 +1,14 @@
 //! `fillbook users …` and `fillbook tokens …`: operators and API tokens from the command
 //! line, audited as the local user (`cli`).
 
-use super::{audit, operators, secret, tokens, Scope};
+use super::cli_actor;
+use crate::audited;
+use crate::auth::{operators, secret, tokens, Scope};
 use crate::config::{TokensCommand, UsersCommand};
 use crate::error::{Error, Result};
 use app::models::Actor;
 use sea_orm::DatabaseConnection;
 use std::io::BufRead;
-
-/// The audit log's name for whoever runs the command line.
-pub fn cli_actor() -> Actor {
-    let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
-    Actor::new("cli", user)
-}
 
 /// A password from the first line of stdin, or a generated one (printed by the caller).
 fn new_password(from_stdin: bool) -> Result<(String, bool)> {
@@ -53,16 +49,7 @@ pub async fn users(db: &DatabaseConnection, cmd: UsersCommand) -> Result<()> {
             password_stdin,
         } => {
             let (password, generated) = new_password(password_stdin)?;
-            let added = operators::add(db, &username, &password, admin).await?;
-            let detail = serde_json::json!({ "admin": admin });
-            audit::record(
-                db,
-                &actor,
-                "user.added",
-                Some(added.username.clone()),
-                Some(detail),
-            )
-            .await?;
+            let added = audited::add_operator(db, &actor, &username, &password, admin).await?;
             print(&operators::OperatorInfo::from(added))?;
             show_generated(&password, generated);
             Ok(())
@@ -75,15 +62,7 @@ pub async fn users(db: &DatabaseConnection, cmd: UsersCommand) -> Result<()> {
             password_stdin,
         } => {
             let (password, generated) = new_password(password_stdin)?;
-            let info = operators::reset_password(db, &username, &password).await?;
-            audit::record(
-                db,
-                &actor,
-                "user.password_reset",
-                Some(info.username.clone()),
-                None,
-            )
-            .await?;
+            let info = audited::reset_password(db, &actor, &username, &password).await?;
             print(&info)?;
             show_generated(&password, generated);
             Ok(())
@@ -97,18 +76,13 @@ async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<()> {
-    let (info, offboarded) = operators::set_disabled(db, username, disabled).await?;
-    let (action, detail) = if disabled {
+    let (info, offboarded) = audited::set_operator_disabled(db, actor, username, disabled).await?;
+    if disabled {
         let revoked = offboarded.tokens_revoked;
         eprintln!(
             "ended the sessions of {username} and revoked the {revoked} API token(s) they made"
         );
-        let detail = serde_json::json!({ "tokens_revoked": revoked });
-        ("user.disabled", Some(detail))
-    } else {
-        ("user.enabled", None)
-    };
-    audit::record(db, actor, action, Some(info.username.clone()), detail).await?;
+    }
     print(&info)
 }
 
@@ -118,33 +92,16 @@ pub async fn tokens(db: &DatabaseConnection, cmd: TokensCommand) -> Result<()> {
     match cmd {
         TokensCommand::Create { name, scopes } => {
             let scopes = Scope::parse_list(&scopes)?;
+            let created_by = format!("cli:{}", actor.name);
             let (info, token) =
-                tokens::create(db, &name, &scopes, &format!("cli:{}", actor.name)).await?;
-            let detail = serde_json::json!({ "token_id": info.id, "scopes": info.scopes });
-            audit::record(
-                db,
-                &actor,
-                "token.created",
-                Some(info.name.clone()),
-                Some(detail),
-            )
-            .await?;
+                audited::create_token(db, &actor, &name, &scopes, &created_by).await?;
             print(&info)?;
             println!("{token}");
             Ok(())
         }
         TokensCommand::List => print(&tokens::list(db, None).await?),
         TokensCommand::Revoke { id } => {
-            let info = tokens::revoke(db, id, None).await?;
-            let detail = serde_json::json!({ "token_id": info.id });
-            audit::record(
-                db,
-                &actor,
-                "token.revoked",
-                Some(info.name.clone()),
-                Some(detail),
-            )
-            .await?;
+            let info = audited::revoke_token(db, &actor, id, None).await?;
             print(&info)
         }
     }

@@ -2,11 +2,12 @@
 //! `fillbook accounts …` (the Flex time zone and the order limits an administrator sets per
 //! account), audited as the local user.
 
-use super::import::{import_flex, ImportMetrics, DEFAULT_FLEX_ZONE};
+use super::cli_actor;
 use crate::auth::audit;
-use crate::auth::commands::cli_actor;
 use crate::config::AccountsCommand;
 use crate::error::{Error, Result};
+use crate::flex::statement::{ImportMetrics, DEFAULT_FLEX_ZONE};
+use crate::sync::statement::import_flex;
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
 use std::path::PathBuf;

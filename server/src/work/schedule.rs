@@ -12,10 +12,10 @@
 //! connection), `orders.submit` runs every minute too: a gateway that stays away longer
 //! than one job's retries never strands an order.
 
-use super::kinds;
 use crate::clock::Clock;
 use crate::db::statement;
 use crate::error::Result;
+use crate::jobs::kinds;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, TransactionTrait};
 use serde_json::{json, Value};
@@ -141,7 +141,7 @@ pub async fn fire(
         txn.rollback().await?;
         return Ok(None);
     }
-    let job = super::enqueue_kind(&txn, schedule.kind, schedule.payload.clone()).await?;
+    let job = crate::jobs::enqueue_kind(&txn, schedule.kind, schedule.payload.clone()).await?;
     txn.execute_raw(statement(
         txn.get_database_backend(),
         "UPDATE schedule_runs SET job_id = $3 WHERE schedule = $1 AND period_start = $2",

@@ -1,0 +1,130 @@
+//! A side effect and its audit entry are one transaction: when the audit entry cannot be
+//! written, the effect is not stored either (a job, a token, an operator), and when it can,
+//! both are. The audit log is made to refuse inserts with a trigger, on both databases.
+
+use crate::support;
+
+use app::models::Actor;
+use fillbook::audited;
+use fillbook::auth::Scope;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use support::TestDb;
+
+async fn exec(db: &DatabaseConnection, sql: &str) {
+    db.execute_unprepared(sql).await.unwrap();
+}
+
+/// Makes every insert into the audit log fail.
+async fn break_audit_log(db: &DatabaseConnection) {
+    if db.get_database_backend() == DbBackend::Postgres {
+        exec(
+            db,
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$",
+        )
+        .await;
+        exec(
+            db,
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+             FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        )
+        .await;
+    } else {
+        exec(
+            db,
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+             BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END",
+        )
+        .await;
+    }
+}
+
+async fn repair_audit_log(db: &DatabaseConnection) {
+    if db.get_database_backend() == DbBackend::Postgres {
+        exec(db, "DROP TRIGGER refuse_audit ON audit_events").await;
+    } else {
+        exec(db, "DROP TRIGGER refuse_audit").await;
+    }
+}
+
+async fn count(db: &DatabaseConnection, table: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+support::db_test!(
+    an_effect_whose_audit_entry_fails_is_not_stored,
+    |t: TestDb| async move {
+        let db = &t.db;
+        let actor = Actor::new("operator", "alice");
+        break_audit_log(db).await;
+
+        let enqueued = audited::enqueue_job(db, &actor, "trades.sync", serde_json::json!({})).await;
+        assert!(
+            enqueued.is_err(),
+            "the enqueue must fail with its audit entry"
+        );
+        assert_eq!(
+            count(db, "jobs").await,
+            0,
+            "a job was stored without its audit entry"
+        );
+
+        let token = audited::create_token(db, &actor, "bot", &[Scope::TradesRead], "alice").await;
+        assert!(token.is_err());
+        assert_eq!(
+            count(db, "api_tokens").await,
+            0,
+            "a token without its audit entry"
+        );
+
+        let added = audited::add_operator(db, &actor, "bob", "a long enough password", false).await;
+        assert!(added.is_err());
+        assert_eq!(
+            count(db, "operators").await,
+            0,
+            "an operator without its audit entry"
+        );
+
+        repair_audit_log(db).await;
+        let (job, inserted) =
+            audited::enqueue_job(db, &actor, "trades.sync", serde_json::json!({}))
+                .await
+                .unwrap();
+        assert!(inserted);
+        assert_eq!(count(db, "jobs").await, 1);
+        let (info, _) = audited::create_token(db, &actor, "bot", &[Scope::TradesRead], "alice")
+            .await
+            .unwrap();
+        assert_eq!(count(db, "api_tokens").await, 1);
+        let entries = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT action, target FROM audit_events ORDER BY id".to_string(),
+            ))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.try_get::<String>("", "action").unwrap(),
+                    r.try_get::<Option<String>>("", "target").unwrap(),
+                )
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(
+            entries,
+            vec![
+                ("job.enqueued".to_string(), Some(format!("job {}", job.id))),
+                ("token.created".to_string(), Some(info.name)),
+            ]
+        );
+    }
+);
