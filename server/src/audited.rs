@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::jobs::Queue;
 use crate::orders::NewOrder;
 use app::models::{Actor, ApiTokenDto, JobDto, NewOrderDto, OrderCreatedDto, OrderDto};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde_json::{json, Value};
 
 /// Writes the audit entry of what `txn` did and commits both.
@@ -34,7 +34,7 @@ pub async fn enqueue_job(
     kind: &str,
     payload: Value,
 ) -> Result<(JobDto, bool)> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let enqueued = crate::jobs::enqueue_kind(&txn, kind, payload).await?;
     let job = read::job_dto(enqueued.job);
     let detail = json!({ "type": job.kind, "already_waiting": !enqueued.inserted });
@@ -45,7 +45,7 @@ pub async fn enqueue_job(
 
 /// Puts a finished job back in the queue.
 pub async fn retry_job(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<JobDto> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let job = read::job_dto(Queue::default().retry(&txn, id).await?);
     let detail = json!({ "type": job.kind });
     commit_with_entry(txn, actor, "job.retried", format!("job {id}"), Some(detail)).await?;
@@ -54,7 +54,7 @@ pub async fn retry_job(db: &DatabaseConnection, actor: &Actor, id: i32) -> Resul
 
 /// Cancels a waiting or running job.
 pub async fn cancel_job(db: &DatabaseConnection, actor: &Actor, id: i32) -> Result<JobDto> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let job = read::job_dto(Queue::default().cancel(&txn, id).await?);
     let detail = json!({ "type": job.kind });
     commit_with_entry(
@@ -85,7 +85,7 @@ pub async fn prepare(
     actor: &Actor,
     order: NewOrder,
 ) -> Result<OrderCreatedDto> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let created = crate::orders::create_order(&txn, &SystemClock, order).await?;
     let o = &created.order;
     let detail = json!({ "symbol": o.symbol, "side": o.side, "quantity": o.quantity, "order_type": o.order_type });
@@ -101,7 +101,7 @@ pub async fn confirm_order(
     id: i32,
     token: &str,
 ) -> Result<OrderDto> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let order = crate::orders::confirm_order(&txn, &SystemClock, id, token).await?;
     commit_with_entry(txn, actor, "order.confirmed", format!("order {id}"), None).await?;
     Ok(order)
@@ -114,7 +114,7 @@ pub async fn set_flex_time_zone(
     account_id: i32,
     zone: Option<String>,
 ) -> Result<Option<String>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let zone = crate::db::coverage::set_flex_time_zone(&txn, account_id, zone.as_deref()).await?;
     let detail = json!({ "flex_time_zone": zone });
     let target = format!("account {account_id}");
@@ -138,7 +138,7 @@ pub async fn create_token(
     scopes: &[Scope],
     created_by: &str,
 ) -> Result<(ApiTokenDto, String)> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (info, token) = tokens::create(&txn, name, scopes, created_by).await?;
     let detail = json!({ "token_id": info.id, "scopes": info.scopes });
     commit_with_entry(txn, actor, "token.created", info.name.clone(), Some(detail)).await?;
@@ -152,7 +152,7 @@ pub async fn revoke_token(
     id: i32,
     created_by: Option<&str>,
 ) -> Result<ApiTokenDto> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let info = tokens::revoke(&txn, id, created_by).await?;
     let detail = json!({ "token_id": info.id });
     commit_with_entry(txn, actor, "token.revoked", info.name.clone(), Some(detail)).await?;
@@ -161,7 +161,7 @@ pub async fn revoke_token(
 
 /// Ends the session behind `cookie` (if any) and records the sign-out.
 pub async fn sign_out(db: &DatabaseConnection, actor: &Actor, cookie: Option<&str>) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(cookie) = cookie {
         sessions::end(&txn, cookie).await?;
     }
@@ -176,7 +176,7 @@ pub async fn add_operator(
     password: &str,
     admin: bool,
 ) -> Result<Operator> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let added = operators::add(&txn, username, password, admin).await?;
     let detail = json!({ "admin": admin });
     commit_with_entry(
@@ -197,7 +197,7 @@ pub async fn reset_password(
     username: &str,
     password: &str,
 ) -> Result<OperatorInfo> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let info = operators::reset_password(&txn, username, password).await?;
     commit_with_entry(
         txn,
@@ -218,7 +218,7 @@ pub async fn set_operator_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<(OperatorInfo, Offboarded)> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (info, offboarded) = operators::set_disabled(&txn, username, disabled).await?;
     let (action, detail) = if disabled {
         let detail = json!({ "tokens_revoked": offboarded.tokens_revoked });

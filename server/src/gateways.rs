@@ -8,7 +8,7 @@ use crate::auth::audit;
 use crate::error::{Error, Result};
 use app::models::Actor;
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
 use serde::Serialize;
 
 /// The name of the gateway given on the command line.
@@ -83,7 +83,7 @@ pub async fn add(db: &DatabaseConnection, actor: &Actor, g: &GatewayRow) -> Resu
         z.parse::<chrono_tz::Tz>()
             .map_err(|_| Error::invalid("time_zone", format!("`{z}` is not an IANA time zone")))?;
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     txn.execute_raw(crate::db::statement(
         txn.get_database_backend(),
@@ -109,7 +109,7 @@ pub async fn add(db: &DatabaseConnection, actor: &Actor, g: &GatewayRow) -> Resu
 
 /// Removes a gateway, audited in the same transaction.
 pub async fn remove(db: &DatabaseConnection, actor: &Actor, name: &str) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let gone = txn
         .execute_raw(crate::db::statement(
             txn.get_database_backend(),

@@ -20,7 +20,7 @@ use crate::db::statement;
 use crate::error::{Error, Result};
 use app::models::{AccountReconciliationDto, FindingDto, InstrumentPositionDto, ReconciliationDto};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Quantities closer than this are equal (fractional shares stored as floats).
@@ -461,7 +461,7 @@ pub async fn set_baseline(
         ));
     }
     let account_id = accounts(db, Some(account)).await?[0].id;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let json = serde_json::to_value(&quantities).unwrap_or_default();
     txn.execute_raw(statement(
         txn.get_database_backend(),

@@ -9,7 +9,7 @@ use super::{audit, operators, password, sessions, AuthSettings};
 use crate::error::{Error, Result};
 use app::models::Actor;
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 /// The window failed sign-ins are counted in (seconds).
 pub const WINDOW_SECONDS: i64 = 60;
@@ -78,7 +78,7 @@ pub async fn change_password(
         ));
     }
     let operator = check_password(db, settings, actor, current).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     operators::reset_password(&txn, &operator.username, new).await?;
     let ip = actor.ip.as_deref();
     let session = sessions::start(&txn, settings, operator.id, ip, user_agent).await?;

@@ -5,7 +5,7 @@ use super::{password, sessions};
 use crate::db::statement;
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 
 /// An operator as stored (the hash never leaves this module's callers' process).
@@ -133,7 +133,7 @@ pub async fn add_first_admin(
     username: &str,
     new_password: &str,
 ) -> Result<Operator> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if count(&txn).await? > 0 {
         return Err(Error::Conflict(
             "this instance is already set up; sign in instead".into(),

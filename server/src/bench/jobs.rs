@@ -13,7 +13,7 @@ use crate::db;
 use crate::error::{Error, Result};
 use crate::jobs::kinds::{TEST_JOBS_ENV, TEST_NOOP};
 use crate::jobs::{HandlerRegistry, NewJob, Queue, Worker, WorkerConfig};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -164,7 +164,7 @@ async fn cross_process_latency(db: &DatabaseConnection, url: &str, samples: usiz
 }
 
 async fn throughput(db: &DatabaseConnection, jobs: usize, workers: usize) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let queue = Queue::default();
     for _ in 0..jobs {
         queue

@@ -12,7 +12,7 @@ use crate::sim::{self, Faults, Scenario};
 use crate::sync::trades::{insert_executions, sync_trades_once};
 use chrono::Utc;
 use ibapi::orders::ExecutionFilter;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -262,7 +262,7 @@ pub(crate) async fn write_floor(
             .iter()
             .map(|r| (r, accounts[&r.account_code], trade_of[&r.account_code]))
             .collect();
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         insert_executions(&txn, &inserts, now).await?;
         txn.commit().await?;
     }

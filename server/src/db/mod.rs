@@ -12,7 +12,10 @@ pub use statement::statement;
 
 use crate::error::{Error, Result};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -71,6 +74,19 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
     } else {
         Ok(format!("sqlite://{path}?{query}&mode=rwc"))
     }
+}
+
+/// Begins a transaction that will write. On SQLite it starts as the writer (`BEGIN
+/// IMMEDIATE`, waiting up to the busy timeout for the lock): a transaction that began
+/// deferred and read first cannot become the writer once another connection committed
+/// after that read, and fails at once with "database is locked" (`SQLITE_BUSY_SNAPSHOT`).
+/// Inside a transaction it opens a savepoint, as `begin` does.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    Ok(db.begin_with_options(options).await?)
 }
 
 /// Opens a connection pool to `url`, failing fast with one clear sentence.

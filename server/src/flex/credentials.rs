@@ -6,7 +6,7 @@ use crate::db::statement;
 use crate::error::{Error, Result};
 use app::models::Actor;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
 use serde::Serialize;
 use serde_json::json;
 
@@ -61,7 +61,7 @@ pub async fn set(
     token: &str,
 ) -> Result<bool> {
     check(name, query_id, token)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let backend = txn.get_database_backend();
     let now = Utc::now();
     let updated = txn
@@ -107,7 +107,7 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<CredentialsInfo>> {
 
 /// Removes the credentials called `name` (audited as `flex.credentials_removed`).
 pub async fn remove(db: &DatabaseConnection, actor: &Actor, name: &str) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let removed = txn
         .execute_raw(statement(
             txn.get_database_backend(),

@@ -16,7 +16,7 @@ use chrono::Utc;
 use futures::FutureExt;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -72,7 +72,7 @@ pub async fn enqueue_flex(
     let file_name = file_name
         .map(|n| n.trim().chars().take(255).collect::<String>())
         .filter(|n| !n.is_empty());
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = imports::ActiveModel {
         source: Set("flex".into()),
         file_name: Set(file_name.clone()),

@@ -84,7 +84,7 @@ pub async fn create_order(
     let token = guard::new_token();
     let now = clock.now();
     let expires_at = now + TOKEN_TTL;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let order = orders::ActiveModel {
         account_id: Set(account.id),
         symbol: Set(valid.symbol),
@@ -137,7 +137,7 @@ pub async fn confirm_order(
     token: &str,
 ) -> Result<OrderDto> {
     let now = clock.now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let confirmed = orders::Entity::find()
         .from_raw_sql(crate::db::statement(
             txn.get_database_backend(),

@@ -6,7 +6,7 @@ use crate::db::accounts::upsert_accounts;
 use crate::error::Result;
 use crate::ib::{Gateway, IbConnectOptions};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -36,7 +36,7 @@ pub async fn sync_positions_once(
         .chain(rows.iter().map(|r| r.account.clone()))
         .filter(|c| !c.is_empty())
         .collect();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let ids = upsert_accounts(&txn, &codes, now).await?;
     let backend = txn.get_database_backend();
     for row in &rows {

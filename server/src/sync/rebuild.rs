@@ -25,9 +25,7 @@ use crate::normalize::{
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, FromQueryResult, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, FromQueryResult};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -230,7 +228,7 @@ pub async fn rebuild(db: &DatabaseConnection, opts: &RebuildOptions) -> Result<R
     };
     let zones = account_zones(db).await?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut report = RebuildReport {
         dry_run: opts.dry_run,
         ..RebuildReport::default()

@@ -8,7 +8,7 @@ use crate::flex::statement::{
 };
 use crate::sync::trades::{announce_fills, settle, write_batch, LedgerBatch, LedgerOutcome};
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use std::collections::HashSet;
 use std::io::BufRead;
 
@@ -40,7 +40,7 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
         })
     });
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut run = LedgerOutcome::default();
     while let Some(chunk) = rx.recv().await {
         let batch = LedgerBatch {

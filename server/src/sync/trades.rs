@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use ibapi::orders::ExecutionFilter;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
-    TransactionTrait, Value as SqlValue,
+    Value as SqlValue,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -223,7 +223,7 @@ pub async fn sync_trades_in_batches(
     let written: Vec<String> = accounts.clone();
     let mut first = Some((accounts, coverage));
     let mut run = LedgerOutcome::default();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     loop {
         let rows = spool.next_batch(batch.max(1))?;
         let (accounts, coverage) = first.take().unwrap_or_default();
@@ -433,7 +433,7 @@ pub async fn apply_batch(
     let mut accounts: Vec<String> = batch.rows.iter().map(|r| r.account_code.clone()).collect();
     accounts.sort_unstable();
     accounts.dedup();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let outcome = apply_in(&txn, batch, now).await?;
     txn.commit().await?;
     announce_fills(db, accounts, &outcome.metrics).await;

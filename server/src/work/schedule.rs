@@ -17,7 +17,7 @@ use crate::db::statement;
 use crate::error::Result;
 use crate::jobs::kinds;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -126,7 +126,7 @@ pub async fn fire(
     now: DateTime<Utc>,
 ) -> Result<Option<i32>> {
     let start = period_start(now, schedule.every);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let claimed = txn
         .execute_raw(statement(
             txn.get_database_backend(),

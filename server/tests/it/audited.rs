@@ -128,3 +128,41 @@ support::db_test!(
         );
     }
 );
+
+support::db_test!(
+    concurrent_audited_effects_never_fail_on_the_database,
+    |t: TestDb| async move {
+        // Each effect reads before it writes, in its transaction. On SQLite a transaction
+        // that began deferred cannot upgrade to a writer once another connection committed
+        // after its first read (SQLITE_BUSY_SNAPSHOT): it must start as a writer.
+        let actor = Actor::new("operator", "alice");
+        let mut ids = Vec::new();
+        for n in 1..=6 {
+            let payload = serde_json::json!({ "lookback_days": n });
+            let (job, _) = audited::enqueue_job(&t.db, &actor, "positions.sync", payload)
+                .await
+                .unwrap();
+            ids.push(job.id);
+        }
+        let mut tasks = Vec::new();
+        for round in 0..8 {
+            for &id in &ids {
+                let db = t.db.clone();
+                let actor = actor.clone();
+                tasks.push(tokio::spawn(async move {
+                    if round % 2 == 0 {
+                        audited::cancel_job(&db, &actor, id).await.map(|_| ())
+                    } else {
+                        audited::retry_job(&db, &actor, id).await.map(|_| ())
+                    }
+                }));
+            }
+        }
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) | Err(fillbook::Error::Conflict(_)) => {}
+                Err(other) => panic!("an effect failed on the database: {other}"),
+            }
+        }
+    }
+);
