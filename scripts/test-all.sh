@@ -74,6 +74,8 @@ lint() {
   python3 scripts/module-cycles.py &&
     cargo fmt --all -- --check &&
     cargo clippy --workspace --exclude frontend --all-targets -- -D warnings &&
+    # The production build without the simulator, the benchmarks and the test job kind.
+    cargo clippy -p server --no-default-features -- -D warnings &&
     cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 }
 

@@ -69,9 +69,11 @@ pub enum Command {
     /// Serve the tradebot tools as an MCP server over stdin/stdout.
     Mcp,
     /// Benchmarks that print figures.
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Run a simulated IB Gateway on 127.0.0.1 (demos, tests, benchmarks).
+    #[cfg(feature = "demo")]
     IbSim(IbSimArgs),
     /// Run a standalone job worker (any number, on any hosts sharing one PostgreSQL).
     Worker(WorkerCommandArgs),
@@ -100,6 +102,7 @@ pub enum Command {
     #[command(subcommand)]
     Flex(FlexCommand),
     /// Run a simulated IB Flex Web Service on 127.0.0.1 (demos, tests).
+    #[cfg(feature = "demo")]
     FlexSim(FlexSimArgs),
     /// The gateways jobs may connect to, by name (administrators).
     #[command(subcommand)]
@@ -112,6 +115,7 @@ pub enum Command {
     Rebuild(RebuildArgs),
     /// Failure drills (kill -9, restarts, concurrency, a full disk, fuzzing) with a table of
     /// runs, failures, rows lost or duplicated and recovery times.
+    #[cfg(feature = "bench")]
     Drills(crate::drills::DrillArgs),
 }
 
@@ -602,6 +606,7 @@ pub struct CreateOrderArgs {
     pub order_ref: Option<String>,
 }
 
+#[cfg(feature = "bench")]
 #[derive(Debug, Clone, Subcommand)]
 pub enum BenchCommand {
     /// Load the JSON API and the /trades page on a seeded PostgreSQL database.

@@ -110,6 +110,18 @@ pub fn field_error<E: std::fmt::Display>(
     Error::invalid(field, format!("{what}: {text}"))
 }
 
+#[cfg(feature = "demo")]
+impl From<fillbook_sim::SimError> for Error {
+    fn from(e: fillbook_sim::SimError) -> Self {
+        use fillbook_sim::SimError;
+        match e {
+            SimError::Config(m) => Error::Config(m),
+            SimError::Bind { addr, reason } => Error::Bind { addr, reason },
+            SimError::Invalid { field, message } => Error::Invalid { field, message },
+        }
+    }
+}
+
 impl Error {
     /// A validation error naming `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {

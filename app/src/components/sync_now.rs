@@ -205,15 +205,21 @@ fn watch_job(id: i32, job: RwSignal<Option<JobDto>>, on_completed: Callback<()>)
     };
     source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    on_message.forget();
-    on_error.forget();
+    // The stream and its callbacks live until the watching effect runs again or the view
+    // goes: then the stream closes first, so no callback runs after it is dropped.
+    let kept = StoredValue::new_local(Some((source, on_message, on_error)));
+    on_cleanup(move || {
+        if let Some((source, _, _)) = kept.try_update_value(|v| v.take()).flatten() {
+            source.close();
+        }
+    });
 }
 
 #[cfg(feature = "hydrate")]
 fn poll_job(id: i32, apply: impl Fn(JobDto) -> bool + Copy + 'static) {
     leptos::task::spawn_local(async move {
         loop {
-            sleep_ms(1000).await;
+            gloo_timers::future::TimeoutFuture::new(1_000).await;
             if let Ok(next) = crate::server_fns::get_job(id).await {
                 if apply(next) {
                     break;
@@ -221,16 +227,6 @@ fn poll_job(id: i32, apply: impl Fn(JobDto) -> bool + Copy + 'static) {
             }
         }
     });
-}
-
-#[cfg(feature = "hydrate")]
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 #[cfg(not(feature = "hydrate"))]

@@ -10,7 +10,7 @@
 use crate::error::Result;
 use crate::gateways::SyncSettings;
 use crate::live::{self, lease, LiveConfig, LIVE_CLIENT_OFFSET};
-use crate::sim::{self, Faults, Scenario, SimExecution};
+use fillbook_sim::{self as sim, Faults, Scenario, SimExecution};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -268,19 +268,19 @@ fn execution(exec_id: &str, client_id: i32, perm_id: i64) -> SimExecution {
         client_id,
         perm_id,
         order_ref: None,
-        contract: crate::sim::SimContract::stock(265598, "AAPL"),
-        side: crate::sim::Side::Bought,
+        contract: fillbook_sim::SimContract::stock(265598, "AAPL"),
+        side: fillbook_sim::Side::Bought,
         shares: 10.0,
         price: 190.0,
         time: String::new(),
         exchange: "ISLAND".into(),
         cum_qty: None,
         avg_price: None,
-        commission: Some(crate::sim::SimCommission {
+        commission: Some(fillbook_sim::SimCommission {
             amount: 1.0,
             currency: "USD".into(),
             realized_pnl: None,
-            delivery: crate::sim::CommissionDelivery::Inline,
+            delivery: fillbook_sim::CommissionDelivery::Inline,
         }),
     }
 }

@@ -8,9 +8,9 @@
 use crate::error::{Error, Result};
 use crate::ib::{Gateway, IbConnectOptions};
 use crate::normalize::normalize_batch;
-use crate::sim::{self, Faults, Scenario};
 use crate::sync::trades::{insert_executions, sync_trades_once};
 use chrono::Utc;
+use fillbook_sim::{self as sim, Faults, Scenario};
 use ibapi::orders::ExecutionFilter;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use serde::Serialize;

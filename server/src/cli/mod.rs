@@ -2,17 +2,17 @@
 //! clear sentence on stderr with a non-zero exit status.
 
 pub mod accounts;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod users;
 
 use crate::config::{
-    BenchCommand, Cli, Command, FlexArgs, FlexCommand, FlexCredentialsCommand, FlexSimArgs, IbArgs,
-    IbSimArgs, ImportCommand, JobsCommand, LiveArgs, MigrateArgs, OrdersCommand, ServeArgs,
-    WorkerArgs, WorkerCommandArgs,
+    Cli, Command, FlexArgs, FlexCommand, FlexCredentialsCommand, IbArgs, ImportCommand,
+    JobsCommand, LiveArgs, MigrateArgs, OrdersCommand, ServeArgs, WorkerArgs, WorkerCommandArgs,
 };
 use crate::error::{Error, Result};
 use crate::gateways::SyncSettings;
 use crate::jobs::kinds;
-use crate::sim::{self, Faults, Scenario};
 use crate::{db, jobs, orders, web};
 use clap::Parser;
 use std::process::ExitCode;
@@ -55,17 +55,33 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(&url, args).await,
         Command::Migrate(args) => migrate(&url, args).await,
-        Command::Bench(BenchCommand::Api(args)) => crate::bench::api::run(args).await,
-        Command::Bench(BenchCommand::Sync(args)) => crate::bench::sync::run(args).await,
-        Command::Bench(BenchCommand::Import(args)) => crate::bench::import::run(&url, args).await,
-        Command::Bench(BenchCommand::Live(args)) => crate::bench::live::run(args).await,
-        Command::Bench(BenchCommand::Export(args)) => crate::bench::export::run(args).await,
+        #[cfg(feature = "bench")]
+        Command::Bench(crate::config::BenchCommand::Api(args)) => {
+            crate::bench::api::run(args).await
+        }
+        #[cfg(feature = "bench")]
+        Command::Bench(crate::config::BenchCommand::Sync(args)) => {
+            crate::bench::sync::run(args).await
+        }
+        #[cfg(feature = "bench")]
+        Command::Bench(crate::config::BenchCommand::Import(args)) => {
+            crate::bench::import::run(&url, args).await
+        }
+        #[cfg(feature = "bench")]
+        Command::Bench(crate::config::BenchCommand::Live(args)) => {
+            crate::bench::live::run(args).await
+        }
+        #[cfg(feature = "bench")]
+        Command::Bench(crate::config::BenchCommand::Export(args)) => {
+            crate::bench::export::run(args).await
+        }
         Command::Mcp => {
             let db = db::connect(&url).await?;
             db::migrate(&db).await?;
             crate::tools::mcp::serve_stdio(db).await
         }
-        Command::IbSim(args) => ib_sim(args).await,
+        #[cfg(feature = "demo")]
+        Command::IbSim(args) => demo::ib_sim(args).await,
         Command::Worker(args) => worker(&url, args).await,
         Command::Sync(cmd) => sync_command(&url, cmd).await,
         Command::Jobs(cmd) => jobs_command(&url, cmd).await,
@@ -77,13 +93,16 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Accounts(cmd) => accounts::accounts(&db::connect(&url).await?, cmd).await,
         Command::Flex(cmd) => flex_command(&url, cmd).await,
-        Command::FlexSim(args) => flex_sim(args).await,
+        #[cfg(feature = "demo")]
+        Command::FlexSim(args) => demo::flex_sim(args).await,
         Command::Gateways(cmd) => gateways_command(&url, cmd).await,
         Command::Export(args) => export_command(&url, args).await,
         Command::Reconcile(args) => reconcile_command(&url, args).await,
         Command::Rebuild(args) => rebuild_command(&url, args).await,
+        #[cfg(feature = "bench")]
         Command::Drills(args) => crate::drills::run(args).await,
-        Command::Bench(BenchCommand::Jobs {
+        #[cfg(feature = "bench")]
+        Command::Bench(crate::config::BenchCommand::Jobs {
             jobs,
             samples,
             workers,
@@ -505,103 +524,6 @@ async fn flex_command(url: &str, cmd: FlexCommand) -> Result<()> {
     }
 }
 
-async fn flex_sim(args: FlexSimArgs) -> Result<()> {
-    use crate::sim::flex_ws;
-    let statements = args
-        .statements
-        .iter()
-        .map(|path| {
-            std::fs::read(path).map_err(|e| {
-                Error::invalid("statement", format!("cannot read {}: {e}", path.display()))
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let fault = args
-        .fail_with
-        .as_deref()
-        .map(flex_ws::FlexFault::parse)
-        .transpose()?;
-    let handle = flex_ws::start_on(
-        flex_ws::FlexSimConfig {
-            token: args.token,
-            query_id: args.query_id.clone(),
-            statements,
-            token_expired: args.expired_token,
-            fault,
-            delay: Duration::from_millis(args.delay_ms),
-        },
-        args.port,
-    )
-    .await?;
-    println!(
-        "Flex Web Service simulator on {} (query {}, {} statement(s))",
-        handle.base_url(),
-        args.query_id,
-        args.statements.len()
-    );
-    shutdown_signal().await;
-    Ok(())
-}
-
-async fn ib_sim(args: IbSimArgs) -> Result<()> {
-    let started = std::time::Instant::now();
-    let scenario = match args.generate {
-        Some(n) => Scenario::generate(n, args.seed),
-        None if args.scenario == "demo" => Scenario::demo(),
-        None => Scenario::from_json_file(&args.scenario)?,
-    };
-    let faults = sim_faults(&args, scenario.faults.clone());
-    let summary = format!(
-        "{} executions, {} open and {} completed orders, accounts {}",
-        scenario.executions.len(),
-        scenario.open_orders.len(),
-        scenario.completed_orders.len(),
-        scenario.accounts.join(",")
-    );
-    let shown = match faults == Faults::default() {
-        true => String::new(),
-        false => format!(
-            "; faults {}",
-            serde_json::to_string(&faults).unwrap_or_default()
-        ),
-    };
-    let handle = sim::start_on(scenario, faults, args.port).await?;
-    println!(
-        "IB Gateway simulator listening on {} ({summary}; ready in {:.2} s{shown})",
-        handle.addr(),
-        started.elapsed().as_secs_f64()
-    );
-    shutdown_signal().await;
-    handle.stop();
-    Ok(())
-}
-
-/// Starts the simulator with the demo scenario and points `ib` at it; the gateway runs
-/// as long as the returned handle lives.
-async fn start_demo_gateway(ib: &mut IbArgs, fill_every_seconds: u64) -> Result<sim::SimHandle> {
-    let mut scenario = Scenario::demo();
-    // The live connection is the demo gateway's master client: it hears every fill.
-    scenario.master_client_id = Some(ib.ib_client_id + crate::live::LIVE_CLIENT_OFFSET);
-    scenario.live_every_ms = (fill_every_seconds > 0).then_some(fill_every_seconds * 1000);
-    let handle = sim::start(scenario, Faults::default()).await?;
-    ib.ib_host = "127.0.0.1".to_string();
-    ib.ib_port = handle.port();
-    tracing::info!("demo gateway: simulated IB Gateway on {}", handle.addr());
-    println!("demo gateway: simulated IB Gateway on {}", handle.addr());
-    Ok(handle)
-}
-
-/// The scenario's faults with the command-line flags laid over them.
-fn sim_faults(args: &IbSimArgs, mut faults: Faults) -> Faults {
-    faults.drop_after = args.drop_after.or(faults.drop_after);
-    faults.delay_ms = args.delay_ms.unwrap_or(faults.delay_ms);
-    faults.refuse_handshake |= args.refuse_handshake;
-    faults.malformed_after = args.malformed_after.or(faults.malformed_after);
-    faults.server_version = args.server_version.or(faults.server_version);
-    faults.drop_on_place |= args.drop_on_place;
-    faults
-}
-
 async fn migrate(url: &str, args: MigrateArgs) -> Result<()> {
     let db = db::connect(url).await?;
     match args.down {
@@ -618,9 +540,19 @@ async fn migrate(url: &str, args: MigrateArgs) -> Result<()> {
     Ok(())
 }
 
+#[cfg_attr(not(feature = "demo"), allow(unused_mut))]
 async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
+    #[cfg(not(feature = "demo"))]
+    if args.demo {
+        return Err(Error::Config(
+            "this build has no simulated gateway (built without the `demo` feature): point \
+             --ib-host and --ib-port at a gateway"
+                .into(),
+        ));
+    }
+    #[cfg(feature = "demo")]
     let _demo_gateway = match args.demo {
-        true => Some(start_demo_gateway(&mut args.ib, args.demo_fill_every).await?),
+        true => Some(demo::start_demo_gateway(&mut args.ib, args.demo_fill_every).await?),
         false => None,
     };
     let listener = tokio::net::TcpListener::bind(args.bind)

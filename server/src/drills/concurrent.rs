@@ -7,7 +7,7 @@ use super::ledger;
 use super::procs::{count, drop_postgres, fillbook, fresh_postgres, job_state, until, worker};
 use super::{DrillArgs, DrillReport};
 use crate::error::{Error, Result};
-use crate::sim::{self, Faults, Scenario};
+use fillbook_sim::{self as sim, Faults, Scenario};
 use sea_orm::ConnectionTrait;
 use std::time::{Duration, Instant};
 

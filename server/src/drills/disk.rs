@@ -6,7 +6,7 @@
 use super::{DrillArgs, DrillReport};
 use crate::error::{Error, Result};
 use crate::ib::IbConnectOptions;
-use crate::sim::{self, Faults, Scenario};
+use fillbook_sim::{self as sim, Faults, Scenario};
 use sea_orm::{ConnectionTrait, Statement};
 use std::path::Path;
 use std::process::Command;

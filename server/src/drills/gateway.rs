@@ -11,7 +11,7 @@ use super::{DrillArgs, DrillReport};
 use crate::clock::SystemClock;
 use crate::error::Result;
 use crate::ib::{Gateway, IbConnectOptions};
-use crate::sim::{self, Faults, Scenario};
+use fillbook_sim::{self as sim, Faults, Scenario};
 use std::time::{Duration, Instant};
 
 const LEASE_SECONDS: u64 = 6;

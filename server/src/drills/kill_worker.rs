@@ -8,7 +8,7 @@ use super::{DrillArgs, DrillReport};
 use crate::error::Result;
 use crate::jobs::kinds;
 use crate::jobs::queue::Queue;
-use crate::sim::{self, Faults, Scenario};
+use fillbook_sim::{self as sim, Faults, Scenario};
 use sea_orm::DatabaseConnection;
 use std::time::{Duration, Instant};
 

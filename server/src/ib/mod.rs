@@ -1,6 +1,6 @@
 //! The gateway client adapter: a thin layer over the `ibapi` async client with the
 //! requests Fillbook makes (accounts, executions, positions, orders) and typed,
-//! operator-actionable errors. The simulator in `crate::sim` speaks the same protocol.
+//! operator-actionable errors. The simulator in `fillbook_sim` speaks the same protocol.
 
 mod client;
 mod error;

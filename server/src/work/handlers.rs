@@ -5,7 +5,7 @@ use crate::flex::web::FlexWebOptions;
 use crate::gateways::SyncSettings;
 use crate::jobs::kinds;
 use crate::jobs::worker::{HandlerRegistry, JobContext, JobFailure};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The handlers of this build, with the Flex Web Service at IB's address.
 pub fn registry(settings: SyncSettings) -> HandlerRegistry {
@@ -14,7 +14,8 @@ pub fn registry(settings: SyncSettings) -> HandlerRegistry {
 
 /// The handlers of this build. `settings` are the gateway defaults that a sync job's payload
 /// overrides; `flex` is how `flex.fetch` reaches the Flex Web Service. The test hook
-/// [`kinds::TEST_NOOP`] is registered only when `FILLBOOK_TEST_JOBS=1`.
+/// [`kinds::TEST_NOOP`] is registered only in a build with the `bench` feature (the benchmarks and
+/// drills measure the queue with it) and only when `FILLBOOK_TEST_JOBS=1`.
 pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> HandlerRegistry {
     let mut registry = HandlerRegistry::new();
     registry.register_classified(kinds::FLEX_FETCH, move |ctx| {
@@ -62,6 +63,7 @@ pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> Handl
         let id = kinds::parse_import_payload(&ctx.job.payload).map_err(|e| e.to_string())?;
         crate::imports::run(&ctx.db, id).await
     });
+    #[cfg(feature = "bench")]
     if test_jobs_enabled() {
         registry.register(kinds::TEST_NOOP, noop);
     }
@@ -85,6 +87,7 @@ async fn flex_fetch(ctx: JobContext, flex: &FlexWebOptions) -> Result<Value, Job
 }
 
 /// Whether the test hook kinds are enabled in this process.
+#[cfg(feature = "bench")]
 pub fn test_jobs_enabled() -> bool {
     std::env::var(kinds::TEST_JOBS_ENV).is_ok_and(|v| v == "1")
 }
@@ -103,8 +106,9 @@ pub async fn sync_settings(
 }
 
 /// [`kinds::TEST_NOOP`]: succeeds at once, reporting which worker attempt ran it.
+#[cfg(feature = "bench")]
 pub async fn noop(ctx: JobContext) -> Result<Value, String> {
-    Ok(json!({ "attempt": ctx.job.attempt, "worker": ctx.job.attempted_by }))
+    Ok(serde_json::json!({ "attempt": ctx.job.attempt, "worker": ctx.job.attempted_by }))
 }
 
 /// The connection of one job: its gateway's settings with the payload's overrides, and the

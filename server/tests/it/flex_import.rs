@@ -6,9 +6,9 @@
 use crate::support;
 
 use fillbook::ib::IbConnectOptions;
-use fillbook::sim::{self, Faults, Scenario};
 use fillbook::sync::statement::import_flex;
 use fillbook::sync::trades::sync_trades_once;
+use fillbook_sim::{self as sim, Faults, Scenario};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;
 use support::TestDb;

@@ -9,8 +9,8 @@ use crate::support;
 
 use fillbook::history::trade_history;
 use fillbook::ib::IbConnectOptions;
-use fillbook::sim::{self, Faults, Scenario, SimExecution};
 use fillbook::sync::rebuild::{rebuild, RebuildOptions};
+use fillbook_sim::{self as sim, Faults, Scenario, SimExecution};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{json, Value};
 use support::TestDb;

@@ -3,7 +3,7 @@
 //! surfacing as its typed error.
 
 use fillbook::ib::{Gateway, IbConnectOptions, IbError};
-use fillbook::sim::{self, exec_revision, CommissionDelivery, Faults, Scenario, SimHandle};
+use fillbook_sim::{self as sim, exec_revision, CommissionDelivery, Faults, Scenario, SimHandle};
 use ibapi::contracts::Contract;
 use ibapi::orders::{Action, ExecutionFilter, Order};
 use std::collections::HashMap;

@@ -3,8 +3,9 @@
 //! with nothing lost or invented — in the first session and in a later one.
 
 use fillbook::ib::{Gateway, IbConnectOptions};
-use fillbook::sim::{
-    self, CommissionDelivery, Faults, Scenario, Side, SimCommission, SimContract, SimExecution,
+use fillbook_sim::{
+    self as sim, CommissionDelivery, Faults, Scenario, Side, SimCommission, SimContract,
+    SimExecution,
 };
 use ibapi::orders::ExecutionFilter;
 use proptest::prelude::*;

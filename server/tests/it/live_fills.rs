@@ -8,7 +8,7 @@ use crate::support;
 
 use fillbook::gateways::SyncSettings;
 use fillbook::live::{self, lease, LiveConfig, LIVE_CLIENT_OFFSET};
-use fillbook::sim::{self, Faults, Scenario, SimExecution};
+use fillbook_sim::{self as sim, Faults, Scenario, SimExecution};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ use fillbook::clock::SystemClock;
 use fillbook::error::Error;
 use fillbook::ib::IbConnectOptions;
 use fillbook::orders::limits::{self, Limits};
-use fillbook::sim::{self, Faults, Scenario};
+use fillbook_sim::{self as sim, Faults, Scenario};
 use sea_orm::EntityTrait;
 use support::TestDb;
 

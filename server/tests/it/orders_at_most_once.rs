@@ -8,7 +8,7 @@ use crate::support;
 use fillbook::clock::SystemClock;
 use fillbook::ib::{Gateway, IbConnectOptions};
 use fillbook::orders::worker::submit_queued;
-use fillbook::sim::{self, Faults, Scenario};
+use fillbook_sim::{self as sim, Faults, Scenario};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use support::TestDb;
 

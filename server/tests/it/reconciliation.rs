@@ -8,7 +8,7 @@ use crate::support;
 use chrono::{Duration, Utc};
 use fillbook::ib::IbConnectOptions;
 use fillbook::reconcile::{reconcile, set_baseline, ReconcileOptions};
-use fillbook::sim::{self, Faults, Scenario, SimExecution};
+use fillbook_sim::{self as sim, Faults, Scenario, SimExecution};
 use serde_json::json;
 use std::collections::BTreeMap;
 use support::TestDb;

@@ -5,8 +5,8 @@
 use crate::support;
 
 use fillbook::ib::IbConnectOptions;
-use fillbook::sim::{self, Faults, Scenario};
 use fillbook::sync::trades::{sync_trades_in_batches, sync_trades_once, SyncMetrics};
+use fillbook_sim::{self as sim, Faults, Scenario};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::json;
 use support::TestDb;
@@ -425,11 +425,11 @@ support::db_test!(
             250.0,
             "20261120-14:00:00",
         )]);
-        s.executions[0].commission = Some(fillbook::sim::SimCommission {
+        s.executions[0].commission = Some(fillbook_sim::SimCommission {
             amount: 1.25,
             currency: "USD".into(),
             realized_pnl: None,
-            delivery: fillbook::sim::CommissionDelivery::LaterSession,
+            delivery: fillbook_sim::CommissionDelivery::LaterSession,
         });
         let sim = start(s).await;
         let first = sync(&t.db, &sim).await;

@@ -315,7 +315,7 @@ async fn names(db: &DatabaseConnection, sql: String) -> Vec<String> {
 /// Writes the demo scenario's ledger into `db` by a real sync from the simulator (trades,
 /// and positions when asked); the simulator stops afterwards.
 pub async fn seed_demo(db: &DatabaseConnection, positions: bool) {
-    use fillbook::sim::{self, Faults, Scenario};
+    use fillbook_sim::{self as sim, Faults, Scenario};
     let sim = sim::start(Scenario::demo(), Faults::default())
         .await
         .unwrap();

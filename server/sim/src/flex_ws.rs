@@ -5,7 +5,7 @@
 //! the first N calls, and every answer can be delayed. The statement files are served in
 //! order, one per `SendRequest`, the last one repeated.
 
-use crate::error::{Error, Result};
+use crate::error::{Result, SimError as Error};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -100,7 +100,7 @@ fn commission(shares: f64) -> SimCommission {
 
 #[cfg(test)]
 mod tests {
-    use crate::sim::{exec_revision, Scenario};
+    use crate::{exec_revision, Scenario};
     use std::collections::HashSet;
 
     #[test]

@@ -3,7 +3,7 @@
 //! JSON (see `docs/ib-sim.md`); [`Scenario::demo`] and [`Scenario::generate`] build one.
 
 use super::faults::Faults;
-use crate::error::{Error, Result};
+use crate::error::{Result, SimError as Error};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;

@@ -15,6 +15,7 @@
 mod book;
 mod demo;
 mod encode;
+mod error;
 mod faults;
 pub mod flex_ws;
 mod generate;
@@ -24,6 +25,7 @@ mod scenario;
 mod session;
 
 pub use book::PARTIAL_REST_DELAY;
+pub use error::SimError;
 pub use faults::Faults;
 pub use scenario::{
     exec_revision, CommissionDelivery, FillRule, FillRuleEntry, LiveFill, Scenario, Side,
@@ -31,7 +33,7 @@ pub use scenario::{
 };
 pub use session::{MAX_SERVER_VERSION, MIN_SERVER_VERSION};
 
-use crate::error::{Error, Result};
+use crate::error::{Result, SimError as Error};
 use session::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
