@@ -9,6 +9,11 @@
 //! at sign-in, a disabled operator and a new password forget it at once; expiry is checked
 //! on every request against the remembered times. A session ended by another process (the
 //! CLI) stops within the cache time.
+//!
+//! The store is Fillbook's own on purpose: a signed-cookie session (what the common axum
+//! session crates default to) cannot be ended from the server, and the ledger's operators
+//! need sign-out, disable and a password change to end every session at once, across
+//! processes. The cookie itself is read and written with the `cookie` crate.
 
 use super::recent::Recent;
 use super::{secret, AuthSettings};
@@ -176,22 +181,25 @@ pub fn from_cookie_header(headers: &http::HeaderMap) -> Option<String> {
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim().to_string())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == COOKIE)
+        .map(|c| c.value().trim().to_string())
         .filter(|v| !v.is_empty())
 }
 
-/// The `Set-Cookie` value carrying `value` (or clearing the cookie when `None`).
+/// The `Set-Cookie` value carrying `value` for `max_age` seconds (or clearing the cookie
+/// when `None`): `HttpOnly`, `SameSite=Lax`, path `/`, `Secure` when asked.
 pub fn set_cookie(value: Option<(&str, i64)>, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    match value {
-        Some((value, max_age)) => {
-            format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
-        }
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
-    }
+    let (value, max_age) = value.unwrap_or(("", 0));
+    cookie::Cookie::build((COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .secure(secure)
+        .build()
+        .to_string()
 }
 
 #[cfg(test)]

@@ -23,7 +23,9 @@ use chrono::{
 use chrono_tz::Tz;
 
 /// Abbreviations and legacy labels IB sends, mapped onto IANA zones. Matched
-/// case-insensitively; anything else must be an exact IANA name.
+/// case-insensitively; anything else must be an exact IANA name. Kept by hand on purpose:
+/// abbreviations are ambiguous in general (`IST`, `CST`), no zone crate resolves them the
+/// way IB means them, and a wrong guess would silently move fills in time.
 pub const ZONE_ALIASES: &[(&str, Tz)] = &[
     ("UTC", Tz::UTC),
     ("GMT", Tz::UTC),

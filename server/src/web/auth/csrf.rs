@@ -12,6 +12,10 @@
 //!
 //! Requests with an API token (`Authorization: Bearer`) carry no ambient credential and
 //! need neither check.
+//!
+//! Written here rather than taken from a CSRF crate: the token is a column of the session
+//! row (no second, double-submit cookie), and the check has to read the bodies Leptos
+//! server functions and no-JavaScript forms send, multipart uploads included.
 
 use crate::auth::secret;
 use crate::error::{Error, Result};
