@@ -111,9 +111,10 @@ async fn csrf_of(db: &DatabaseConnection, cookie: &str) -> String {
 
 /// The token shown once on the "API token created" page.
 fn shown_token(page: &str) -> String {
-    page.split("data-testid=\"new-token\">")
+    page.split("data-testid=\"new-token\"")
         .nth(1)
-        .and_then(|rest| rest.split('<').next())
+        .and_then(|rest| rest.split_once('>'))
+        .and_then(|(_, rest)| rest.split('<').next())
         .expect("the page shows a token")
         .to_string()
 }

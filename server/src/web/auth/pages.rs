@@ -1,5 +1,5 @@
-//! The pages outside the Leptos app, plain server-rendered HTML that works without
-//! JavaScript: sign-in, first-run setup, sign-out, and the API token forms (creating a
+//! The pages outside the Leptos app (no hydration, no JavaScript), rendered from Leptos views
+//! to HTML, so every text and attribute is escaped by Leptos: sign-in, first-run setup, sign-out, and the API token forms (creating a
 //! token shows it once, on its own page, so it never travels in a URL).
 
 use super::middleware::{client_ip, is_https};
@@ -14,38 +14,42 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use http::{header, HeaderMap, Request, StatusCode};
+use leptos::prelude::*;
 use serde::Deserialize;
 
-/// HTML-escapes text.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// A whole page around `body`, rendered by Leptos (which escapes every text and attribute).
+fn page(status: StatusCode, title: &str, body: impl IntoView + 'static) -> Response {
+    let title = title.to_string();
+    let html = Owner::new().with(move || {
+        view! {
+            <html lang="en">
+                <head>
+                    <meta charset="utf-8" />
+                    <meta name="viewport" content="width=device-width, initial-scale=1" />
+                    <meta name="color-scheme" content="light dark" />
+                    <title>{format!("{title} · Fillbook")}</title>
+                    <link rel="stylesheet" href="/pkg/fillbook.css" />
+                    <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                </head>
+                <body class="auth-page">
+                    <main id="main" class="auth-card">
+                        <p class="brand">
+                            <img src="/favicon.svg" alt="" width="20" height="20" />
+                            " Fillbook"
+                        </p>
+                        <h1>{title.clone()}</h1>
+                        {body}
+                    </main>
+                </body>
+            </html>
+        }
+        .to_html()
+    });
+    (status, Html(format!("<!DOCTYPE html>{html}"))).into_response()
 }
 
-/// A whole page around `body`.
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"color-scheme\" content=\"light dark\">\
-         <title>{title} · Fillbook</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/fillbook.css\">\
-         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"></head>\
-         <body class=\"auth-page\"><main id=\"main\" class=\"auth-card\">\
-         <p class=\"brand\"><img src=\"/favicon.svg\" alt=\"\" width=\"20\" height=\"20\"> Fillbook</p>\
-         <h1>{title}</h1>{body}</main></body></html>",
-        title = escape(title)
-    );
-    (status, Html(html)).into_response()
-}
-
-fn error_box(message: Option<&str>) -> String {
-    message
-        .map(|m| format!("<p class=\"form-error\" role=\"alert\">{}</p>", escape(m)))
-        .unwrap_or_default()
+fn error_box(message: Option<&str>) -> impl IntoView + 'static {
+    message.map(|m| view! { <p class="form-error" role="alert">{m.to_string()}</p> })
 }
 
 /// Only paths of this site are followed after sign-in: one leading `/`, and no backslash,
@@ -75,17 +79,23 @@ fn secure_cookie(settings: &AuthSettings, headers: &HeaderMap) -> bool {
 }
 
 fn login_form(status: StatusCode, username: &str, next: &str, error: Option<&str>) -> Response {
-    let body = format!(
-        "{error}<form method=\"post\" action=\"/login\" class=\"auth-form\">\
-         <input type=\"hidden\" name=\"next\" value=\"{next}\">\
-         <label>User name <input name=\"username\" autocomplete=\"username\" required value=\"{username}\"></label>\
-         <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
-         <button type=\"submit\" class=\"button\">Sign in</button></form>",
-        error = error_box(error),
-        next = escape(next),
-        username = escape(username),
-    );
-    page(status, "Sign in", &body)
+    let (username, next) = (username.to_string(), next.to_string());
+    let body = view! {
+        {error_box(error)}
+        <form method="post" action="/login" class="auth-form">
+            <input type="hidden" name="next" value=next />
+            <label>
+                "User name "
+                <input name="username" autocomplete="username" required value=username />
+            </label>
+            <label>
+                "Password "
+                <input type="password" name="password" autocomplete="current-password" required />
+            </label>
+            <button type="submit" class="button">"Sign in"</button>
+        </form>
+    };
+    page(status, "Sign in", body)
 }
 
 #[derive(Deserialize)]
@@ -235,21 +245,35 @@ pub async fn logout(
 }
 
 fn setup_form(status: StatusCode, token: &str, username: &str, error: Option<&str>) -> Response {
-    let body = format!(
-        "<p>No operator exists yet. Create the first administrator with the setup token \
-         printed on the server's console.</p>{error}\
-         <form method=\"post\" action=\"/setup\" class=\"auth-form\">\
-         <label>Setup token <input name=\"token\" required autocomplete=\"off\" value=\"{token}\"></label>\
-         <label>User name <input name=\"username\" autocomplete=\"username\" required value=\"{username}\"></label>\
-         <label>Password (at least {min} characters) <input type=\"password\" name=\"password\" autocomplete=\"new-password\" required></label>\
-         <label>Repeat the password <input type=\"password\" name=\"password_confirm\" autocomplete=\"new-password\" required></label>\
-         <button type=\"submit\" class=\"button\">Create administrator</button></form>",
-        error = error_box(error),
-        token = escape(token),
-        username = escape(username),
-        min = crate::auth::password::MIN_LENGTH,
-    );
-    page(status, "Set up Fillbook", &body)
+    let (token, username) = (token.to_string(), username.to_string());
+    let min = crate::auth::password::MIN_LENGTH;
+    let body = view! {
+        <p>
+            "No operator exists yet. Create the first administrator with the setup token \
+             printed on the server's console."
+        </p>
+        {error_box(error)}
+        <form method="post" action="/setup" class="auth-form">
+            <label>
+                "Setup token "
+                <input name="token" required autocomplete="off" value=token />
+            </label>
+            <label>
+                "User name "
+                <input name="username" autocomplete="username" required value=username />
+            </label>
+            <label>
+                {format!("Password (at least {min} characters) ")}
+                <input type="password" name="password" autocomplete="new-password" required />
+            </label>
+            <label>
+                "Repeat the password "
+                <input type="password" name="password_confirm" autocomplete="new-password" required />
+            </label>
+            <button type="submit" class="button">"Create administrator"</button>
+        </form>
+    };
+    page(status, "Set up Fillbook", body)
 }
 
 #[derive(Deserialize)]
@@ -295,7 +319,7 @@ pub async fn setup_submit(
             return page(
                 StatusCode::CONFLICT,
                 "Set up Fillbook",
-                &error_box(Some("this instance is already set up; sign in instead")),
+                error_box(Some("this instance is already set up; sign in instead")),
             )
         }
         Err(e) => return e.into_response(),
@@ -367,26 +391,38 @@ fn password_form(
     error: Option<&str>,
     notice: Option<&str>,
 ) -> Response {
-    let notice = notice
-        .map(|n| format!("<p class=\"form-notice\" role=\"status\">{}</p>", escape(n)))
-        .unwrap_or_default();
-    let body = format!(
-        "<p>Signed in as <strong>{username}</strong>. A new password signs you out everywhere \
-         else.</p>{notice}{error}\
-         <form method=\"post\" action=\"/account/password\" class=\"auth-form\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <input type=\"hidden\" name=\"username\" autocomplete=\"username\" value=\"{username}\">\
-         <label>Current password <input type=\"password\" name=\"current_password\" autocomplete=\"current-password\" required></label>\
-         <label>New password (at least {min} characters) <input type=\"password\" name=\"new_password\" autocomplete=\"new-password\" required></label>\
-         <label>Repeat the new password <input type=\"password\" name=\"new_password_confirm\" autocomplete=\"new-password\" required></label>\
-         <button type=\"submit\" class=\"button\">Change password</button></form>\
-         <p><a href=\"/trades\">Back to Fillbook</a></p>",
-        username = escape(&session.username),
-        csrf = escape(&session.csrf),
-        error = error_box(error),
-        min = crate::auth::password::MIN_LENGTH,
-    );
-    page(status, "Change your password", &body)
+    let (username, csrf) = (session.username.clone(), session.csrf.clone());
+    let notice = notice.map(|n| view! { <p class="form-notice" role="status">{n.to_string()}</p> });
+    let min = crate::auth::password::MIN_LENGTH;
+    let body = view! {
+        <p>
+            "Signed in as " <strong>{username.clone()}</strong>
+            ". A new password signs you out everywhere else."
+        </p>
+        {notice}
+        {error_box(error)}
+        <form method="post" action="/account/password" class="auth-form">
+            <input type="hidden" name="csrf" value=csrf />
+            <input type="hidden" name="username" autocomplete="username" value=username />
+            <label>
+                "Current password "
+                <input type="password" name="current_password" autocomplete="current-password" required />
+            </label>
+            <label>
+                {format!("New password (at least {min} characters) ")}
+                <input type="password" name="new_password" autocomplete="new-password" required />
+            </label>
+            <label>
+                "Repeat the new password "
+                <input type="password" name="new_password_confirm" autocomplete="new-password" required />
+            </label>
+            <button type="submit" class="button">"Change password"</button>
+        </form>
+        <p>
+            <a href="/trades">"Back to Fillbook"</a>
+        </p>
+    };
+    page(status, "Change your password", body)
 }
 
 #[derive(Deserialize)]
@@ -514,30 +550,32 @@ pub async fn create_token(
         crate::audited::create_token(&state.db, &actor, name, &scopes, &actor.name).await
     };
     match created.await {
-        Ok((info, token)) => page(
-            StatusCode::OK,
-            "API token created",
-            &format!(
-                "<p>Copy the token for <strong>{name}</strong> ({scopes}) now: it is shown only \
-                 this once and cannot be recovered.</p>\
-                 <p><code class=\"token-secret\" data-testid=\"new-token\">{token}</code></p>\
-                 <p>Send it as <code>Authorization: Bearer &lt;token&gt;</code>.</p>\
-                 <p><a href=\"/tokens\">Back to API tokens</a></p>",
-                name = escape(&info.name),
-                scopes = escape(&info.scopes.join(", ")),
-                token = escape(&token),
-            ),
-        ),
+        Ok((info, token)) => {
+            let (name, scopes) = (info.name, info.scopes.join(", "));
+            let body = view! {
+                <p>
+                    "Copy the token for " <strong>{name}</strong> {format!(" ({scopes}) ")}
+                    "now: it is shown only this once and cannot be recovered."
+                </p>
+                <p>
+                    <code class="token-secret" data-testid="new-token">{token}</code>
+                </p>
+                <p>"Send it as " <code>"Authorization: Bearer <token>"</code> "."</p>
+                <p>
+                    <a href="/tokens">"Back to API tokens"</a>
+                </p>
+            };
+            page(StatusCode::OK, "API token created", body)
+        }
         Err(e) => {
             let (status, _) = e.status_and_code();
-            page(
-                status,
-                "API token not created",
-                &format!(
-                    "{}<p><a href=\"/tokens\">Back to API tokens</a></p>",
-                    error_box(Some(&e.for_page()))
-                ),
-            )
+            let body = view! {
+                {error_box(Some(&e.for_page()))}
+                <p>
+                    <a href="/tokens">"Back to API tokens"</a>
+                </p>
+            };
+            page(status, "API token not created", body)
         }
     }
 }
