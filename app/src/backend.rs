@@ -24,30 +24,20 @@ pub trait Backend: Send + Sync + 'static {
     /// Enqueues a job (unique kinds return the job already waiting).
     async fn enqueue_job(
         &self,
-        actor: Actor,
         kind: String,
         payload: serde_json::Value,
     ) -> Result<JobDto, AppError>;
     async fn job(&self, id: i32) -> Result<JobDto, AppError>;
     /// The most recent job of `kind`, if any.
     async fn latest_job(&self, kind: String) -> Result<Option<JobDto>, AppError>;
-    async fn retry_job(&self, actor: Actor, id: i32) -> Result<JobDto, AppError>;
-    async fn cancel_job(&self, actor: Actor, id: i32) -> Result<JobDto, AppError>;
-    async fn create_order(
-        &self,
-        actor: Actor,
-        order: NewOrderDto,
-    ) -> Result<OrderCreatedDto, AppError>;
-    async fn confirm_order(
-        &self,
-        actor: Actor,
-        id: i32,
-        token: String,
-    ) -> Result<OrderDto, AppError>;
+    async fn retry_job(&self, id: i32) -> Result<JobDto, AppError>;
+    async fn cancel_job(&self, id: i32) -> Result<JobDto, AppError>;
+    async fn create_order(&self, order: NewOrderDto) -> Result<OrderCreatedDto, AppError>;
+    async fn confirm_order(&self, id: i32, token: String) -> Result<OrderDto, AppError>;
     async fn order(&self, id: i32) -> Result<OrderDetailDto, AppError>;
     async fn list_accounts(&self) -> Result<Page<AccountDto>, AppError>;
-    /// API tokens, newest first; only those `created_by` made when given.
-    async fn list_tokens(&self, created_by: Option<String>) -> Result<Vec<ApiTokenDto>, AppError>;
+    /// API tokens, newest first: an administrator's all, another operator's their own.
+    async fn list_tokens(&self) -> Result<Vec<ApiTokenDto>, AppError>;
     async fn audit(&self, query: AuditQuery) -> Result<Page<AuditEventDto>, AppError>;
     /// Statement imports, newest first.
     async fn list_imports(&self, query: ImportQuery) -> Result<Page<ImportDto>, AppError>;
@@ -57,7 +47,6 @@ pub trait Backend: Send + Sync + 'static {
     /// Sets an account's Flex time zone (`None`: the default); audited.
     async fn set_flex_time_zone(
         &self,
-        actor: Actor,
         account_id: i32,
         zone: Option<String>,
     ) -> Result<Option<String>, AppError>;

@@ -2,6 +2,7 @@
 //! query functions the JSON API uses.
 
 use crate::audited;
+use crate::auth::Caller;
 use crate::db::read;
 use app::backend::Backend;
 use app::errors::AppError;
@@ -62,11 +63,10 @@ impl Backend for ServerBackend {
 
     async fn enqueue_job(
         &self,
-        actor: Actor,
         kind: String,
         payload: serde_json::Value,
     ) -> Result<JobDto, AppError> {
-        Ok(audited::enqueue_job(&self.db, &actor, &kind, payload)
+        Ok(audited::enqueue_job(&self.db, &caller()?, &kind, payload)
             .await?
             .0)
     }
@@ -79,29 +79,20 @@ impl Backend for ServerBackend {
         Ok(read::latest_job(&self.db, &kind).await?)
     }
 
-    async fn retry_job(&self, actor: Actor, id: i32) -> Result<JobDto, AppError> {
-        Ok(audited::retry_job(&self.db, &actor, id).await?)
+    async fn retry_job(&self, id: i32) -> Result<JobDto, AppError> {
+        Ok(audited::retry_job(&self.db, &caller()?, id).await?)
     }
 
-    async fn cancel_job(&self, actor: Actor, id: i32) -> Result<JobDto, AppError> {
-        Ok(audited::cancel_job(&self.db, &actor, id).await?)
+    async fn cancel_job(&self, id: i32) -> Result<JobDto, AppError> {
+        Ok(audited::cancel_job(&self.db, &caller()?, id).await?)
     }
 
-    async fn create_order(
-        &self,
-        actor: Actor,
-        order: NewOrderDto,
-    ) -> Result<OrderCreatedDto, AppError> {
-        Ok(audited::prepare_order(&self.db, &actor, order).await?)
+    async fn create_order(&self, order: NewOrderDto) -> Result<OrderCreatedDto, AppError> {
+        Ok(audited::prepare_order(&self.db, &caller()?, order).await?)
     }
 
-    async fn confirm_order(
-        &self,
-        actor: Actor,
-        id: i32,
-        token: String,
-    ) -> Result<OrderDto, AppError> {
-        Ok(audited::confirm_order(&self.db, &actor, id, &token).await?)
+    async fn confirm_order(&self, id: i32, token: String) -> Result<OrderDto, AppError> {
+        Ok(audited::confirm_order(&self.db, &caller()?, id, &token).await?)
     }
 
     async fn order(&self, id: i32) -> Result<OrderDetailDto, AppError> {
@@ -112,11 +103,13 @@ impl Backend for ServerBackend {
         Ok(read::list_accounts(&self.db).await?)
     }
 
-    async fn list_tokens(&self, created_by: Option<String>) -> Result<Vec<ApiTokenDto>, AppError> {
-        Ok(crate::auth::tokens::list(&self.db, created_by.as_deref()).await?)
+    async fn list_tokens(&self) -> Result<Vec<ApiTokenDto>, AppError> {
+        let owner = caller()?.token_owner();
+        Ok(crate::auth::tokens::list(&self.db, owner.as_deref()).await?)
     }
 
     async fn audit(&self, query: AuditQuery) -> Result<Page<AuditEventDto>, AppError> {
+        caller()?.require_admin("read the audit log")?;
         Ok(crate::auth::audit::list(&self.db, query).await?)
     }
 
@@ -139,10 +132,15 @@ impl Backend for ServerBackend {
 
     async fn set_flex_time_zone(
         &self,
-        actor: Actor,
         account_id: i32,
         zone: Option<String>,
     ) -> Result<Option<String>, AppError> {
-        Ok(audited::set_flex_time_zone(&self.db, &actor, account_id, zone).await?)
+        Ok(audited::set_flex_time_zone(&self.db, &caller()?, account_id, zone).await?)
     }
+}
+
+/// Who the page's request comes from (the gate put it on the request).
+fn caller() -> crate::error::Result<Caller> {
+    app::backend::from_request::<Caller>()
+        .ok_or_else(|| crate::error::Error::Unauthorized("sign in first".into()))
 }

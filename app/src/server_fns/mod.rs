@@ -36,18 +36,6 @@ pub(crate) fn to_sfn(err: crate::errors::AppError) -> ServerFnError {
     ServerFnError::ServerError(err.message)
 }
 
-/// Refuses a caller who is not an administrator (403), saying what only they may do.
-#[cfg(feature = "ssr")]
-fn require_admin(what: &str) -> Result<(), ServerFnError> {
-    if crate::backend::use_session()?.is_admin {
-        Ok(())
-    } else {
-        Err(to_sfn(crate::errors::AppError::forbidden(format!(
-            "only administrators can {what}"
-        ))))
-    }
-}
-
 #[server(prefix = "/_sfn", endpoint = "server_info", input = Json)]
 pub async fn server_info() -> Result<ServerInfoDto, ServerFnError> {
     crate::backend::use_backend()?
@@ -136,7 +124,6 @@ pub async fn enqueue_trades_sync(csrf: String) -> Result<JobDto, ServerFnError> 
     let _ = csrf;
     crate::backend::use_backend()?
         .enqueue_job(
-            crate::backend::use_actor()?,
             crate::models::JobKind::TradesSync.as_str().to_string(),
             serde_json::json!({}),
         )
@@ -161,7 +148,7 @@ pub async fn latest_job(kind: String) -> Result<Option<JobDto>, ServerFnError> {
 pub async fn retry_job(id: i32, csrf: String) -> Result<JobDto, ServerFnError> {
     let _ = csrf;
     crate::backend::use_backend()?
-        .retry_job(crate::backend::use_actor()?, id)
+        .retry_job(id)
         .await
         .map_err(to_sfn)
 }
@@ -170,7 +157,7 @@ pub async fn retry_job(id: i32, csrf: String) -> Result<JobDto, ServerFnError> {
 pub async fn cancel_job(id: i32, csrf: String) -> Result<JobDto, ServerFnError> {
     let _ = csrf;
     crate::backend::use_backend()?
-        .cancel_job(crate::backend::use_actor()?, id)
+        .cancel_job(id)
         .await
         .map_err(to_sfn)
 }
@@ -238,11 +225,7 @@ pub async fn create_order_form(
         })
     })();
     let outcome = match request {
-        Ok(request) => {
-            crate::backend::use_backend()?
-                .create_order(crate::backend::use_actor()?, request)
-                .await
-        }
+        Ok(request) => crate::backend::use_backend()?.create_order(request).await,
         Err(e) => Err(e),
     };
     match outcome {
@@ -262,7 +245,7 @@ pub async fn confirm_order_form(id: i32, token: String, csrf: String) -> Result<
     let _ = csrf;
     let path = format!("/orders/{id}");
     match crate::backend::use_backend()?
-        .confirm_order(crate::backend::use_actor()?, id, token.clone())
+        .confirm_order(id, token.clone())
         .await
     {
         Ok(_) => leptos_axum::redirect(&path),
@@ -293,10 +276,8 @@ pub async fn list_accounts() -> Result<Page<AccountDto>, ServerFnError> {
 /// The API tokens the operator manages: an administrator all, others their own.
 #[server(prefix = "/_sfn", endpoint = "list_tokens", input = Json)]
 pub async fn list_tokens() -> Result<Page<ApiTokenDto>, ServerFnError> {
-    let session = crate::backend::use_session()?;
-    let owner = (!session.is_admin).then_some(session.username);
     let items = crate::backend::use_backend()?
-        .list_tokens(owner)
+        .list_tokens()
         .await
         .map_err(to_sfn)?;
     Ok(Page {
@@ -308,7 +289,6 @@ pub async fn list_tokens() -> Result<Page<ApiTokenDto>, ServerFnError> {
 /// A page of the audit log (administrators only).
 #[server(prefix = "/_sfn", endpoint = "list_audit", input = Json)]
 pub async fn list_audit(query: AuditQuery) -> Result<Page<AuditEventDto>, ServerFnError> {
-    require_admin("read the audit log")?;
     crate::backend::use_backend()?
         .audit(query)
         .await
@@ -354,10 +334,9 @@ pub async fn set_flex_time_zone(
     csrf: String,
 ) -> Result<Option<String>, ServerFnError> {
     let _ = csrf;
-    require_admin("set an account's statement time zone")?;
     let zone = Some(zone.trim().to_string()).filter(|z| !z.is_empty());
     crate::backend::use_backend()?
-        .set_flex_time_zone(crate::backend::use_actor()?, account_id, zone)
+        .set_flex_time_zone(account_id, zone)
         .await
         .map_err(to_sfn)
 }

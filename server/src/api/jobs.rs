@@ -3,10 +3,11 @@
 
 use super::http::ApiJson;
 use super::http::{path_id, Problem};
+use crate::auth::Caller;
 use crate::db::read as q;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use app::models::{Actor, JobDto};
+use app::models::JobDto;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -41,13 +42,13 @@ pub struct NewJobRequest {
     ))]
 pub async fn create_job(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<NewJobRequest>,
 ) -> Result<Response> {
     let payload = body
         .payload
         .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-    let (job, inserted) = crate::audited::enqueue_job(&s.db, &actor, &body.kind, payload).await?;
+    let (job, inserted) = crate::audited::enqueue_job(&s.db, &caller, &body.kind, payload).await?;
     let status = if inserted {
         StatusCode::ACCEPTED
     } else {
@@ -67,11 +68,11 @@ pub async fn create_job(
     ))]
 pub async fn retry_job(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     Path(job_id): Path<String>,
 ) -> Result<Json<JobDto>> {
     let id = path_id(&job_id, "job")?;
-    Ok(Json(crate::audited::retry_job(&s.db, &actor, id).await?))
+    Ok(Json(crate::audited::retry_job(&s.db, &caller, id).await?))
 }
 
 /// Cancel a waiting or running job.
@@ -84,11 +85,11 @@ pub async fn retry_job(
     ))]
 pub async fn cancel_job(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     Path(job_id): Path<String>,
 ) -> Result<Json<JobDto>> {
     let id = path_id(&job_id, "job")?;
-    Ok(Json(crate::audited::cancel_job(&s.db, &actor, id).await?))
+    Ok(Json(crate::audited::cancel_job(&s.db, &caller, id).await?))
 }
 
 /// `GET /api/v1/jobs/{id}/events`: the job as JSON each time it changes, ending after a

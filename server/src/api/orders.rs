@@ -4,9 +4,10 @@
 
 use super::http::ApiJson;
 use super::http::{path_id, Problem};
+use crate::auth::Caller;
 use crate::error::Result;
 use crate::state::AppState;
-use app::models::{Actor, ConfirmOrderDto, NewOrderDto, OrderCreatedDto, OrderDetailDto, OrderDto};
+use app::models::{ConfirmOrderDto, NewOrderDto, OrderCreatedDto, OrderDetailDto, OrderDto};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,10 +22,10 @@ use axum::Json;
     ))]
 pub async fn create_order(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<NewOrderDto>,
 ) -> Result<Response> {
-    let created = crate::audited::prepare_order(&s.db, &actor, body).await?;
+    let created = crate::audited::prepare_order(&s.db, &caller, body).await?;
     let location = format!("/api/v1/orders/{}", created.order.id);
     Ok((
         StatusCode::CREATED,
@@ -45,13 +46,13 @@ pub async fn create_order(
     ))]
 pub async fn confirm_order(
     State(s): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     Path(order_id): Path<String>,
     ApiJson(body): ApiJson<ConfirmOrderDto>,
 ) -> Result<Json<OrderDto>> {
     let id = path_id(&order_id, "order")?;
     Ok(Json(
-        crate::audited::confirm_order(&s.db, &actor, id, &body.confirmation_token).await?,
+        crate::audited::confirm_order(&s.db, &caller, id, &body.confirmation_token).await?,
     ))
 }
 

@@ -2,11 +2,11 @@
 
 use super::http::ApiJson;
 use super::http::Problem;
-use crate::auth::Principal;
+use crate::auth::Caller;
 use crate::error::Result;
 use crate::state::AppState;
 use crate::tools::{call, catalog, ToolContext, ToolInfo};
-use app::models::{Actor, Page};
+use app::models::Page;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
@@ -33,15 +33,13 @@ pub async fn list_tools() -> Json<Page<ToolInfo>> {
     ))]
 pub async fn call_tool(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
     ApiJson(arguments): ApiJson<Value>,
 ) -> Result<Json<Value>> {
     let ctx = ToolContext {
         db: state.db,
-        principal,
-        actor,
+        caller,
     };
     let result = call(&ctx, &name, arguments).await?;
     Ok(Json(json!({ "result": result })))

@@ -136,6 +136,56 @@ impl Principal {
     }
 }
 
+/// Who asks for an effect: what they may do (the principal) and how the audit log names
+/// them. The services (`crate::audited`) decide with it; every front door (API, tools,
+/// pages, command line) hands one over.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub actor: Actor,
+}
+
+impl Caller {
+    /// An authenticated request's caller, seen from `ip`.
+    pub fn new(principal: Principal, ip: Option<String>) -> Caller {
+        let actor = principal.actor(ip);
+        Caller { principal, actor }
+    }
+
+    /// The machine's own user at the command line: every right, named `cli:<user>`.
+    pub fn local() -> Caller {
+        let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
+        Caller {
+            principal: Principal::Local,
+            actor: Actor::new("cli", user),
+        }
+    }
+
+    /// `Ok` when allowed, else the 403 naming the missing scope.
+    pub fn require(&self, scope: Scope) -> AppResult<()> {
+        self.principal.require(scope)
+    }
+
+    /// `Ok` for an administrator or the command line, else a 403 saying what only they may do.
+    pub fn require_admin(&self, what: &str) -> AppResult<()> {
+        match &self.principal {
+            Principal::Local => Ok(()),
+            Principal::Operator(user) if user.is_admin => Ok(()),
+            _ => Err(Error::Forbidden(format!("only administrators can {what}"))),
+        }
+    }
+
+    /// Whose tokens this caller manages: `None` for all (administrators, the command line),
+    /// else only those they made.
+    pub fn token_owner(&self) -> Option<String> {
+        match &self.principal {
+            Principal::Local => None,
+            Principal::Operator(user) if user.is_admin => None,
+            _ => Some(self.actor.name.clone()),
+        }
+    }
+}
+
 /// When the `Secure` flag goes on the session cookie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum SecureCookies {

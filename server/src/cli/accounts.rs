@@ -164,7 +164,9 @@ pub async fn accounts(db: &DatabaseConnection, cmd: AccountsCommand) -> Result<(
         AccountsCommand::SetFlexZone { account, zone } => {
             let id = account_id(db, &account).await?;
             let zone = Some(zone).filter(|z| !z.eq_ignore_ascii_case("default"));
-            let stored = crate::audited::set_flex_time_zone(db, &cli_actor(), id, zone).await?;
+            let stored =
+                crate::audited::set_flex_time_zone(db, &crate::auth::Caller::local(), id, zone)
+                    .await?;
             println!(
                 "{account}: Flex times without a zone are read in {}",
                 stored.as_deref().unwrap_or(DEFAULT_FLEX_ZONE.name())

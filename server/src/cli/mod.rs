@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod demo;
 pub mod users;
 
+use crate::auth::Caller;
 use crate::config::{
     Cli, Command, FlexArgs, FlexCommand, FlexCredentialsCommand, IbArgs, ImportCommand,
     JobsCommand, LiveArgs, MigrateArgs, OrdersCommand, ServeArgs, WorkerArgs, WorkerCommandArgs,
@@ -400,7 +401,7 @@ async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
                 None => serde_json::Value::Null,
             };
             let (job, inserted) =
-                crate::audited::enqueue_job(&db, &cli_actor(), &kind, payload).await?;
+                crate::audited::enqueue_job(&db, &Caller::local(), &kind, payload).await?;
             let mut out = jobs::describe(&jobs::queue::get(&db, job.id).await?);
             out["inserted"] = inserted.into();
             print_json(&out)
@@ -420,11 +421,11 @@ async fn jobs_command(url: &str, cmd: JobsCommand) -> Result<()> {
         }
         JobsCommand::Show { id } => print_json(&jobs::describe(&jobs::queue::get(&db, id).await?)),
         JobsCommand::Cancel { id } => {
-            crate::audited::cancel_job(&db, &cli_actor(), id).await?;
+            crate::audited::cancel_job(&db, &Caller::local(), id).await?;
             print_json(&jobs::describe(&jobs::queue::get(&db, id).await?))
         }
         JobsCommand::Retry { id } => {
-            crate::audited::retry_job(&db, &cli_actor(), id).await?;
+            crate::audited::retry_job(&db, &Caller::local(), id).await?;
             print_json(&jobs::describe(&jobs::queue::get(&db, id).await?))
         }
     }
@@ -444,10 +445,10 @@ async fn orders_command(url: &str, cmd: OrdersCommand) -> Result<()> {
                 tif: args.tif,
                 order_ref: args.order_ref,
             };
-            print_json(&crate::audited::prepare(&db, &cli_actor(), order).await?)
+            print_json(&crate::audited::prepare(&db, &Caller::local(), order).await?)
         }
         OrdersCommand::Confirm { id, token } => {
-            print_json(&crate::audited::confirm_order(&db, &cli_actor(), id, &token).await?)
+            print_json(&crate::audited::confirm_order(&db, &Caller::local(), id, &token).await?)
         }
         OrdersCommand::List { status, limit } => {
             let page = db::read::list_orders(
@@ -696,6 +697,5 @@ async fn sync_command(url: &str, cmd: crate::config::SyncCommand) -> Result<()> 
 
 /// The audit log's name for whoever runs the command line.
 pub fn cli_actor() -> app::models::Actor {
-    let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
-    app::models::Actor::new("cli", user)
+    Caller::local().actor
 }

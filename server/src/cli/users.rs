@@ -1,12 +1,10 @@
 //! `fillbook users …` and `fillbook tokens …`: operators and API tokens from the command
 //! line, audited as the local user (`cli`).
 
-use super::cli_actor;
 use crate::audited;
-use crate::auth::{operators, secret, tokens, Scope};
+use crate::auth::{operators, secret, tokens, Caller, Scope};
 use crate::config::{TokensCommand, UsersCommand};
 use crate::error::{Error, Result};
-use app::models::Actor;
 use sea_orm::DatabaseConnection;
 use std::io::BufRead;
 
@@ -41,7 +39,7 @@ fn print(value: &impl serde::Serialize) -> Result<()> {
 
 /// Runs a `users` subcommand.
 pub async fn users(db: &DatabaseConnection, cmd: UsersCommand) -> Result<()> {
-    let actor = cli_actor();
+    let caller = Caller::local();
     match cmd {
         UsersCommand::Add {
             username,
@@ -49,20 +47,20 @@ pub async fn users(db: &DatabaseConnection, cmd: UsersCommand) -> Result<()> {
             password_stdin,
         } => {
             let (password, generated) = new_password(password_stdin)?;
-            let added = audited::add_operator(db, &actor, &username, &password, admin).await?;
+            let added = audited::add_operator(db, &caller, &username, &password, admin).await?;
             print(&operators::OperatorInfo::from(added))?;
             show_generated(&password, generated);
             Ok(())
         }
         UsersCommand::List => print(&operators::list(db).await?),
-        UsersCommand::Disable { username } => set_disabled(db, &actor, &username, true).await,
-        UsersCommand::Enable { username } => set_disabled(db, &actor, &username, false).await,
+        UsersCommand::Disable { username } => set_disabled(db, &caller, &username, true).await,
+        UsersCommand::Enable { username } => set_disabled(db, &caller, &username, false).await,
         UsersCommand::ResetPassword {
             username,
             password_stdin,
         } => {
             let (password, generated) = new_password(password_stdin)?;
-            let info = audited::reset_password(db, &actor, &username, &password).await?;
+            let info = audited::reset_password(db, &caller, &username, &password).await?;
             print(&info)?;
             show_generated(&password, generated);
             Ok(())
@@ -72,11 +70,11 @@ pub async fn users(db: &DatabaseConnection, cmd: UsersCommand) -> Result<()> {
 
 async fn set_disabled(
     db: &DatabaseConnection,
-    actor: &Actor,
+    caller: &Caller,
     username: &str,
     disabled: bool,
 ) -> Result<()> {
-    let (info, offboarded) = audited::set_operator_disabled(db, actor, username, disabled).await?;
+    let (info, offboarded) = audited::set_operator_disabled(db, caller, username, disabled).await?;
     if disabled {
         let revoked = offboarded.tokens_revoked;
         eprintln!(
@@ -88,20 +86,18 @@ async fn set_disabled(
 
 /// Runs a `tokens` subcommand.
 pub async fn tokens(db: &DatabaseConnection, cmd: TokensCommand) -> Result<()> {
-    let actor = cli_actor();
+    let caller = Caller::local();
     match cmd {
         TokensCommand::Create { name, scopes } => {
             let scopes = Scope::parse_list(&scopes)?;
-            let created_by = format!("cli:{}", actor.name);
-            let (info, token) =
-                audited::create_token(db, &actor, &name, &scopes, &created_by).await?;
+            let (info, token) = audited::create_token(db, &caller, &name, &scopes).await?;
             print(&info)?;
             println!("{token}");
             Ok(())
         }
         TokensCommand::List => print(&tokens::list(db, None).await?),
         TokensCommand::Revoke { id } => {
-            let info = audited::revoke_token(db, &actor, id, None).await?;
+            let info = audited::revoke_token(db, &caller, id).await?;
             print(&info)
         }
     }

@@ -2,7 +2,7 @@
 //! and stdio for `fillbook mcp`.
 
 use super::{call, catalog, ToolContext};
-use crate::auth::Principal;
+use crate::auth::{Caller, Principal};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -31,17 +31,14 @@ impl McpTools {
 
     /// The caller of one request: from the HTTP request's extensions, else the fallback.
     fn context(&self, request: &RequestContext<RoleServer>) -> ToolContext {
-        let parts = request.extensions.get::<http::request::Parts>();
-        let principal = parts
-            .and_then(|p| p.extensions.get::<Principal>().cloned())
-            .unwrap_or_else(|| self.fallback.clone());
-        let actor = parts
-            .and_then(|p| p.extensions.get::<app::models::Actor>().cloned())
-            .unwrap_or_else(|| principal.actor(None));
+        let caller = request
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Caller>().cloned())
+            .unwrap_or_else(|| Caller::new(self.fallback.clone(), None));
         ToolContext {
             db: self.db.clone(),
-            principal,
-            actor,
+            caller,
         }
     }
 }
@@ -80,7 +77,7 @@ impl ServerHandler for McpTools {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let caller = self.context(&context).principal;
+        let caller = self.context(&context).caller.principal;
         Ok(ListToolsResult::with_all_items(tools(&caller)))
     }
 

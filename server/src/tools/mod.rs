@@ -4,11 +4,11 @@
 
 pub mod mcp;
 
-use crate::auth::{Principal, Scope};
+use crate::auth::{Caller, Scope};
 use crate::db::read;
 use crate::error::{Error, Result};
 use crate::jobs::kinds::{self, SyncPayload};
-use app::models::{Actor, NewOrderDto, TradeQuery};
+use app::models::{NewOrderDto, TradeQuery};
 use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use sea_orm::DatabaseConnection;
@@ -23,8 +23,7 @@ use std::sync::{Arc, LazyLock};
 #[derive(Clone)]
 pub struct ToolContext {
     pub db: DatabaseConnection,
-    pub principal: Principal,
-    pub actor: Actor,
+    pub caller: Caller,
 }
 
 /// A tool's public description.
@@ -193,7 +192,7 @@ fn tools() -> &'static [Tool] {
             |ctx, payload: SyncPayload| async move {
                 let payload = json(payload)?;
                 let (job, _) =
-                    crate::audited::enqueue_job(&ctx.db, &ctx.actor, kinds::TRADES_SYNC, payload)
+                    crate::audited::enqueue_job(&ctx.db, &ctx.caller, kinds::TRADES_SYNC, payload)
                         .await?;
                 Ok(job)
             },
@@ -204,7 +203,7 @@ fn tools() -> &'static [Tool] {
             false,
             Scope::OrdersWrite,
             |ctx, request: NewOrderDto| async move {
-                crate::audited::prepare_order(&ctx.db, &ctx.actor, request).await
+                crate::audited::prepare_order(&ctx.db, &ctx.caller, request).await
             },
         ),
         tool(
@@ -213,7 +212,7 @@ fn tools() -> &'static [Tool] {
             false,
             Scope::OrdersWrite,
             |ctx, a: SubmitArgs| async move {
-                crate::audited::confirm_order(&ctx.db, &ctx.actor, a.order_id, &a.confirmation_token)
+                crate::audited::confirm_order(&ctx.db, &ctx.caller, a.order_id, &a.confirmation_token)
                     .await
             },
         ),
@@ -242,6 +241,6 @@ pub async fn call(ctx: &ToolContext, name: &str, arguments: Value) -> Result<Val
         .iter()
         .find(|t| t.info.name == name)
         .ok_or_else(|| Error::NotFound(format!("tool `{name}`")))?;
-    ctx.principal.require(tool.info.scope)?;
+    ctx.caller.require(tool.info.scope)?;
     (tool.run)(ctx.clone(), arguments).await
 }

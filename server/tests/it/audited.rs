@@ -4,9 +4,8 @@
 
 use crate::support;
 
-use app::models::Actor;
 use fillbook::audited;
-use fillbook::auth::Scope;
+use fillbook::auth::{Caller, Principal, Scope};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use support::TestDb;
 
@@ -63,7 +62,7 @@ support::db_test!(
     an_effect_whose_audit_entry_fails_is_not_stored,
     |t: TestDb| async move {
         let db = &t.db;
-        let actor = Actor::new("operator", "alice");
+        let actor = Caller::local();
         break_audit_log(db).await;
 
         let enqueued = audited::enqueue_job(db, &actor, "trades.sync", serde_json::json!({})).await;
@@ -77,7 +76,7 @@ support::db_test!(
             "a job was stored without its audit entry"
         );
 
-        let token = audited::create_token(db, &actor, "bot", &[Scope::TradesRead], "alice").await;
+        let token = audited::create_token(db, &actor, "bot", &[Scope::TradesRead]).await;
         assert!(token.is_err());
         assert_eq!(
             count(db, "api_tokens").await,
@@ -100,7 +99,7 @@ support::db_test!(
                 .unwrap();
         assert!(inserted);
         assert_eq!(count(db, "jobs").await, 1);
-        let (info, _) = audited::create_token(db, &actor, "bot", &[Scope::TradesRead], "alice")
+        let (info, _) = audited::create_token(db, &actor, "bot", &[Scope::TradesRead])
             .await
             .unwrap();
         assert_eq!(count(db, "api_tokens").await, 1);
@@ -135,7 +134,7 @@ support::db_test!(
         // Each effect reads before it writes, in its transaction. On SQLite a transaction
         // that began deferred cannot upgrade to a writer once another connection committed
         // after its first read (SQLITE_BUSY_SNAPSHOT): it must start as a writer.
-        let actor = Actor::new("operator", "alice");
+        let actor = Caller::local();
         let mut ids = Vec::new();
         for n in 1..=6 {
             let payload = serde_json::json!({ "lookback_days": n });
@@ -164,5 +163,60 @@ support::db_test!(
                 Err(other) => panic!("an effect failed on the database: {other}"),
             }
         }
+    }
+);
+
+support::db_test!(
+    each_service_decides_who_may_and_stores_nothing_when_not,
+    |t: TestDb| async move {
+        let db = &t.db;
+        let admin = Caller::local();
+        // A bot whose token may read trades only.
+        let (_, secret) = audited::create_token(db, &admin, "reader", &[Scope::TradesRead])
+            .await
+            .unwrap();
+        let user = fillbook::auth::tokens::authenticate(db, &secret)
+            .await
+            .unwrap()
+            .expect("the token authenticates");
+        let bot = Caller::new(Principal::Token(user), None);
+        let refused = |r: fillbook::Result<_>| matches!(r, Err(fillbook::Error::Forbidden(_)));
+
+        assert!(refused(
+            audited::enqueue_job(db, &bot, "trades.sync", serde_json::json!({}))
+                .await
+                .map(|_| ())
+        ));
+        assert_eq!(count(db, "jobs").await, 0, "a refused enqueue stored a job");
+        assert!(refused(
+            audited::create_token(db, &bot, "child", &[Scope::TradesRead])
+                .await
+                .map(|_| ())
+        ));
+        assert!(refused(
+            audited::add_operator(db, &bot, "eve", "a long enough password", true)
+                .await
+                .map(|_| ())
+        ));
+        assert_eq!(count(db, "operators").await, 0);
+        assert!(refused(
+            audited::set_flex_time_zone(db, &bot, 1, None)
+                .await
+                .map(|_| ())
+        ));
+        assert_eq!(
+            count(db, "api_tokens").await,
+            1,
+            "only the reader token exists"
+        );
+        // The refusals wrote no audit entry; the one token made did.
+        assert_eq!(count(db, "audit_events").await, 1);
+
+        // The command line may do all of it.
+        assert!(
+            audited::enqueue_job(db, &admin, "trades.sync", serde_json::json!({}))
+                .await
+                .is_ok()
+        );
     }
 );

@@ -413,13 +413,9 @@ support::db_test!(
             "SELECT CAST(id AS BIGINT) FROM accounts WHERE code = 'DU1234567'",
         )
         .await as i32;
-        let actor = app::models::Actor {
-            kind: "operator".into(),
-            name: "admin".into(),
-            ip: None,
-        };
+        let caller = fillbook::auth::Caller::local();
         let set = |zone: Option<&str>| {
-            fillbook::audited::set_flex_time_zone(&t.db, &actor, account, zone.map(str::to_string))
+            fillbook::audited::set_flex_time_zone(&t.db, &caller, account, zone.map(str::to_string))
         };
         match set(Some("Mars/Olympus")).await {
             Err(fillbook::Error::Invalid { field, .. }) => assert_eq!(field, "flex_time_zone"),
@@ -439,7 +435,7 @@ support::db_test!(
             .unwrap()
             .is_empty());
         assert!(matches!(
-            fillbook::audited::set_flex_time_zone(&t.db, &actor, 99_999, None).await,
+            fillbook::audited::set_flex_time_zone(&t.db, &caller, 99_999, None).await,
             Err(fillbook::Error::NotFound(_))
         ));
         // Two changes, two audit entries; the refused ones wrote none.

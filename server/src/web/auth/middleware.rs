@@ -6,7 +6,7 @@
 //! (`crate::api::http::scoped`, declared where the route is registered).
 
 use super::csrf;
-use crate::auth::{operators, sessions, Principal};
+use crate::auth::{operators, sessions, Caller, Principal};
 use crate::error::Error;
 use crate::state::AppState;
 use app::models::SessionDto;
@@ -158,7 +158,8 @@ async fn admit(state: &AppState, mut request: Request<Body>) -> Result<Request<B
     // Each API route checks its own scopes where it is registered (`api::operations`).
 
     let extensions = request.extensions_mut();
-    extensions.insert(principal.actor(ip));
+    extensions.insert(principal.actor(ip.clone()));
+    extensions.insert(Caller::new(principal.clone(), ip));
     if let Principal::Operator(user) = &principal {
         extensions.insert(SessionDto {
             username: user.username.clone(),

@@ -1,11 +1,10 @@
-//! The pages outside the Leptos app (no hydration, no JavaScript), rendered from Leptos views
-//! to HTML, so every text and attribute is escaped by Leptos: sign-in, first-run setup, sign-out, and the API token forms (creating a
-//! token shows it once, on its own page, so it never travels in a URL).
+//! The pages outside the Leptos app (no hydration, no JavaScript), rendered from Leptos
+//! views to HTML, so Leptos escapes every text and attribute: sign-in, first-run setup,
+//! sign-out, the password form and the API token forms (creating a token shows it once, on
+//! its own page, so it never travels in a URL).
 
 use super::middleware::{client_ip, is_https};
-use crate::auth::{
-    audit, login, operators, sessions, AuthSettings, Principal, Scope, SecureCookies,
-};
+use crate::auth::{audit, login, operators, sessions, AuthSettings, Caller, Scope, SecureCookies};
 use crate::error::Error;
 use crate::state::AppState;
 use app::models::{Actor, SessionDto};
@@ -229,11 +228,11 @@ pub async fn login_submit(
 /// `POST /logout` (behind the gate: a session and the CSRF proof are required).
 pub async fn logout(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
 ) -> Response {
     let cookie = sessions::from_cookie_header(&headers);
-    if let Err(e) = crate::audited::sign_out(&state.db, &actor, cookie.as_deref()).await {
+    if let Err(e) = crate::audited::sign_out(&state.db, &caller, cookie.as_deref()).await {
         return e.into_response();
     }
     let secure = secure_cookie(&state.auth.settings, &headers);
@@ -506,21 +505,12 @@ fn with_retry_after(mut response: Response, e: &Error) -> Response {
     response
 }
 
-/// The tokens an operator manages: an admin all of them, others their own.
-fn owner_filter(principal: &Principal) -> Option<String> {
-    match principal {
-        Principal::Operator(user) if !user.is_admin => Some(user.username.clone()),
-        _ => None,
-    }
-}
-
 /// `POST /tokens` from the tokens page: creates a token and shows it once. A token gets no
 /// scope its maker does not hold (an operator who is not an administrator cannot hand out
 /// `audit:read`).
 pub async fn create_token(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -541,13 +531,7 @@ pub async fn create_token(
         .join(",");
     let created = async {
         let scopes = Scope::parse_list(&scopes)?;
-        if let Some(beyond) = scopes.iter().find(|s| !principal.allows(**s)) {
-            return Err(Error::Forbidden(format!(
-                "you do not hold the `{}` scope, so a token you make cannot have it",
-                beyond.as_str()
-            )));
-        }
-        crate::audited::create_token(&state.db, &actor, name, &scopes, &actor.name).await
+        crate::audited::create_token(&state.db, &caller, name, &scopes).await
     };
     match created.await {
         Ok((info, token)) => {
@@ -583,13 +567,11 @@ pub async fn create_token(
 /// `POST /tokens/{id}/revoke` from the tokens page.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<i32>,
 ) -> Response {
     let revoked = async {
-        let owner = owner_filter(&principal);
-        let info = crate::audited::revoke_token(&state.db, &actor, id, owner.as_deref()).await?;
+        let info = crate::audited::revoke_token(&state.db, &caller, id).await?;
         state.auth.forget_token(info.id);
         Ok::<_, Error>(())
     };
