@@ -46,6 +46,47 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::accounts::Entity",
+        from = "Column::AccountId",
+        to = "super::accounts::Column::Id"
+    )]
+    Account,
+    #[sea_orm(
+        belongs_to = "super::trades::Entity",
+        from = "Column::TradeId",
+        to = "super::trades::Column::Id"
+    )]
+    Trade,
+    #[sea_orm(has_many = "super::execution_events::Entity")]
+    ExecutionEvents,
+    #[sea_orm(has_many = "super::flex_cancellations::Entity")]
+    FlexCancellations,
+}
+
+impl Related<super::accounts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Account.def()
+    }
+}
+
+impl Related<super::trades::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Trade.def()
+    }
+}
+
+impl Related<super::execution_events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ExecutionEvents.def()
+    }
+}
+
+impl Related<super::flex_cancellations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::FlexCancellations.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

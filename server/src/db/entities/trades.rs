@@ -33,6 +33,27 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::accounts::Entity",
+        from = "Column::AccountId",
+        to = "super::accounts::Column::Id"
+    )]
+    Account,
+    #[sea_orm(has_many = "super::trade_executions::Entity")]
+    TradeExecutions,
+}
+
+impl Related<super::accounts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Account.def()
+    }
+}
+
+impl Related<super::trade_executions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TradeExecutions.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
