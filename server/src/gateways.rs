@@ -5,10 +5,14 @@
 //! its own (which made the server a port scanner of its network).
 
 use crate::auth::audit;
+use crate::db::entities::gateways;
 use crate::error::{Error, Result};
 use app::models::Actor;
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use serde::Serialize;
 
 /// The name of the gateway given on the command line.
@@ -40,25 +44,26 @@ pub fn check_name(field: &str, name: &str) -> Result<()> {
     }
 }
 
+/// The gateways, as much of each as a [`GatewayRow`] reads.
+fn rows() -> sea_orm::Select<gateways::Entity> {
+    gateways::Entity::find().select_only().columns([
+        gateways::Column::Name,
+        gateways::Column::Host,
+        gateways::Column::Port,
+        gateways::Column::ClientIdBase,
+        gateways::Column::TimeZone,
+    ])
+}
+
 /// Every configured gateway (the command-line one not included), by name.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<GatewayRow>> {
-    Ok(GatewayRow::find_by_statement(crate::db::statement(
-        db.get_database_backend(),
-        "SELECT name, host, port, client_id_base, time_zone FROM gateways ORDER BY name",
-        Vec::<sea_orm::Value>::new(),
-    ))
-    .all(db)
-    .await?)
+    let select = rows().order_by_asc(gateways::Column::Name);
+    Ok(select.into_model::<GatewayRow>().all(db).await?)
 }
 
 async fn find(db: &impl ConnectionTrait, name: &str) -> Result<Option<GatewayRow>> {
-    Ok(GatewayRow::find_by_statement(crate::db::statement(
-        db.get_database_backend(),
-        "SELECT name, host, port, client_id_base, time_zone FROM gateways WHERE name = $1",
-        [name.into()],
-    ))
-    .one(db)
-    .await?)
+    let select = rows().filter(gateways::Column::Name.eq(name));
+    Ok(select.into_model::<GatewayRow>().one(db).await?)
 }
 
 /// Adds or replaces a gateway, audited in the same transaction.
@@ -110,14 +115,11 @@ pub async fn add(db: &DatabaseConnection, actor: &Actor, g: &GatewayRow) -> Resu
 /// Removes a gateway, audited in the same transaction.
 pub async fn remove(db: &DatabaseConnection, actor: &Actor, name: &str) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    let gone = txn
-        .execute_raw(crate::db::statement(
-            txn.get_database_backend(),
-            "DELETE FROM gateways WHERE name = $1",
-            [name.into()],
-        ))
+    let gone = gateways::Entity::delete_many()
+        .filter(gateways::Column::Name.eq(name))
+        .exec(&txn)
         .await?
-        .rows_affected();
+        .rows_affected;
     if gone == 0 {
         return Err(Error::NotFound(format!("gateway `{name}`")));
     }

@@ -2,11 +2,15 @@
 //! revoked, and every side effect (sync enqueued, order prepared/confirmed/submitted) with
 //! who did it, when and from where. Append-only; secrets are never written to it.
 
+use crate::db::entities::audit_events;
 use crate::db::statement;
 use crate::error::Result;
 use app::models::{Actor, AuditEventDto, AuditQuery, Page};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 
 /// Writes one entry.
 pub async fn record(
@@ -16,69 +20,35 @@ pub async fn record(
     target: Option<String>,
     detail: Option<serde_json::Value>,
 ) -> Result<()> {
-    db.execute_raw(statement(
-        db.get_database_backend(),
-        "INSERT INTO audit_events (at, actor_kind, actor, action, target, ip, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        [
-            Utc::now().into(),
-            actor.kind.clone().into(),
-            actor.name.clone().into(),
-            action.into(),
-            target.into(),
-            actor.ip.clone().into(),
-            detail.map(|d| d.to_string()).into(),
-        ],
-    ))
+    audit_events::ActiveModel {
+        at: Set(Utc::now()),
+        actor_kind: Set(actor.kind.clone()),
+        actor: Set(actor.name.clone()),
+        action: Set(action.to_string()),
+        target: Set(target),
+        ip: Set(actor.ip.clone()),
+        detail: Set(detail.map(|d| d.to_string())),
+        ..Default::default()
+    }
+    .insert(db)
     .await?;
     Ok(())
-}
-
-#[derive(FromQueryResult)]
-struct Row {
-    id: i32,
-    at: DateTime<Utc>,
-    actor_kind: String,
-    actor: String,
-    action: String,
-    target: Option<String>,
-    ip: Option<String>,
-    detail: Option<String>,
 }
 
 /// A page of entries, newest first; the cursor is the last entry's id.
 pub async fn list(db: &impl ConnectionTrait, query: AuditQuery) -> Result<Page<AuditEventDto>> {
     let limit = crate::db::page::page_size(query.limit, 100)?;
-    let mut conditions = Vec::new();
-    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut select = audit_events::Entity::find().order_by_desc(audit_events::Column::Id);
     if let Some(id) = crate::db::page::id_cursor(query.cursor.as_deref())? {
-        values.push(id.into());
-        conditions.push(format!("id < ${}", values.len()));
+        select = select.filter(audit_events::Column::Id.lt(id));
     }
-    if let Some(action) = &query.action {
-        values.push(action.clone().into());
-        conditions.push(format!("action = ${}", values.len()));
+    if let Some(action) = query.action {
+        select = select.filter(audit_events::Column::Action.eq(action));
     }
-    if let Some(actor) = &query.actor {
-        values.push(actor.clone().into());
-        conditions.push(format!("actor = ${}", values.len()));
+    if let Some(actor) = query.actor {
+        select = select.filter(audit_events::Column::Actor.eq(actor));
     }
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
-    let rows = Row::find_by_statement(statement(
-        db.get_database_backend(),
-        format!(
-            "SELECT id, at, actor_kind, actor, action, target, ip, detail FROM audit_events \
-             {filter} ORDER BY id DESC LIMIT {}",
-            limit + 1
-        ),
-        values,
-    ))
-    .all(db)
-    .await?;
+    let rows = select.limit(limit + 1).all(db).await?;
     Ok(crate::db::page::page_of(
         rows,
         limit,

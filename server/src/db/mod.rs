@@ -1,5 +1,13 @@
 //! Database access: connecting (SQLite or PostgreSQL), migrating, readiness, entities
 //! and the read queries that turn rows into DTOs.
+//!
+//! Policy: sea-orm's entities (one per table, with their relations) and query builder by
+//! default. Raw SQL, through [`statement`] (which renders `$N` placeholders for SQLite), is
+//! for what the builder cannot say or what a benchmark showed it must not: the ledger
+//! writer's set-based statements, the queue's single-statement claim, the keyset lists'
+//! row comparisons. The audit log and the gateways follow the policy; older modules (the
+//! other auth tables, history, reconciliation, live leases, schedules) still hold raw SQL
+//! that has not been moved yet.
 
 pub mod accounts;
 pub mod coverage;
