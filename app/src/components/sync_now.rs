@@ -107,16 +107,22 @@ pub fn SyncNow(
         Change::Fills { .. } => on_completed.run(()),
         _ => {}
     });
-    // Watch the current job until it is final.
-    Effect::new(move |previous: Option<Option<i32>>| {
-        let current = job.with(|j| j.as_ref().filter(|j| !j.state.is_final()).map(|j| j.id));
-        if current.is_some() && previous.flatten() != current {
-            if let Some(id) = current {
-                watch_job(id, job, on_completed);
+    // Watch the current job until it is final. The watch lives as long as this component
+    // (or until another job is watched): dropping it closes its stream. Only in the
+    // browser: the server renders the state it has and follows nothing.
+    #[cfg(feature = "hydrate")]
+    {
+        let watching = StoredValue::new_local(None::<Watch>);
+        Effect::new(move |previous: Option<Option<i32>>| {
+            let current = job.with(|j| j.as_ref().filter(|j| !j.state.is_final()).map(|j| j.id));
+            if current.is_some() && previous.flatten() != current {
+                if let Some(id) = current {
+                    watching.set_value(watch_job(id, job, on_completed));
+                }
             }
-        }
-        current
-    });
+            current
+        });
+    }
 
     view! {
         <div class="sync-now">
@@ -161,9 +167,25 @@ pub fn SyncNow(
     }
 }
 
+/// A job's event stream and its callbacks; dropping it closes the stream first, so no
+/// callback runs after it is gone.
+#[cfg(feature = "hydrate")]
+struct Watch {
+    source: web_sys::EventSource,
+    _on_message: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: wasm_bindgen::closure::Closure<dyn FnMut()>,
+}
+
+#[cfg(feature = "hydrate")]
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.source.close();
+    }
+}
+
 /// Follows job `id` by SSE, falling back to polling, updating `job` until it is final.
 #[cfg(feature = "hydrate")]
-fn watch_job(id: i32, job: RwSignal<Option<JobDto>>, on_completed: Callback<()>) {
+fn watch_job(id: i32, job: RwSignal<Option<JobDto>>, on_completed: Callback<()>) -> Option<Watch> {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
 
@@ -178,7 +200,7 @@ fn watch_job(id: i32, job: RwSignal<Option<JobDto>>, on_completed: Callback<()>)
     };
     let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/jobs/{id}/events")) else {
         poll_job(id, apply);
-        return;
+        return None;
     };
     let on_message = {
         let source = source.clone();
@@ -205,14 +227,11 @@ fn watch_job(id: i32, job: RwSignal<Option<JobDto>>, on_completed: Callback<()>)
     };
     source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    // The stream and its callbacks live until the watching effect runs again or the view
-    // goes: then the stream closes first, so no callback runs after it is dropped.
-    let kept = StoredValue::new_local(Some((source, on_message, on_error)));
-    on_cleanup(move || {
-        if let Some((source, _, _)) = kept.try_update_value(|v| v.take()).flatten() {
-            source.close();
-        }
-    });
+    Some(Watch {
+        source,
+        _on_message: on_message,
+        _on_error: on_error,
+    })
 }
 
 #[cfg(feature = "hydrate")]
@@ -228,9 +247,6 @@ fn poll_job(id: i32, apply: impl Fn(JobDto) -> bool + Copy + 'static) {
         }
     });
 }
-
-#[cfg(not(feature = "hydrate"))]
-fn watch_job(_id: i32, _job: RwSignal<Option<JobDto>>, _on_completed: Callback<()>) {}
 
 #[cfg(test)]
 mod tests {
