@@ -2,22 +2,17 @@
 //! `fillbook users add`; disabled rather than deleted, so the audit log keeps its names.
 
 use super::{password, sessions};
-use crate::db::statement;
+use crate::db::entities::operators;
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, Unchanged,
+};
 use serde::Serialize;
 
 /// An operator as stored (the hash never leaves this module's callers' process).
-#[derive(Clone, Debug, FromQueryResult)]
-pub struct Operator {
-    pub id: i32,
-    pub username: String,
-    pub password_hash: String,
-    pub is_admin: bool,
-    pub disabled_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
+pub type Operator = operators::Model;
 
 /// An operator as listed (`fillbook users list`).
 #[derive(Debug, Serialize)]
@@ -41,8 +36,6 @@ impl From<Operator> for OperatorInfo {
     }
 }
 
-const COLUMNS: &str = "id, username, password_hash, is_admin, disabled_at, created_at";
-
 /// Checks a user name: 1–64 letters, digits, `.`, `_`, `-` or `@`.
 pub fn validate_username(username: &str) -> Result<()> {
     let ok = !username.is_empty()
@@ -62,39 +55,23 @@ pub fn validate_username(username: &str) -> Result<()> {
 
 /// How many operators exist (disabled ones included).
 pub async fn count(db: &impl ConnectionTrait) -> Result<i64> {
-    let row = db
-        .query_one_raw(statement(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM operators",
-            [],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
+    Ok(operators::Entity::find().count(db).await? as i64)
 }
 
 /// The operator named `username`, if any.
 pub async fn find(db: &impl ConnectionTrait, username: &str) -> Result<Option<Operator>> {
-    Ok(Operator::find_by_statement(statement(
-        db.get_database_backend(),
-        format!("SELECT {COLUMNS} FROM operators WHERE username = $1"),
-        [username.into()],
-    ))
-    .one(db)
-    .await?)
+    Ok(operators::Entity::find()
+        .filter(operators::Column::Username.eq(username))
+        .one(db)
+        .await?)
 }
 
 /// Every operator, by name.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<OperatorInfo>> {
-    let all = Operator::find_by_statement(statement(
-        db.get_database_backend(),
-        format!("SELECT {COLUMNS} FROM operators ORDER BY username"),
-        [],
-    ))
-    .all(db)
-    .await?;
+    let all = operators::Entity::find()
+        .order_by_asc(operators::Column::Username)
+        .all(db)
+        .await?;
     Ok(all.into_iter().map(OperatorInfo::from).collect())
 }
 
@@ -114,17 +91,17 @@ pub async fn add(
     }
     let hash = password::hashed(new_password).await?;
     let now = Utc::now();
-    Operator::find_by_statement(statement(
-        db.get_database_backend(),
-        format!(
-            "INSERT INTO operators (username, password_hash, is_admin, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) RETURNING {COLUMNS}"
-        ),
-        [username.into(), hash.into(), is_admin.into(), now.into()],
-    ))
-    .one(db)
-    .await?
-    .ok_or_else(|| Error::Internal("adding an operator returned no row".into()))
+    Ok(operators::ActiveModel {
+        username: Set(username.to_string()),
+        password_hash: Set(hash),
+        is_admin: Set(is_admin),
+        disabled_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
 }
 
 /// Creates the first administrator; refused (409) once any operator exists.
@@ -166,15 +143,13 @@ pub async fn set_disabled(
 ) -> Result<(OperatorInfo, Offboarded)> {
     let operator = require(db, username).await?;
     let now = Utc::now();
-    db.execute_raw(statement(
-        db.get_database_backend(),
-        "UPDATE operators SET disabled_at = $1, updated_at = $2 WHERE id = $3",
-        [
-            disabled.then_some(now).into(),
-            now.into(),
-            operator.id.into(),
-        ],
-    ))
+    operators::ActiveModel {
+        id: Unchanged(operator.id),
+        disabled_at: Set(disabled.then_some(now)),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .update(db)
     .await?;
     let mut offboarded = Offboarded::default();
     if disabled {
@@ -192,15 +167,13 @@ pub async fn reset_password(
 ) -> Result<OperatorInfo> {
     password::validate(new_password, "password")?;
     let operator = require(db, username).await?;
-    db.execute_raw(statement(
-        db.get_database_backend(),
-        "UPDATE operators SET password_hash = $1, updated_at = $2 WHERE id = $3",
-        [
-            password::hashed(new_password).await?.into(),
-            Utc::now().into(),
-            operator.id.into(),
-        ],
-    ))
+    operators::ActiveModel {
+        id: Unchanged(operator.id),
+        password_hash: Set(password::hashed(new_password).await?),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(db)
     .await?;
     sessions::end_all(db, operator.id).await?;
     Ok(OperatorInfo::from(operator))
