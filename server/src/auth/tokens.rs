@@ -3,11 +3,14 @@
 //! it, and when it was last used. A revoked token stops working at once.
 
 use super::{secret, Scope};
-use crate::db::statement;
+use crate::db::entities::api_tokens;
 use crate::error::{Error, Result};
 use app::models::ApiTokenDto;
-use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 
 /// Every token starts with this.
 pub const PREFIX: &str = "fb_";
@@ -24,22 +27,8 @@ pub struct TokenUser {
     pub scopes: Vec<Scope>,
 }
 
-#[derive(FromQueryResult)]
-struct Row {
-    id: i32,
-    name: String,
-    prefix: String,
-    scopes: String,
-    created_by: String,
-    created_at: DateTime<Utc>,
-    last_used_at: Option<DateTime<Utc>>,
-    revoked_at: Option<DateTime<Utc>>,
-}
-
-const COLUMNS: &str = "id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at";
-
-impl From<Row> for ApiTokenDto {
-    fn from(r: Row) -> Self {
+impl From<api_tokens::Model> for ApiTokenDto {
+    fn from(r: api_tokens::Model) -> Self {
         ApiTokenDto {
             id: r.id,
             name: r.name,
@@ -77,40 +66,29 @@ pub async fn create(
         .map(|s| s.as_str())
         .collect::<Vec<_>>()
         .join(",");
-    let row = Row::find_by_statement(statement(
-        db.get_database_backend(),
-        format!(
-            "INSERT INTO api_tokens (name, token_hash, prefix, scopes, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
-        ),
-        [
-            name.into(),
-            secret::digest(&token).into(),
-            token[..SHOWN].to_string().into(),
-            scopes.into(),
-            created_by.into(),
-            Utc::now().into(),
-        ],
-    ))
-    .one(db)
-    .await?
-    .ok_or_else(|| Error::Internal("creating a token returned no row".into()))?;
+    let row = api_tokens::ActiveModel {
+        name: Set(name.to_string()),
+        token_hash: Set(secret::digest(&token)),
+        prefix: Set(token[..SHOWN].to_string()),
+        scopes: Set(scopes),
+        created_by: Set(created_by.to_string()),
+        created_at: Set(Utc::now()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
     Ok((row.into(), token))
 }
 
 /// Tokens, newest first; only those made by `created_by` when given.
 pub async fn list(db: &impl ConnectionTrait, created_by: Option<&str>) -> Result<Vec<ApiTokenDto>> {
-    let (filter, values) = match created_by {
-        Some(who) => ("WHERE created_by = $1", vec![who.into()]),
-        None => ("", vec![]),
-    };
-    let rows = Row::find_by_statement(statement(
-        db.get_database_backend(),
-        format!("SELECT {COLUMNS} FROM api_tokens {filter} ORDER BY id DESC"),
-        values,
-    ))
-    .all(db)
-    .await?;
+    let mut select = api_tokens::Entity::find().order_by_desc(api_tokens::Column::Id);
+    if let Some(who) = created_by {
+        select = select.filter(api_tokens::Column::CreatedBy.eq(who));
+    }
+    let rows = select.all(db).await?;
     Ok(rows.into_iter().map(ApiTokenDto::from).collect())
 }
 
@@ -134,25 +112,24 @@ pub async fn revoke(
     created_by: Option<&str>,
 ) -> Result<ApiTokenDto> {
     get(db, id, created_by).await?;
-    db.execute_raw(statement(
-        db.get_database_backend(),
-        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        [Utc::now().into(), id.into()],
-    ))
-    .await?;
+    api_tokens::Entity::update_many()
+        .col_expr(api_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(api_tokens::Column::Id.eq(id))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
     get(db, id, created_by).await
 }
 
 /// Revokes every live token `created_by` made; answers how many.
 pub async fn revoke_all_made_by(db: &impl ConnectionTrait, created_by: &str) -> Result<u64> {
-    let done = db
-        .execute_raw(statement(
-            db.get_database_backend(),
-            "UPDATE api_tokens SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL",
-            [Utc::now().into(), created_by.into()],
-        ))
+    let done = api_tokens::Entity::update_many()
+        .col_expr(api_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(api_tokens::Column::CreatedBy.eq(created_by))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .exec(db)
         .await?;
-    Ok(done.rows_affected())
+    Ok(done.rows_affected)
 }
 
 /// The bot behind `token` if it is known and not revoked; records when it was used.
@@ -161,13 +138,11 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Opti
         return Ok(None);
     }
     let hash = secret::digest(token);
-    let found = Row::find_by_statement(statement(
-        db.get_database_backend(),
-        format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"),
-        [hash.into()],
-    ))
-    .one(db)
-    .await?;
+    let found = api_tokens::Entity::find()
+        .filter(api_tokens::Column::TokenHash.eq(hash))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .one(db)
+        .await?;
     let Some(row) = found else {
         return Ok(None);
     };
@@ -176,12 +151,11 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> Result<Opti
         .last_used_at
         .is_none_or(|t| (now - t).num_seconds() >= TOUCH_EVERY_SECONDS);
     if stale {
-        db.execute_raw(statement(
-            db.get_database_backend(),
-            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
-            [now.into(), row.id.into()],
-        ))
-        .await?;
+        api_tokens::Entity::update_many()
+            .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
+            .filter(api_tokens::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
     }
     let scopes = Scope::parse_list(&row.scopes).unwrap_or_default();
     Ok(Some(TokenUser {

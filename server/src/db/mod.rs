@@ -5,9 +5,9 @@
 //! default. Raw SQL, through [`statement`] (which renders `$N` placeholders for SQLite), is
 //! for what the builder cannot say or what a benchmark showed it must not: the ledger
 //! writer's set-based statements, the queue's single-statement claim, the keyset lists'
-//! row comparisons. The audit log and the gateways follow the policy; older modules (the
-//! other auth tables, history, reconciliation, live leases, schedules) still hold raw SQL
-//! that has not been moved yet.
+//! row comparisons. The audit log, operators, API tokens and gateways follow the policy;
+//! older modules (sessions, history, reconciliation, live leases, schedules) still hold raw
+//! SQL that has not been moved yet.
 
 pub mod accounts;
 pub mod coverage;
