@@ -17,10 +17,11 @@
 
 use super::recent::Recent;
 use super::{secret, AuthSettings};
-use crate::db::statement;
+use crate::db::entities::{operators, sessions};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "fillbook_session";
@@ -32,7 +33,7 @@ const TOUCH_EVERY_SECONDS: i64 = 60;
 static RECENT: std::sync::LazyLock<Recent<SessionUser>> = std::sync::LazyLock::new(Recent::default);
 
 /// The operator behind a valid session.
-#[derive(Clone, Debug, FromQueryResult)]
+#[derive(Clone, Debug)]
 pub struct SessionUser {
     pub operator_id: i32,
     pub username: String,
@@ -68,29 +69,22 @@ pub async fn start(
     let csrf_token = secret::generate("");
     let now = Utc::now();
     // Sessions past their absolute expiry are gone for good: tidy them up at each sign-in.
-    db.execute_raw(statement(
-        db.get_database_backend(),
-        "DELETE FROM sessions WHERE expires_at <= $1",
-        [now.into()],
-    ))
-    .await?;
+    sessions::Entity::delete_many()
+        .filter(sessions::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
     let expires_at = now + seconds(settings.absolute_timeout);
-    db.execute_raw(statement(
-        db.get_database_backend(),
-        "INSERT INTO sessions (id_hash, operator_id, csrf_token, ip, user_agent, created_at, \
-         last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
-        [
-            secret::digest(&cookie_value).into(),
-            operator_id.into(),
-            csrf_token.clone().into(),
-            ip.map(str::to_string).into(),
-            user_agent
-                .map(|u| u.chars().take(256).collect::<String>())
-                .into(),
-            now.into(),
-            expires_at.into(),
-        ],
-    ))
+    sessions::Entity::insert(sessions::ActiveModel {
+        id_hash: Set(secret::digest(&cookie_value)),
+        operator_id: Set(operator_id),
+        csrf_token: Set(csrf_token.clone()),
+        ip: Set(ip.map(str::to_string)),
+        user_agent: Set(user_agent.map(|u| u.chars().take(256).collect::<String>())),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(expires_at),
+    })
+    .exec_without_returning(db)
     .await?;
     Ok(NewSession {
         cookie_value,
@@ -117,17 +111,24 @@ pub async fn authenticate(
         }
     }
     let stamp = RECENT.stamp();
-    let found = SessionUser::find_by_statement(statement(
-        db.get_database_backend(),
-        "SELECT s.operator_id, o.username, o.is_admin, s.csrf_token, s.id_hash, s.created_at, \
-         s.last_seen_at, s.expires_at FROM sessions s JOIN operators o ON o.id = s.operator_id \
-         WHERE s.id_hash = $1 AND o.disabled_at IS NULL",
-        [id_hash.clone().into()],
-    ))
-    .one(db)
-    .await?;
-    let Some(mut user) = found else {
+    let found = sessions::Entity::find()
+        .filter(sessions::Column::IdHash.eq(id_hash.clone()))
+        .find_also_related(operators::Entity)
+        .filter(operators::Column::DisabledAt.is_null())
+        .one(db)
+        .await?;
+    let Some((session, Some(operator))) = found else {
         return Ok(None);
+    };
+    let mut user = SessionUser {
+        operator_id: session.operator_id,
+        username: operator.username,
+        is_admin: operator.is_admin,
+        csrf_token: session.csrf_token,
+        id_hash: session.id_hash,
+        created_at: session.created_at,
+        last_seen_at: session.last_seen_at,
+        expires_at: session.expires_at,
     };
     let now = Utc::now();
     if now >= user.expires_at || now >= user.last_seen_at + seconds(settings.idle_timeout) {
@@ -135,12 +136,11 @@ pub async fn authenticate(
         return Ok(None);
     }
     if (now - user.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
-        db.execute_raw(statement(
-            db.get_database_backend(),
-            "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2",
-            [now.into(), id_hash.clone().into()],
-        ))
-        .await?;
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+            .filter(sessions::Column::IdHash.eq(id_hash.clone()))
+            .exec(db)
+            .await?;
         user.last_seen_at = now;
     }
     RECENT.remember(id_hash, user.clone(), stamp, ttl);
@@ -148,12 +148,10 @@ pub async fn authenticate(
 }
 
 async fn end_by_hash(db: &impl ConnectionTrait, id_hash: &str) -> Result<()> {
-    db.execute_raw(statement(
-        db.get_database_backend(),
-        "DELETE FROM sessions WHERE id_hash = $1",
-        [id_hash.into()],
-    ))
-    .await?;
+    sessions::Entity::delete_many()
+        .filter(sessions::Column::IdHash.eq(id_hash))
+        .exec(db)
+        .await?;
     RECENT.forget(|digest, _| digest == id_hash);
     Ok(())
 }
@@ -165,12 +163,10 @@ pub async fn end(db: &impl ConnectionTrait, cookie_value: &str) -> Result<()> {
 
 /// Ends every session of an operator.
 pub async fn end_all(db: &impl ConnectionTrait, operator_id: i32) -> Result<()> {
-    db.execute_raw(statement(
-        db.get_database_backend(),
-        "DELETE FROM sessions WHERE operator_id = $1",
-        [operator_id.into()],
-    ))
-    .await?;
+    sessions::Entity::delete_many()
+        .filter(sessions::Column::OperatorId.eq(operator_id))
+        .exec(db)
+        .await?;
     RECENT.forget(|_, user| user.operator_id == operator_id);
     Ok(())
 }
