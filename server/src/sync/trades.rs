@@ -126,8 +126,10 @@ pub async fn check_trades_tables_ready(db: &impl ConnectionTrait) -> Result<()> 
     Ok(())
 }
 
-/// Records per ledger batch when a sync reads its spool back.
-const SPOOL_BATCH: usize = 20_000;
+/// Records per ledger batch when a sync reads its spool back. Measured at 100,000
+/// executions (release, 2026-12-05): 10,000 peaks at 241 MiB on PostgreSQL and 233 MiB on
+/// SQLite against 305 and 282 MiB with 20,000, for a first sync about 4% slower.
+const SPOOL_BATCH: usize = 10_000;
 
 /// Connects, streams the window's executions into a spool (see [`Intake`]), reads the
 /// gateway's orders, and applies the spool batch by batch in one transaction.
