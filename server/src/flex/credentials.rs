@@ -2,16 +2,20 @@
 //! token. Setting and removing them is audited without the token; listing never shows it.
 
 use super::web::FlexCredentials;
-use crate::db::statement;
+use crate::db::entities::flex_credentials;
 use crate::error::{Error, Result};
 use app::models::Actor;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
 use serde::Serialize;
 use serde_json::json;
 
 /// A stored set of credentials as listed (never with the token).
-#[derive(Debug, Clone, Serialize, PartialEq, FromQueryResult)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CredentialsInfo {
     pub name: String,
     pub query_id: String,
@@ -62,24 +66,26 @@ pub async fn set(
 ) -> Result<bool> {
     check(name, query_id, token)?;
     let txn = crate::db::begin_write(db).await?;
-    let backend = txn.get_database_backend();
     let now = Utc::now();
-    let updated = txn
-        .execute_raw(statement(
-            backend,
-            "UPDATE flex_credentials SET token = $1, query_id = $2, updated_at = $3 WHERE name = $4",
-            [token.into(), query_id.into(), now.into(), name.into()],
-        ))
+    let updated = flex_credentials::Entity::update_many()
+        .col_expr(flex_credentials::Column::Token, Expr::value(token))
+        .col_expr(flex_credentials::Column::QueryId, Expr::value(query_id))
+        .col_expr(flex_credentials::Column::UpdatedAt, Expr::value(now))
+        .filter(flex_credentials::Column::Name.eq(name))
+        .exec(&txn)
         .await?
-        .rows_affected()
+        .rows_affected
         > 0;
     if !updated {
-        txn.execute_raw(statement(
-            backend,
-            "INSERT INTO flex_credentials (name, token, query_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4)",
-            [name.into(), token.into(), query_id.into(), now.into()],
-        ))
+        flex_credentials::ActiveModel {
+            name: Set(name.to_string()),
+            token: Set(token.to_string()),
+            query_id: Set(query_id.to_string()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
         .await?;
     }
     crate::auth::audit::record(
@@ -96,26 +102,29 @@ pub async fn set(
 
 /// Every stored set, by name (without tokens).
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<CredentialsInfo>> {
-    Ok(CredentialsInfo::find_by_statement(statement(
-        db.get_database_backend(),
-        "SELECT name, query_id, created_at, updated_at FROM flex_credentials ORDER BY name",
-        Vec::<sea_orm::Value>::new(),
-    ))
-    .all(db)
-    .await?)
+    let rows = flex_credentials::Entity::find()
+        .order_by_asc(flex_credentials::Column::Name)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| CredentialsInfo {
+            name: r.name,
+            query_id: r.query_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect())
 }
 
 /// Removes the credentials called `name` (audited as `flex.credentials_removed`).
 pub async fn remove(db: &DatabaseConnection, actor: &Actor, name: &str) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
-    let removed = txn
-        .execute_raw(statement(
-            txn.get_database_backend(),
-            "DELETE FROM flex_credentials WHERE name = $1",
-            [name.into()],
-        ))
+    let removed = flex_credentials::Entity::delete_many()
+        .filter(flex_credentials::Column::Name.eq(name))
+        .exec(&txn)
         .await?
-        .rows_affected();
+        .rows_affected;
     if removed == 0 {
         return Err(Error::NotFound(format!("flex credentials `{name}`")));
     }
@@ -131,26 +140,17 @@ pub async fn remove(db: &DatabaseConnection, actor: &Actor, name: &str) -> Resul
     Ok(())
 }
 
-#[derive(FromQueryResult)]
-struct Stored {
-    token: String,
-    query_id: String,
-}
-
 /// The credentials called `name`, token included (for the fetch only).
 pub async fn load(db: &impl ConnectionTrait, name: &str) -> Result<FlexCredentials> {
-    let row = Stored::find_by_statement(statement(
-        db.get_database_backend(),
-        "SELECT token, query_id FROM flex_credentials WHERE name = $1",
-        [name.into()],
-    ))
-    .one(db)
-    .await?
-    .ok_or_else(|| {
-        Error::NotFound(format!(
-            "flex credentials `{name}` (store them with `fillbook flex credentials set`)"
-        ))
-    })?;
+    let row = flex_credentials::Entity::find()
+        .filter(flex_credentials::Column::Name.eq(name))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "flex credentials `{name}` (store them with `fillbook flex credentials set`)"
+            ))
+        })?;
     Ok(FlexCredentials {
         token: row.token,
         query_id: row.query_id,
