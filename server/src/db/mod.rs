@@ -6,8 +6,8 @@
 //! for what the builder cannot say or what a benchmark showed it must not: the ledger
 //! writer's set-based statements, the queue's single-statement claim, the keyset lists'
 //! row comparisons. The audit log, operators, sessions, API tokens, gateways and Flex
-//! credentials follow the policy; older modules (history, reconciliation, live leases, schedules) still hold raw
-//! SQL that has not been moved yet.
+//! credentials follow the policy; older modules (history, reconciliation, live leases,
+//! schedules, limits, coverage) still hold raw SQL that has not been moved yet.
 
 pub mod accounts;
 pub mod coverage;
