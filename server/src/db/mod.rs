@@ -5,9 +5,10 @@
 //! default. Raw SQL, through [`statement`] (which renders `$N` placeholders for SQLite), is
 //! for what the builder cannot say or what a benchmark showed it must not: the ledger
 //! writer's set-based statements, the queue's single-statement claim, the keyset lists'
-//! row comparisons. The audit log, operators, sessions, API tokens, gateways and Flex
-//! credentials follow the policy; older modules (history, reconciliation, live leases,
-//! schedules, limits, coverage) still hold raw SQL that has not been moved yet.
+//! row comparisons. The audit log, operators, sessions, API tokens, gateways, Flex
+//! credentials and account limits follow the policy; older modules (history,
+//! reconciliation, live leases, schedules, coverage) still hold raw SQL that has not been
+//! moved yet.
 
 pub mod accounts;
 pub mod coverage;

@@ -10,16 +10,20 @@
 //! * `allowed_symbols`, `allowed_sec_types` — when set, only these.
 //! * `allow_fractional` — whole quantities only unless allowed.
 
+use crate::db::entities::account_limits;
 use crate::error::{Error, Result};
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde::Serialize;
 
 /// Shares per order of an account whose limits nobody set.
 pub const DEFAULT_MAX_QUANTITY: f64 = 10_000.0;
 
 /// An account's limits.
-#[derive(Debug, Clone, PartialEq, Serialize, FromQueryResult)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Limits {
     pub max_quantity: Option<f64>,
     pub max_notional: Option<f64>,
@@ -147,20 +151,16 @@ impl Limits {
 
 /// An account's limits (the defaults when none are set).
 pub async fn of_account(db: &impl ConnectionTrait, account_id: i32) -> Result<Limits> {
-    Ok(Limits::find_by_statement(crate::db::statement(
-        db.get_database_backend(),
-        "SELECT max_quantity, max_notional, allowed_symbols, allowed_sec_types, \
-         allow_fractional FROM account_limits WHERE account_id = $1",
-        [account_id.into()],
-    ))
-    .one(db)
-    .await?
-    .unwrap_or_default())
-}
-
-#[derive(FromQueryResult)]
-struct LastPrice {
-    price: f64,
+    let stored = account_limits::Entity::find_by_id(account_id)
+        .one(db)
+        .await?;
+    Ok(stored.map_or_else(Limits::default, |l| Limits {
+        max_quantity: l.max_quantity,
+        max_notional: l.max_notional,
+        allowed_symbols: l.allowed_symbols,
+        allowed_sec_types: l.allowed_sec_types,
+        allow_fractional: l.allow_fractional,
+    }))
 }
 
 /// The last fill price of `symbol` in the account's ledger.
@@ -169,15 +169,18 @@ pub async fn last_price(
     account_id: i32,
     symbol: &str,
 ) -> Result<Option<f64>> {
-    Ok(LastPrice::find_by_statement(crate::db::statement(
-        db.get_database_backend(),
-        "SELECT price FROM trade_executions WHERE account_id = $1 AND symbol = $2 \
-         AND is_canonical ORDER BY executed_at DESC, id DESC LIMIT 1",
-        [account_id.into(), symbol.into()],
-    ))
-    .one(db)
-    .await?
-    .map(|r| r.price))
+    use crate::db::entities::trade_executions as te;
+    Ok(te::Entity::find()
+        .select_only()
+        .column(te::Column::Price)
+        .filter(te::Column::AccountId.eq(account_id))
+        .filter(te::Column::Symbol.eq(symbol))
+        .filter(te::Column::IsCanonical.eq(true))
+        .order_by_desc(te::Column::ExecutedAt)
+        .order_by_desc(te::Column::Id)
+        .into_tuple::<f64>()
+        .one(db)
+        .await?)
 }
 
 /// Checks an order of `account_id` against its limits and the last known price.
@@ -218,31 +221,31 @@ pub async fn set(db: &impl ConnectionTrait, account_id: i32, l: &Limits) -> Resu
             ));
         }
     }
-    db.execute_raw(crate::db::statement(
-        db.get_database_backend(),
-        "INSERT INTO account_limits (account_id, max_quantity, max_notional, allowed_symbols, \
-         allowed_sec_types, allow_fractional, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (account_id) DO UPDATE SET max_quantity = excluded.max_quantity, \
-         max_notional = excluded.max_notional, allowed_symbols = excluded.allowed_symbols, \
-         allowed_sec_types = excluded.allowed_sec_types, \
-         allow_fractional = excluded.allow_fractional, updated_at = excluded.updated_at",
-        [
-            account_id.into(),
-            l.max_quantity.into(),
-            l.max_notional.into(),
-            l.allowed_symbols
-                .clone()
-                .map(|s| s.to_ascii_uppercase())
-                .into(),
-            l.allowed_sec_types
-                .clone()
-                .map(|s| s.to_ascii_uppercase())
-                .into(),
-            l.allow_fractional.into(),
-            Utc::now().into(),
-        ],
-    ))
-    .await?;
+    let upper = |v: &Option<String>| v.as_ref().map(|s| s.to_ascii_uppercase());
+    let row = account_limits::ActiveModel {
+        account_id: Set(account_id),
+        max_quantity: Set(l.max_quantity),
+        max_notional: Set(l.max_notional),
+        allowed_symbols: Set(upper(&l.allowed_symbols)),
+        allowed_sec_types: Set(upper(&l.allowed_sec_types)),
+        allow_fractional: Set(l.allow_fractional),
+        updated_at: Set(Utc::now()),
+    };
+    account_limits::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(account_limits::Column::AccountId)
+                .update_columns([
+                    account_limits::Column::MaxQuantity,
+                    account_limits::Column::MaxNotional,
+                    account_limits::Column::AllowedSymbols,
+                    account_limits::Column::AllowedSecTypes,
+                    account_limits::Column::AllowFractional,
+                    account_limits::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
