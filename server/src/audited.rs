@@ -37,7 +37,7 @@ pub async fn enqueue_job(
 ) -> Result<(JobDto, bool)> {
     caller.require(Scope::JobsWrite)?;
     let txn = crate::db::begin_write(db).await?;
-    let enqueued = crate::jobs::enqueue_kind(&txn, kind, payload).await?;
+    let enqueued = crate::work::handlers::enqueue(&txn, kind, payload).await?;
     let job = read::job_dto(enqueued.job);
     let detail = json!({ "type": job.kind, "already_waiting": !enqueued.inserted });
     let target = format!("job {}", job.id);

@@ -9,9 +9,10 @@ use crate::db::entities::gateways;
 use crate::error::{Error, Result};
 use app::models::Actor;
 use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 
@@ -90,21 +91,23 @@ pub async fn add(db: &DatabaseConnection, actor: &Actor, g: &GatewayRow) -> Resu
     }
     let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
-    txn.execute_raw(crate::db::statement(
-        txn.get_database_backend(),
-        "INSERT INTO gateways (name, host, port, client_id_base, time_zone, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (name) DO UPDATE SET \
-         host = excluded.host, port = excluded.port, client_id_base = excluded.client_id_base, \
-         time_zone = excluded.time_zone, updated_at = excluded.updated_at",
-        [
-            g.name.clone().into(),
-            g.host.clone().into(),
-            g.port.into(),
-            g.client_id_base.into(),
-            g.time_zone.clone().into(),
-            now.into(),
-        ],
-    ))
+    use gateways::Column as C;
+    gateways::Entity::insert(gateways::ActiveModel {
+        name: Set(g.name.clone()),
+        host: Set(g.host.clone()),
+        port: Set(g.port),
+        client_id_base: Set(g.client_id_base),
+        time_zone: Set(g.time_zone.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(C::Name)
+            .update_columns([C::Host, C::Port, C::ClientIdBase, C::TimeZone, C::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
     .await?;
     let detail = serde_json::to_value(g).ok();
     audit::record(&txn, actor, "gateway.set", Some(g.name.clone()), detail).await?;

@@ -6,10 +6,14 @@
 //! and the history starts there. Event kinds and their `before`/`after` fields are listed
 //! on [`app::models::FillEventDto`].
 
+use crate::db::entities::{execution_events as events, trade_executions as te, trades};
 use crate::error::{Error, Result};
 use app::models::{FillEventDto, RecordedFillDto, TradeHistoryDto};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Value as SqlValue};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use serde_json::Value;
 
 /// Events per multi-row insert (8 values each).
@@ -34,44 +38,21 @@ pub async fn record(
     source: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let backend = db.get_database_backend();
     for chunk in events.chunks(CHUNK) {
-        let mut values: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 8);
-        let mut tuples = Vec::with_capacity(chunk.len());
-        for e in chunk {
-            let n = values.len();
-            tuples.push(format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7,
-                n + 8
-            ));
-            values.extend([
-                e.execution_id.into(),
-                e.trade_id.into(),
-                e.account_id.into(),
-                e.kind.into(),
-                e.before.clone().into(),
-                e.after.clone().into(),
-                source.map(str::to_string).into(),
-                now.into(),
-            ]);
-        }
-        db.execute_raw(crate::db::statement(
-            backend,
-            format!(
-                "INSERT INTO execution_events (execution_id, trade_id, account_id, kind, \
-                 before_values, after_values, source, created_at) VALUES {}",
-                tuples.join(", ")
-            ),
-            values,
-        ))
-        .await?;
+        let rows = chunk.iter().map(|e| events::ActiveModel {
+            execution_id: Set(e.execution_id),
+            trade_id: Set(e.trade_id),
+            account_id: Set(e.account_id),
+            kind: Set(e.kind.to_string()),
+            before_values: Set(e.before.clone()),
+            after_values: Set(e.after.clone()),
+            source: Set(source.map(str::to_string)),
+            created_at: Set(now),
+            ..Default::default()
+        });
+        events::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
 }
@@ -98,35 +79,45 @@ struct RecordedRow {
 /// The history of trade `trade_id`: when each of its executions was first recorded, and
 /// every event of those executions (and of fills a rebuild moved out of it), oldest first.
 pub async fn trade_history(db: &impl ConnectionTrait, trade_id: i32) -> Result<TradeHistoryDto> {
-    let backend = db.get_database_backend();
-    let exists = db
-        .query_one_raw(crate::db::statement(
-            backend,
-            "SELECT id FROM trades WHERE id = $1",
-            [trade_id.into()],
-        ))
-        .await?;
-    if exists.is_none() {
+    if trades::Entity::find_by_id(trade_id)
+        .one(db)
+        .await?
+        .is_none()
+    {
         return Err(Error::NotFound(format!("trade {trade_id}")));
     }
-    let recorded = RecordedRow::find_by_statement(crate::db::statement(
-        backend,
-        "SELECT id, ib_exec_id, created_at FROM trade_executions WHERE trade_id = $1 \
-         ORDER BY created_at, id",
-        [trade_id.into()],
-    ))
-    .all(db)
-    .await?;
-    let events = EventRow::find_by_statement(crate::db::statement(
-        backend,
-        "SELECT v.id, v.execution_id, e.ib_exec_id, v.kind, v.before_values, v.after_values, \
-         v.source, v.created_at FROM execution_events v \
-         JOIN trade_executions e ON e.id = v.execution_id \
-         WHERE v.trade_id = $1 OR e.trade_id = $1 ORDER BY v.id",
-        [trade_id.into()],
-    ))
-    .all(db)
-    .await?;
+    let recorded = te::Entity::find()
+        .select_only()
+        .columns([te::Column::Id, te::Column::IbExecId, te::Column::CreatedAt])
+        .filter(te::Column::TradeId.eq(trade_id))
+        .order_by_asc(te::Column::CreatedAt)
+        .order_by_asc(te::Column::Id)
+        .into_model::<RecordedRow>()
+        .all(db)
+        .await?;
+    // Events of the trade's fills, and of fills a rebuild moved out of it.
+    let events = events::Entity::find()
+        .select_only()
+        .columns([
+            events::Column::Id,
+            events::Column::ExecutionId,
+            events::Column::Kind,
+            events::Column::BeforeValues,
+            events::Column::AfterValues,
+            events::Column::Source,
+            events::Column::CreatedAt,
+        ])
+        .column(te::Column::IbExecId)
+        .inner_join(te::Entity)
+        .filter(
+            Condition::any()
+                .add(events::Column::TradeId.eq(trade_id))
+                .add(te::Column::TradeId.eq(trade_id)),
+        )
+        .order_by_asc(events::Column::Id)
+        .into_model::<EventRow>()
+        .all(db)
+        .await?;
     Ok(TradeHistoryDto {
         trade_id,
         recorded: recorded

@@ -16,11 +16,20 @@
 //!   statement covered.
 //! * `no_baseline` (info) — positions are compared from the first fill on.
 
+use crate::db::entities::{
+    accounts, position_baselines, positions, trade_executions as te, trades,
+};
 use crate::db::statement;
 use crate::error::{Error, Result};
-use app::models::{AccountReconciliationDto, FindingDto, InstrumentPositionDto, ReconciliationDto};
+use app::models::{
+    AccountReconciliationDto, FindingDto, InstrumentPositionDto, ReconciliationDto, TradeStatus,
+};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Quantities closer than this are equal (fractional shares stored as floats).
@@ -67,22 +76,12 @@ impl Default for ReconcileOptions {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct AccountRow {
-    id: i32,
-    code: String,
-}
+type AccountRow = accounts::Model;
 
 #[derive(Debug, FromQueryResult)]
 struct Quantity {
     symbol: String,
     quantity: f64,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct Baseline {
-    as_of: DateTime<Utc>,
-    quantities: serde_json::Value,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -103,29 +102,21 @@ struct Mismatch {
     order_status: String,
 }
 
+/// The account's canonical fills executed at or after `since`.
+fn canonical_fills_of(account_id: i32, since: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(te::Column::AccountId.eq(account_id))
+        .add(te::Column::IsCanonical.eq(true))
+        .add(te::Column::ExecutedAt.gte(since))
+}
+
 /// The accounts to reconcile: one by code (422 `account` when unknown) or all.
 async fn accounts(db: &impl ConnectionTrait, code: Option<&str>) -> Result<Vec<AccountRow>> {
-    let backend = db.get_database_backend();
-    let rows = match code {
-        Some(code) => {
-            AccountRow::find_by_statement(statement(
-                backend,
-                "SELECT id, code FROM accounts WHERE code = $1",
-                [code.into()],
-            ))
-            .all(db)
-            .await?
-        }
-        None => {
-            AccountRow::find_by_statement(statement(
-                backend,
-                "SELECT id, code FROM accounts ORDER BY code",
-                [],
-            ))
-            .all(db)
-            .await?
-        }
-    };
+    let mut query = accounts::Entity::find().order_by_asc(accounts::Column::Code);
+    if let Some(code) = code {
+        query = query.filter(accounts::Column::Code.eq(code));
+    }
+    let rows = query.all(db).await?;
     if let (Some(code), true) = (code, rows.is_empty()) {
         return Err(Error::invalid("account", format!("no account `{code}`")));
     }
@@ -204,56 +195,53 @@ async fn positions(
     account: &AccountRow,
     findings: &mut Vec<FindingDto>,
 ) -> Result<AccountReconciliationDto> {
-    let backend = db.get_database_backend();
-    let baseline = Baseline::find_by_statement(statement(
-        backend,
-        "SELECT as_of, quantities FROM position_baselines WHERE account_id = $1",
-        [account.id.into()],
-    ))
-    .one(db)
-    .await?;
+    let baseline = position_baselines::Entity::find_by_id(account.id)
+        .one(db)
+        .await?;
     let since = baseline.as_ref().map(|b| b.as_of);
     let mut implied: BTreeMap<String, f64> = baseline
         .as_ref()
         .and_then(|b| serde_json::from_value::<BTreeMap<String, f64>>(b.quantities.clone()).ok())
         .unwrap_or_default();
-    let signed = "SUM(CASE WHEN side = 'SELL' THEN -quantity ELSE quantity END)";
-    let fills = Quantity::find_by_statement(statement(
-        backend,
-        format!(
-            "SELECT symbol, {signed} AS quantity FROM trade_executions \
-             WHERE account_id = $1 AND is_canonical = TRUE AND symbol IS NOT NULL \
-             AND executed_at >= $2 GROUP BY symbol"
-        ),
-        [
-            account.id.into(),
-            since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH).into(),
-        ],
-    ))
-    .all(db)
-    .await?;
+    let since_or_ever = since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let signed = Expr::case(
+        Expr::col(te::Column::Side).eq("SELL"),
+        Expr::col(te::Column::Quantity).mul(-1),
+    )
+    .finally(Expr::col(te::Column::Quantity));
+    let fills = te::Entity::find()
+        .select_only()
+        .column(te::Column::Symbol)
+        .column_as(Expr::expr(signed).sum(), "quantity")
+        .filter(canonical_fills_of(account.id, since_or_ever))
+        .filter(te::Column::Symbol.is_not_null())
+        .group_by(te::Column::Symbol)
+        .into_model::<Quantity>()
+        .all(db)
+        .await?;
     for f in fills {
         *implied.entry(f.symbol).or_default() += f.quantity;
     }
-    let fetched = Fetched::find_by_statement(statement(
-        backend,
-        "SELECT MAX(fetched_at) AS fetched_at FROM positions WHERE account_id = $1",
-        [account.id.into()],
-    ))
-    .one(db)
-    .await?
-    .and_then(|f| f.fetched_at);
-    let gateway: BTreeMap<String, f64> = Quantity::find_by_statement(statement(
-        backend,
-        "SELECT symbol, SUM(quantity) AS quantity FROM positions WHERE account_id = $1 \
-         GROUP BY symbol",
-        [account.id.into()],
-    ))
-    .all(db)
-    .await?
-    .into_iter()
-    .map(|q| (q.symbol, q.quantity))
-    .collect();
+    let fetched = positions::Entity::find()
+        .select_only()
+        .column_as(positions::Column::FetchedAt.max(), "fetched_at")
+        .filter(positions::Column::AccountId.eq(account.id))
+        .into_model::<Fetched>()
+        .one(db)
+        .await?
+        .and_then(|f| f.fetched_at);
+    let gateway: BTreeMap<String, f64> = positions::Entity::find()
+        .select_only()
+        .column(positions::Column::Symbol)
+        .column_as(positions::Column::Quantity.sum(), "quantity")
+        .filter(positions::Column::AccountId.eq(account.id))
+        .group_by(positions::Column::Symbol)
+        .into_model::<Quantity>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|q| (q.symbol, q.quantity))
+        .collect();
     if baseline.is_none() {
         findings.push(finding(
             "no_baseline",
@@ -281,21 +269,17 @@ async fn positions(
         let theirs = fetched.map(|_| gateway.get(symbol).copied().unwrap_or(0.0));
         let difference = theirs.map(|g| g - mine);
         if let Some(d) = difference.filter(|d| d.abs() > EPSILON) {
-            let ids = Id::find_by_statement(statement(
-                backend,
-                format!(
-                    "SELECT id FROM trade_executions WHERE account_id = $1 AND symbol = $2 \
-                     AND is_canonical = TRUE AND executed_at >= $3 \
-                     ORDER BY executed_at DESC, id DESC LIMIT {LISTED}"
-                ),
-                [
-                    account.id.into(),
-                    symbol.clone().into(),
-                    since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH).into(),
-                ],
-            ))
-            .all(db)
-            .await?;
+            let ids = te::Entity::find()
+                .select_only()
+                .column(te::Column::Id)
+                .filter(canonical_fills_of(account.id, since_or_ever))
+                .filter(te::Column::Symbol.eq(symbol.as_str()))
+                .order_by_desc(te::Column::ExecutedAt)
+                .order_by_desc(te::Column::Id)
+                .limit(LISTED as u64)
+                .into_model::<Id>()
+                .all(db)
+                .await?;
             let mut f = finding(
                 "position_mismatch",
                 "error",
@@ -337,17 +321,19 @@ async fn commissions(
     findings: &mut Vec<FindingDto>,
 ) -> Result<()> {
     let cutoff = opts.now - Duration::hours(opts.commission_hours);
-    let ids = Id::find_by_statement(statement(
-        db.get_database_backend(),
-        format!(
-            "SELECT id FROM trade_executions WHERE account_id = $1 AND is_canonical = TRUE \
-             AND commission IS NULL AND executed_at < $2 ORDER BY executed_at, id LIMIT {}",
-            LISTED + 1
-        ),
-        [account.id.into(), cutoff.into()],
-    ))
-    .all(db)
-    .await?;
+    let ids = te::Entity::find()
+        .select_only()
+        .column(te::Column::Id)
+        .filter(te::Column::AccountId.eq(account.id))
+        .filter(te::Column::IsCanonical.eq(true))
+        .filter(te::Column::Commission.is_null())
+        .filter(te::Column::ExecutedAt.lt(cutoff))
+        .order_by_asc(te::Column::ExecutedAt)
+        .order_by_asc(te::Column::Id)
+        .limit(LISTED as u64 + 1)
+        .into_model::<Id>()
+        .all(db)
+        .await?;
     if ids.is_empty() {
         return Ok(());
     }
@@ -383,17 +369,16 @@ async fn statuses(
     account: &AccountRow,
     findings: &mut Vec<FindingDto>,
 ) -> Result<()> {
-    let backend = db.get_database_backend();
-    let unknown = Id::find_by_statement(statement(
-        backend,
-        format!(
-            "SELECT id FROM trades WHERE account_id = $1 AND status = 'unknown' \
-             ORDER BY id LIMIT {LISTED}"
-        ),
-        [account.id.into()],
-    ))
-    .all(db)
-    .await?;
+    let unknown = trades::Entity::find()
+        .select_only()
+        .column(trades::Column::Id)
+        .filter(trades::Column::AccountId.eq(account.id))
+        .filter(trades::Column::Status.eq(TradeStatus::Unknown))
+        .order_by_asc(trades::Column::Id)
+        .limit(LISTED as u64)
+        .into_model::<Id>()
+        .all(db)
+        .await?;
     for t in unknown {
         findings.push(finding(
             "order_unknown",
@@ -407,8 +392,10 @@ async fn statuses(
             vec![format!("/trades/{}", t.id)],
         ));
     }
+    // Raw SQL: trades and orders meet on two columns (account and perm id) that no foreign
+    // key declares, so there is no relation for the query builder to join on.
     let mismatches = Mismatch::find_by_statement(statement(
-        backend,
+        db.get_database_backend(),
         "SELECT t.id AS trade_id, t.status AS trade_status, o.id AS order_id, \
          o.status AS order_status FROM orders o JOIN trades t \
          ON t.account_id = o.account_id AND t.ib_perm_id = o.ib_perm_id \
@@ -463,20 +450,20 @@ pub async fn set_baseline(
     let account_id = accounts(db, Some(account)).await?[0].id;
     let txn = crate::db::begin_write(db).await?;
     let json = serde_json::to_value(&quantities).unwrap_or_default();
-    txn.execute_raw(statement(
-        txn.get_database_backend(),
-        "INSERT INTO position_baselines (account_id, as_of, quantities, set_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO UPDATE SET \
-         as_of = excluded.as_of, quantities = excluded.quantities, set_by = excluded.set_by, \
-         created_at = excluded.created_at",
-        [
-            account_id.into(),
-            as_of.into(),
-            json.clone().into(),
-            actor.name.clone().into(),
-            Utc::now().into(),
-        ],
-    ))
+    use position_baselines::Column as C;
+    position_baselines::Entity::insert(position_baselines::ActiveModel {
+        account_id: Set(account_id),
+        as_of: Set(as_of),
+        quantities: Set(json.clone()),
+        set_by: Set(actor.name.clone()),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(C::AccountId)
+            .update_columns([C::AsOf, C::Quantities, C::SetBy, C::CreatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
     .await?;
     let detail = serde_json::json!({ "as_of": as_of, "quantities": json });
     crate::auth::audit::record(

@@ -3,13 +3,13 @@
 //! who did it, when and from where. Append-only; secrets are never written to it.
 
 use crate::db::entities::audit_events;
-use crate::db::statement;
 use crate::error::Result;
 use app::models::{Actor, AuditEventDto, AuditQuery, Page};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 /// Writes one entry.
@@ -66,6 +66,12 @@ pub async fn list(db: &impl ConnectionTrait, query: AuditQuery) -> Result<Page<A
     ))
 }
 
+#[derive(FromQueryResult)]
+struct Counts {
+    by_target: i64,
+    by_ip: i64,
+}
+
 /// Entries of `action` since `since` with this target (a user name) and with this address.
 pub async fn count_since(
     db: &impl ConnectionTrait,
@@ -74,23 +80,26 @@ pub async fn count_since(
     target: &str,
     ip: Option<&str>,
 ) -> Result<(i64, i64)> {
-    let row = db
-        .query_one_raw(statement(
-            db.get_database_backend(),
-            "SELECT \
-               COALESCE(SUM(CASE WHEN target = $3 THEN 1 ELSE 0 END), 0) AS by_target, \
-               COALESCE(SUM(CASE WHEN ip = $4 THEN 1 ELSE 0 END), 0) AS by_ip \
-             FROM audit_events WHERE action = $1 AND at > $2",
-            [
-                action.into(),
-                since.into(),
-                target.into(),
-                ip.map(str::to_string).into(),
-            ],
-        ))
-        .await?;
-    let Some(row) = row else {
-        return Ok((0, 0));
+    use audit_events::Column as C;
+    // How many rows match `condition`, as a column: SUM(CASE WHEN … THEN 1 ELSE 0 END).
+    let count_of = |condition: SimpleExpr| {
+        Expr::expr(Func::coalesce([
+            Expr::expr(Expr::case(condition, 1).finally(0)).sum(),
+            0.into(),
+        ]))
     };
-    Ok((row.try_get("", "by_target")?, row.try_get("", "by_ip")?))
+    let by_ip = match ip {
+        Some(ip) => Expr::col(C::Ip).eq(ip),
+        None => Expr::value(false),
+    };
+    let row = audit_events::Entity::find()
+        .select_only()
+        .column_as(count_of(Expr::col(C::Target).eq(target)), "by_target")
+        .column_as(count_of(by_ip), "by_ip")
+        .filter(C::Action.eq(action))
+        .filter(C::At.gt(since))
+        .into_model::<Counts>()
+        .one(db)
+        .await?;
+    Ok(row.map_or((0, 0), |c| (c.by_target, c.by_ip)))
 }

@@ -5,11 +5,14 @@
 use super::cli_actor;
 use crate::auth::audit;
 use crate::config::AccountsCommand;
+use crate::db::entities::{accounts, imports};
 use crate::error::{Error, Result};
 use crate::flex::statement::{ImportMetrics, DEFAULT_FLEX_ZONE};
 use crate::sync::statement::import_flex;
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use std::path::PathBuf;
 
 /// Imports each file in its own transaction, prints its metrics, and records it in the
@@ -87,27 +90,20 @@ pub async fn record_import(
         Err(e) => ("failed", None, Some(e.to_string())),
     };
     let now = Utc::now();
-    db.execute_raw(crate::db::statement(
-        db.get_database_backend(),
-        "INSERT INTO imports (source, file_name, status, metrics, error, created_by, created_at, \
-         finished_at) VALUES ('flex', $1, $2, $3, $4, $5, $6, $6)",
-        [
-            file_name.into(),
-            status.into(),
-            metrics.into(),
-            error.into(),
-            created_by.into(),
-            now.into(),
-        ],
-    ))
+    imports::Entity::insert(imports::ActiveModel {
+        source: Set("flex".into()),
+        file_name: Set(Some(file_name.into())),
+        status: Set(status.into()),
+        metrics: Set(metrics),
+        error: Set(error),
+        created_by: Set(Some(created_by.into())),
+        created_at: Set(now),
+        finished_at: Set(Some(now)),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
     .await?;
     Ok(())
-}
-
-#[derive(FromQueryResult)]
-struct AccountRow {
-    code: String,
-    flex_time_zone: Option<String>,
 }
 
 /// `fillbook accounts list|set-flex-zone`.
@@ -115,13 +111,10 @@ pub async fn accounts(db: &DatabaseConnection, cmd: AccountsCommand) -> Result<(
     crate::db::migrate(db).await?;
     match cmd {
         AccountsCommand::List => {
-            let rows = AccountRow::find_by_statement(crate::db::statement(
-                db.get_database_backend(),
-                "SELECT code, flex_time_zone FROM accounts ORDER BY code",
-                Vec::<sea_orm::Value>::new(),
-            ))
-            .all(db)
-            .await?;
+            let rows = accounts::Entity::find()
+                .order_by_asc(accounts::Column::Code)
+                .all(db)
+                .await?;
             for r in rows {
                 let zone = r
                     .flex_time_zone
@@ -176,25 +169,17 @@ pub async fn accounts(db: &DatabaseConnection, cmd: AccountsCommand) -> Result<(
     }
 }
 
-#[derive(FromQueryResult)]
-struct AccountId {
-    id: i32,
-}
-
 /// The id of an account code (422 naming `account` when unknown).
 async fn account_id(db: &impl ConnectionTrait, code: &str) -> Result<i32> {
-    AccountId::find_by_statement(crate::db::statement(
-        db.get_database_backend(),
-        "SELECT id FROM accounts WHERE code = $1",
-        [code.into()],
-    ))
-    .one(db)
-    .await?
-    .map(|a| a.id)
-    .ok_or_else(|| {
-        Error::invalid(
-            "account",
-            format!("no account `{code}`: sync or import it first"),
-        )
-    })
+    accounts::Entity::find()
+        .filter(accounts::Column::Code.eq(code))
+        .one(db)
+        .await?
+        .map(|a| a.id)
+        .ok_or_else(|| {
+            Error::invalid(
+                "account",
+                format!("no account `{code}`: sync or import it first"),
+            )
+        })
 }

@@ -1,16 +1,12 @@
 //! The accounts table as the ledger writers see it: new account codes inserted, every code's id
 //! returned.
 
+use crate::db::entities::accounts::{self, Column, Entity};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use std::collections::{BTreeSet, HashMap};
-
-#[derive(FromQueryResult)]
-struct AccountRow {
-    id: i32,
-    code: String,
-}
 
 /// Inserts the account codes that are new (leaving known ones untouched) and returns the
 /// id of every code.
@@ -19,26 +15,22 @@ pub async fn upsert_accounts(
     codes: &BTreeSet<String>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, i32>> {
-    let backend = db.get_database_backend();
-    let mut ids = HashMap::new();
-    for code in codes {
-        db.execute_raw(crate::db::statement(
-            backend,
-            "INSERT INTO accounts (code, created_at, updated_at) VALUES ($1, $2, $2) \
-             ON CONFLICT (code) DO NOTHING",
-            [code.clone().into(), now.into()],
-        ))
-        .await?;
-        if let Some(row) = AccountRow::find_by_statement(crate::db::statement(
-            backend,
-            "SELECT id, code FROM accounts WHERE code = $1",
-            [code.clone().into()],
-        ))
-        .one(db)
-        .await?
-        {
-            ids.insert(row.code, row.id);
-        }
+    if codes.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(ids)
+    let new = codes.iter().map(|code| accounts::ActiveModel {
+        code: Set(code.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    Entity::insert_many(new)
+        .on_conflict(OnConflict::column(Column::Code).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    let stored = Entity::find()
+        .filter(Column::Code.is_in(codes.iter().map(String::as_str)))
+        .all(db)
+        .await?;
+    Ok(stored.into_iter().map(|a| (a.code, a.id)).collect())
 }

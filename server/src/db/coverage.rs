@@ -3,14 +3,12 @@
 //! gaps — days from the account's first fill to today covered by neither — as merged,
 //! inclusive day ranges.
 
-use crate::db::entities::{accounts, trade_executions as te};
-use crate::db::statement;
+use crate::db::entities::{accounts, coverage, trade_executions as te};
 use crate::error::{Error, Result};
 use app::models::{AccountDto, CoverageDto, DayRange};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 /// The UTC days a half-open period `[start, end)` touches; `None` when it is empty.
 pub fn days_of(start: DateTime<Utc>, end: DateTime<Utc>) -> Option<DayRange> {
@@ -65,13 +63,6 @@ pub fn gaps(from: NaiveDate, to: NaiveDate, covered: &[DayRange]) -> Vec<DayRang
     out
 }
 
-#[derive(FromQueryResult)]
-struct Period {
-    source: String,
-    period_start: DateTime<Utc>,
-    period_end: DateTime<Utc>,
-}
-
 /// The coverage map of account `account_id` as of `now`.
 pub async fn coverage(
     db: &impl ConnectionTrait,
@@ -82,13 +73,10 @@ pub async fn coverage(
         .one(db)
         .await?
         .ok_or_else(|| Error::NotFound(format!("account {account_id}")))?;
-    let periods = Period::find_by_statement(statement(
-        db.get_database_backend(),
-        "SELECT source, period_start, period_end FROM coverage WHERE account_id = $1",
-        [account_id.into()],
-    ))
-    .all(db)
-    .await?;
+    let periods = coverage::Entity::find()
+        .filter(coverage::Column::AccountId.eq(account_id))
+        .all(db)
+        .await?;
     let first_fill = te::Entity::find()
         .filter(te::Column::AccountId.eq(account_id))
         .order_by_asc(te::Column::ExecutedAt)
@@ -147,18 +135,16 @@ pub async fn set_flex_time_zone(
             )
         })?;
     }
-    let changed = db
-        .execute_raw(statement(
-            db.get_database_backend(),
-            "UPDATE accounts SET flex_time_zone = $1, updated_at = $2 WHERE id = $3",
-            [
-                zone.map(str::to_string).into(),
-                Utc::now().into(),
-                account_id.into(),
-            ],
-        ))
+    let changed = accounts::Entity::update_many()
+        .col_expr(
+            accounts::Column::FlexTimeZone,
+            Expr::value(zone.map(str::to_string)),
+        )
+        .col_expr(accounts::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(accounts::Column::Id.eq(account_id))
+        .exec(db)
         .await?;
-    if changed.rows_affected() == 0 {
+    if changed.rows_affected == 0 {
         return Err(Error::NotFound(format!("account {account_id}")));
     }
     Ok(zone.map(str::to_string))

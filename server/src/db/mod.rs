@@ -3,12 +3,20 @@
 //!
 //! Policy: sea-orm's entities (one per table, with their relations) and query builder by
 //! default. Raw SQL, through [`statement`] (which renders `$N` placeholders for SQLite), is
-//! for what the builder cannot say or what a benchmark showed it must not: the ledger
-//! writer's set-based statements, the queue's single-statement claim, the keyset lists'
-//! row comparisons. The audit log, operators, sessions, API tokens, gateways, Flex
-//! credentials and account limits follow the policy; older modules (history,
-//! reconciliation, live leases, schedules, coverage) still hold raw SQL that has not been
-//! moved yet.
+//! only for what the builder cannot say or what a benchmark measures, and each place says
+//! which in a comment:
+//!
+//! * the ledger writer (`sync::trades`, `sync::records`, the rebuild's pages): set-based
+//!   statements over JSON documents or bound record lists (`fillbook bench sync`);
+//! * the queue's insert on a partial unique index, its claim and a failed attempt's
+//!   guarded update (`fillbook bench jobs`);
+//! * the keyset list of trades with its row-value comparison (`fillbook bench api`) and
+//!   the export pages (`fillbook bench export`);
+//! * one reconciliation join on two columns that no foreign key declares;
+//! * PostgreSQL's `NOTIFY` (the change bus, the queue's wake-ups) and the readiness probe.
+//!
+//! The benchmarks and drills (`bench`, `drills`) write their floors and faults in SQL on
+//! purpose: they measure the database, not the builder.
 
 pub mod accounts;
 pub mod coverage;

@@ -161,7 +161,10 @@ pub async fn list_orders(db: &impl ConnectionTrait, query: OrderQuery) -> Result
 }
 
 /// The trade columns with the account's code (fill count and commission total are kept on
-/// the trade by the ledger writer: one row per trade, no aggregate per row).
+/// the trade by the ledger writer: one row per trade, no aggregate per row). SQL of its own:
+/// the trades list is the keyset query `fillbook bench api` loads and `EXPLAIN`s, and its
+/// row-value comparison is written out so the plan stays on the `(last_executed_at, id)`
+/// index.
 const TRADE_SELECT: &str = "SELECT t.id, t.account_id, a.code AS account_code, t.match_key, \
      t.ib_perm_id, t.order_ref, t.ib_order_id, t.client_id, t.symbol, t.sec_type, t.side, \
      t.exchange, t.currency, t.status, t.total_quantity, t.avg_price, t.first_executed_at, \

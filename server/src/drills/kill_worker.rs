@@ -18,7 +18,7 @@ const JOB_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Enqueues one `trades.sync` on the default gateway; returns its id.
 pub async fn enqueue_sync(db: &DatabaseConnection) -> Result<i32> {
-    let job = kinds::new_job(kinds::TRADES_SYNC, serde_json::json!({}))?;
+    let job = kinds::unique_job(app::models::JobKind::TradesSync, serde_json::json!({}));
     Ok(Queue::default().enqueue(db, job).await?.job.id)
 }
 

@@ -12,7 +12,7 @@ use crate::normalize::{
 };
 use chrono::Duration;
 use chrono_tz::Tz;
-use sea_orm::{DatabaseConnection, FromQueryResult};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
@@ -78,21 +78,13 @@ pub struct ParsedStatement {
     pub summary: ReadSummary,
 }
 
-#[derive(FromQueryResult)]
-struct AccountZone {
-    code: String,
-    flex_time_zone: Option<String>,
-}
-
 /// Each account's Flex time zone as set by an administrator.
 pub async fn account_zones(db: &DatabaseConnection) -> Result<HashMap<String, Tz>> {
-    let rows = AccountZone::find_by_statement(crate::db::statement(
-        db.get_database_backend(),
-        "SELECT code, flex_time_zone FROM accounts WHERE flex_time_zone IS NOT NULL",
-        Vec::<sea_orm::Value>::new(),
-    ))
-    .all(db)
-    .await?;
+    use crate::db::entities::accounts;
+    let rows = accounts::Entity::find()
+        .filter(accounts::Column::FlexTimeZone.is_not_null())
+        .all(db)
+        .await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| Some((r.code, resolve_zone(r.flex_time_zone.as_deref()?).ok()?)))

@@ -1,5 +1,7 @@
-//! Job kinds (the API calls them "types"), in one place, with the validation of their
-//! payloads at enqueue time and the unique key that makes repeated enqueues collapse.
+//! The payloads of Fillbook's job kinds and how a job is keyed: the types a request's
+//! payload is decoded into (every error naming its field under `payload`), and the unique
+//! key that makes the same request made twice while one waits collapse into one job. What
+//! runs each kind, and which kinds a request may queue, is registered in `crate::work`.
 
 use crate::error::{decode_json, Error, Result};
 use crate::gateways::SyncSettings;
@@ -9,21 +11,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::time::Duration;
-
-/// Pull executions from the gateway and upsert trades.
-pub const TRADES_SYNC: &str = JobKind::TradesSync.as_str();
-/// Pull positions from the gateway and upsert them.
-pub const POSITIONS_SYNC: &str = JobKind::PositionsSync.as_str();
-/// Submit every confirmed (queued) order through the gateway (the orders worker).
-pub const ORDERS_SUBMIT: &str = JobKind::OrdersSubmit.as_str();
-/// Download a Flex statement through the Flex Web Service and import it.
-pub const FLEX_FETCH: &str = JobKind::FlexFetch.as_str();
-/// Import one stored Flex statement (`{"import_id": N}`); queued by the imports service,
-/// never through `POST /jobs`. A failed import is not retried: its document is refused or
-/// the upload must be repeated.
-pub const FLEX_IMPORT: &str = JobKind::FlexImport.as_str();
-/// Every kind an operator may enqueue.
-pub const KNOWN: [&str; 4] = [TRADES_SYNC, POSITIONS_SYNC, ORDERS_SUBMIT, FLEX_FETCH];
 
 /// Test hook: a job that does nothing and succeeds. Workers register it only when the
 /// environment variable [`TEST_JOBS_ENV`] is `1` (used by the multi-process test and the
@@ -142,7 +129,11 @@ pub fn parse_flex_fetch_payload(payload: &Value) -> Result<String> {
 /// The `flex.import` job of one stored import: one attempt (a malformed document stays
 /// malformed).
 pub fn flex_import_job(import_id: i32) -> NewJob {
-    NewJob::new(FLEX_IMPORT, serde_json::json!({ "import_id": import_id })).max_attempts(1)
+    NewJob::new(
+        JobKind::FlexImport.as_str(),
+        serde_json::json!({ "import_id": import_id }),
+    )
+    .max_attempts(1)
 }
 
 /// The import id of a `flex.import` payload.
@@ -181,52 +172,30 @@ pub fn unique_key(kind: &str, payload: &Value) -> String {
     format!("{kind}:{}", canonical_json(payload))
 }
 
-/// A validated job of a known kind, ready to enqueue: sync kinds are unique over
-/// their waiting states.
-pub fn new_job(kind: &str, payload: Value) -> Result<NewJob> {
+/// A job of `kind` that waits at most once: a second one with the same payload while the
+/// first waits is absorbed by it. Requests, schedules and follow-ups queue jobs this way,
+/// each retried up to [`SYNC_MAX_ATTEMPTS`] times. An absent payload is `{}`.
+pub fn unique_job(kind: JobKind, payload: Value) -> NewJob {
     let payload = if payload.is_null() {
         Value::Object(Map::new())
     } else {
         payload
     };
-    match kind {
-        TRADES_SYNC | POSITIONS_SYNC => {
-            SyncPayload::parse(&payload)?;
-            let key = unique_key(kind, &payload);
-            Ok(NewJob::new(kind, payload)
-                .unique_key(key)
-                .max_attempts(SYNC_MAX_ATTEMPTS))
-        }
-        FLEX_FETCH => {
-            parse_flex_fetch_payload(&payload)?;
-            let key = unique_key(kind, &payload);
-            Ok(NewJob::new(kind, payload)
-                .unique_key(key)
-                .max_attempts(SYNC_MAX_ATTEMPTS))
-        }
-        ORDERS_SUBMIT => {
-            if payload.as_object().is_some_and(|o| !o.is_empty()) {
-                return Err(Error::invalid(
-                    "payload",
-                    "orders.submit takes no payload; it submits every queued order",
-                ));
-            }
-            Ok(NewJob::new(kind, payload)
-                .unique_key(unique_key(kind, &Value::Object(Map::new())))
-                .max_attempts(SYNC_MAX_ATTEMPTS))
-        }
-        FLEX_IMPORT => Err(Error::invalid(
-            "type",
-            "flex.import jobs are queued by uploading a statement: POST /api/v1/imports/flex",
-        )),
-        other => Err(Error::invalid(
-            "type",
-            format!(
-                "unknown job type `{other}`; known types: {}",
-                KNOWN.join(", ")
-            ),
-        )),
+    let key = unique_key(kind.as_str(), &payload);
+    NewJob::new(kind.as_str(), payload)
+        .unique_key(key)
+        .max_attempts(SYNC_MAX_ATTEMPTS)
+}
+
+/// A payload that must be empty (`orders.submit` submits every queued order).
+pub fn no_payload(kind: JobKind, payload: &Value) -> Result<()> {
+    if payload.as_object().is_some_and(|o| !o.is_empty()) {
+        return Err(Error::invalid(
+            "payload",
+            format!("{kind} takes no payload"),
+        ));
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -268,12 +237,18 @@ mod tests {
     #[test]
     fn unique_key_ignores_key_order() {
         assert_eq!(
-            unique_key(TRADES_SYNC, &json!({"lookback_days": 1, "gateway": "a"})),
-            unique_key(TRADES_SYNC, &json!({"gateway": "a", "lookback_days": 1}))
+            unique_key(
+                JobKind::TradesSync.as_str(),
+                &json!({"lookback_days": 1, "gateway": "a"})
+            ),
+            unique_key(
+                JobKind::TradesSync.as_str(),
+                &json!({"gateway": "a", "lookback_days": 1})
+            )
         );
         assert_ne!(
-            unique_key(TRADES_SYNC, &json!({})),
-            unique_key(POSITIONS_SYNC, &json!({}))
+            unique_key(JobKind::TradesSync.as_str(), &json!({})),
+            unique_key(JobKind::PositionsSync.as_str(), &json!({}))
         );
     }
 
@@ -283,7 +258,7 @@ mod tests {
             parse_flex_fetch_payload(&json!({"credentials": "main"})).unwrap(),
             "main"
         );
-        let field = |v: Value| match new_job(FLEX_FETCH, v) {
+        let field = |v: Value| match parse_flex_fetch_payload(&v) {
             Err(Error::Invalid { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
         };
@@ -294,7 +269,7 @@ mod tests {
             "payload.token"
         );
         assert_eq!(field(json!([1])), "payload");
-        let job = new_job(FLEX_FETCH, json!({"credentials": "main"})).unwrap();
+        let job = unique_job(JobKind::FlexFetch, json!({"credentials": "main"}));
         assert_eq!(
             job.unique_key.as_deref(),
             Some(r#"flex.fetch:{"credentials":"main"}"#)
@@ -302,10 +277,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_kind_is_refused() {
-        assert!(
-            matches!(new_job("nope", json!({})), Err(Error::Invalid { field, .. }) if field == "type")
-        );
+    fn a_unique_job_keys_an_absent_payload_as_empty() {
+        let absent = unique_job(JobKind::OrdersSubmit, Value::Null);
+        assert_eq!(absent.payload, json!({}));
+        assert_eq!(absent.unique_key.as_deref(), Some("orders.submit:{}"));
+        assert!(no_payload(JobKind::OrdersSubmit, &json!({})).is_ok());
+        assert!(matches!(
+            no_payload(JobKind::OrdersSubmit, &json!({"x": 1})),
+            Err(Error::Invalid { field, .. }) if field == "payload"
+        ));
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Background jobs: a queue on the `jobs` table with River/Oban semantics, the
-//! worker that runs it and the job kinds with their payloads. Which function runs each
-//! kind, and the periodic jobs, are registered from [`crate::work`].
+//! worker that runs it and the payloads of the job kinds. Which function runs each kind,
+//! which kinds a request may queue, and the periodic jobs are registered in [`crate::work`].
 //!
 //! * [`queue`] — enqueue (unique, transactional), claim, heartbeat, complete/fail, rescue,
 //!   cancel, retry, retention;
 //! * [`worker`] — [`Worker`], [`HandlerRegistry`], [`JobContext`];
-//! * [`kinds`] — the job kinds and the validation of their payloads;
+//! * [`kinds`] — the payloads of the job kinds and their unique keys;
 //! * [`wake`] — in-process notify and PostgreSQL LISTEN/NOTIFY wake-ups.
 
 pub mod kinds;
@@ -17,35 +17,7 @@ pub use queue::{Backoff, ClaimRequest, Enqueued, NewJob, Outcome, Queue};
 pub use worker::{HandlerRegistry, JobContext, JobFailure, Worker, WorkerConfig};
 
 use crate::db::entities::jobs as job_rows;
-use crate::error::Result;
-use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
-
-/// Enqueues a job of a known kind after validating its payload (sync kinds are unique).
-pub async fn enqueue_kind(
-    db: &impl ConnectionTrait,
-    kind: &str,
-    payload: Value,
-) -> Result<Enqueued> {
-    let job = kinds::new_job(kind, payload)?;
-    // Names in a payload must name something configured: refused now, not at run time.
-    if let Some(name) = job.payload.get("gateway").and_then(|g| g.as_str()) {
-        crate::gateways::check_exists(db, "payload.gateway", name).await?;
-    }
-    if job.kind == kinds::FLEX_FETCH {
-        if let Some(name) = job.payload.get("credentials").and_then(|c| c.as_str()) {
-            crate::flex::credentials::load(db, name)
-                .await
-                .map_err(|e| match e {
-                    crate::Error::NotFound(what) => {
-                        crate::Error::invalid("payload.credentials", format!("no {what}"))
-                    }
-                    other => other,
-                })?;
-        }
-    }
-    Queue::default().enqueue(db, job).await
-}
 
 /// Everything stored on a job, for `jobs show` and operators' eyes (the API's `JobDto` plus
 /// the lease, the unique key and the error history).

@@ -17,6 +17,12 @@
 //!   `attempted_by` is the calling worker: a worker that lost its lease (or whose job was
 //!   cancelled) cannot overwrite the outcome.
 //!
+//! Data access: the query builder, except three statements it cannot say, written as SQL
+//! for both databases: the insert (its conflict target is the partial unique index over
+//! the waiting states), the claim (on PostgreSQL a `FOR UPDATE SKIP LOCKED` pick joined to
+//! its `UPDATE … RETURNING`; `fillbook bench jobs` measures it) and a failed attempt's
+//! update, whose ownership guard the rescue shares with an expired-lease condition.
+//!
 //! Retry policy: `retry` moves a finished job (`completed`, `discarded`, `cancelled`), or a
 //! failed one waiting for its backoff (`retryable`, "retry now"), back to
 //! `available` with `attempt` reset to 0 (a fresh budget of `max_attempts`); the error
@@ -29,12 +35,23 @@ use crate::error::{Error, Result};
 use crate::jobs::wake;
 use app::models::JobState;
 use chrono::{DateTime, Utc};
+use jobs::Column as Col;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, SqlErr, Value as SqlValue,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, Value as SqlValue,
 };
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A running job whose lease `worker_id` holds.
+fn owned_by(id: i32, worker_id: &str) -> Condition {
+    Condition::all()
+        .add(Col::Id.eq(id))
+        .add(Col::State.eq(JobState::Running))
+        .add(Col::AttemptedBy.eq(worker_id))
+}
 
 /// Job states, as stored (the text of [`app::models::JobState`]), for the queue's SQL.
 pub mod state {
@@ -49,13 +66,19 @@ pub mod state {
 }
 
 /// The states in which a job waits to run (covered by the unique index).
+const WAITING: [JobState; 3] = [
+    JobState::Available,
+    JobState::Scheduled,
+    JobState::Retryable,
+];
+/// [`WAITING`] as SQL, for the statements the query builder cannot say.
 const WAITING_SQL: &str = "('available', 'scheduled', 'retryable')";
 /// The states of a job that is over.
-const FINISHED_SQL: &str = "('completed', 'discarded', 'cancelled')";
-/// States an operator may send back to the queue now: finished ones, and a failed job
-/// waiting for its backoff ("retry now").
-const RETRIABLE_SQL: &str = "('completed', 'discarded', 'cancelled', 'retryable')";
-
+const FINISHED: [JobState; 3] = [
+    JobState::Completed,
+    JobState::Discarded,
+    JobState::Cancelled,
+];
 /// The default queue name.
 pub const DEFAULT_QUEUE: &str = "default";
 
@@ -288,11 +311,8 @@ impl Queue {
                 ));
             };
             let existing = jobs::Entity::find()
-                .from_raw_sql(statement(
-                    backend,
-                    format!("SELECT * FROM jobs WHERE unique_key = $1 AND state IN {WAITING_SQL}"),
-                    [key.clone().into()],
-                ))
+                .filter(Col::UniqueKey.eq(key.as_str()))
+                .filter(Col::State.is_in(WAITING))
                 .one(db)
                 .await?;
             if let Some(job) = existing {
@@ -369,20 +389,13 @@ impl Queue {
         lease: Duration,
     ) -> Result<bool> {
         let now = self.now();
-        let res = db
-            .execute_raw(statement(
-                db.get_database_backend(),
-                "UPDATE jobs SET lease_expires_at = $1, updated_at = $2 \
-                 WHERE id = $3 AND state = 'running' AND attempted_by = $4",
-                [
-                    (now + lease_delta(lease)).into(),
-                    now.into(),
-                    id.into(),
-                    worker_id.into(),
-                ],
-            ))
+        let res = jobs::Entity::update_many()
+            .col_expr(Col::LeaseExpiresAt, Expr::value(now + lease_delta(lease)))
+            .col_expr(Col::UpdatedAt, Expr::value(now))
+            .filter(owned_by(id, worker_id))
+            .exec(db)
             .await?;
-        Ok(res.rows_affected() == 1)
+        Ok(res.rows_affected == 1)
     }
 
     /// Records success with `result`, if `job` (as claimed) is still this worker's.
@@ -393,21 +406,23 @@ impl Queue {
         result: Value,
     ) -> Result<Outcome> {
         let now = self.now();
-        let res = db
-            .execute_raw(statement(
-                db.get_database_backend(),
-                "UPDATE jobs SET state = 'completed', result = $1, error = NULL, \
-                 lease_expires_at = NULL, finished_at = $2, updated_at = $2 \
-                 WHERE id = $3 AND state = 'running' AND attempted_by = $4",
-                [
-                    result.into(),
-                    now.into(),
-                    job.id.into(),
-                    job.attempted_by.clone().into(),
-                ],
+        let res = jobs::Entity::update_many()
+            .col_expr(Col::State, Expr::value(state::COMPLETED))
+            .col_expr(Col::Result, Expr::value(result))
+            .col_expr(Col::Error, Expr::value(Option::<String>::None))
+            .col_expr(
+                Col::LeaseExpiresAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(Col::FinishedAt, Expr::value(now))
+            .col_expr(Col::UpdatedAt, Expr::value(now))
+            .filter(owned_by(
+                job.id,
+                job.attempted_by.as_deref().unwrap_or_default(),
             ))
+            .exec(db)
             .await?;
-        Ok(if res.rows_affected() == 1 {
+        Ok(if res.rows_affected == 1 {
             announce(db, &job.kind, job.id, JobState::Completed).await;
             Outcome::Completed
         } else {
@@ -538,20 +553,13 @@ impl Queue {
         key: &str,
         id: i32,
     ) -> Result<Option<i32>> {
-        let row = db
-            .query_one_raw(statement(
-                db.get_database_backend(),
-                format!(
-                    "SELECT id FROM jobs WHERE unique_key = $1 AND id <> $2 \
-                     AND state IN {WAITING_SQL}"
-                ),
-                [key.into(), id.into()],
-            ))
-            .await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get::<i32>("", "id")?),
-            None => None,
-        })
+        Ok(jobs::Entity::find()
+            .filter(Col::UniqueKey.eq(key))
+            .filter(Col::Id.ne(id))
+            .filter(Col::State.is_in(WAITING))
+            .one(db)
+            .await?
+            .map(|j| j.id))
     }
 
     /// When the earliest lease of a running job expires (none: nothing runs).
@@ -563,14 +571,14 @@ impl Queue {
         struct Expiry {
             at: Option<DateTime<Utc>>,
         }
-        Ok(Expiry::find_by_statement(statement(
-            db.get_database_backend(),
-            "SELECT MIN(lease_expires_at) AS at FROM jobs WHERE state = 'running'",
-            Vec::<SqlValue>::new(),
-        ))
-        .one(db)
-        .await?
-        .and_then(|e| e.at))
+        Ok(jobs::Entity::find()
+            .select_only()
+            .column_as(Col::LeaseExpiresAt.min(), "at")
+            .filter(Col::State.eq(JobState::Running))
+            .into_model::<Expiry>()
+            .one(db)
+            .await?
+            .and_then(|e| e.at))
     }
 
     /// Moves running jobs whose lease expired back to `retryable` at once (or `discarded`
@@ -579,12 +587,10 @@ impl Queue {
     pub async fn rescue(&self, db: &impl ConnectionTrait) -> Result<Vec<i32>> {
         let now = self.now();
         let expired = jobs::Entity::find()
-            .from_raw_sql(statement(
-                db.get_database_backend(),
-                "SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < $1 \
-                 ORDER BY id LIMIT 1000",
-                [now.into()],
-            ))
+            .filter(Col::State.eq(JobState::Running))
+            .filter(Col::LeaseExpiresAt.lt(now))
+            .order_by_asc(Col::Id)
+            .limit(1000)
             .all(db)
             .await?;
         let mut rescued = Vec::new();
@@ -628,19 +634,22 @@ impl Queue {
     /// Finished jobs cannot be cancelled.
     pub async fn cancel(&self, db: &impl ConnectionTrait, id: i32) -> Result<jobs::Model> {
         let now = self.now();
-        let updated = jobs::Entity::find()
-            .from_raw_sql(statement(
-                db.get_database_backend(),
-                format!(
-                    "UPDATE jobs SET state = 'cancelled', finished_at = $1, updated_at = $1, \
-                     lease_expires_at = NULL, \
-                     error = CASE WHEN state = 'running' THEN 'cancelled while running' ELSE error END \
-                     WHERE id = $2 AND state IN {WAITING_SQL_WITH_RUNNING} RETURNING *"
-                ),
-                [now.into(), id.into()],
-            ))
-            .one(db)
-            .await?;
+        let error = Expr::case(Col::State.eq(JobState::Running), "cancelled while running")
+            .finally(Expr::col(Col::Error));
+        let updated = jobs::Entity::update_many()
+            .col_expr(Col::State, Expr::value(state::CANCELLED))
+            .col_expr(Col::FinishedAt, Expr::value(now))
+            .col_expr(Col::UpdatedAt, Expr::value(now))
+            .col_expr(
+                Col::LeaseExpiresAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(Col::Error, error.into())
+            .filter(Col::Id.eq(id))
+            .filter(Col::State.is_in(WAITING.into_iter().chain([JobState::Running])))
+            .exec_with_returning(db)
+            .await?
+            .pop();
         match updated {
             Some(job) => {
                 announce(db, &job.kind, job.id, job.state).await;
@@ -669,19 +678,25 @@ impl Queue {
             }
         }
         let now = self.now();
-        let result = jobs::Entity::find()
-            .from_raw_sql(statement(
-                db.get_database_backend(),
-                format!(
-                    "UPDATE jobs SET state = 'available', attempt = 0, scheduled_at = $1, \
-                     finished_at = NULL, started_at = NULL, attempted_by = NULL, \
-                     lease_expires_at = NULL, result = NULL, error = NULL, updated_at = $1 \
-                     WHERE id = $2 AND state IN {RETRIABLE_SQL} RETURNING *"
-                ),
-                [now.into(), id.into()],
-            ))
-            .one(db)
-            .await;
+        let none = || Expr::value(Option::<String>::None);
+        let no_time = || Expr::value(Option::<DateTime<Utc>>::None);
+        let result = jobs::Entity::update_many()
+            .col_expr(Col::State, Expr::value(state::AVAILABLE))
+            .col_expr(Col::Attempt, Expr::value(0))
+            .col_expr(Col::ScheduledAt, Expr::value(now))
+            .col_expr(Col::FinishedAt, no_time())
+            .col_expr(Col::StartedAt, no_time())
+            .col_expr(Col::AttemptedBy, none())
+            .col_expr(Col::LeaseExpiresAt, no_time())
+            .col_expr(Col::Result, Expr::value(Option::<Value>::None))
+            .col_expr(Col::Error, none())
+            .col_expr(Col::UpdatedAt, Expr::value(now))
+            .filter(Col::Id.eq(id))
+            // Finished jobs, and a failed one waiting for its backoff ("retry now").
+            .filter(Col::State.is_in(FINISHED.into_iter().chain([JobState::Retryable])))
+            .exec_with_returning(db)
+            .await
+            .map(|mut rows| rows.pop());
         match result {
             Ok(Some(job)) => {
                 wake::announce(db).await?;
@@ -707,18 +722,14 @@ impl Queue {
         older_than: Duration,
     ) -> Result<u64> {
         let cutoff = self.now() - lease_delta(older_than);
-        let res = db
-            .execute_raw(statement(
-                db.get_database_backend(),
-                format!("DELETE FROM jobs WHERE state IN {FINISHED_SQL} AND finished_at < $1"),
-                [cutoff.into()],
-            ))
+        let res = jobs::Entity::delete_many()
+            .filter(Col::State.is_in(FINISHED))
+            .filter(Col::FinishedAt.lt(cutoff))
+            .exec(db)
             .await?;
-        Ok(res.rows_affected())
+        Ok(res.rows_affected)
     }
 }
-
-const WAITING_SQL_WITH_RUNNING: &str = "('available', 'scheduled', 'retryable', 'running')";
 
 /// Publishes a job's new state to live pages and streams.
 async fn announce(db: &impl ConnectionTrait, kind: &str, id: i32, state: JobState) {

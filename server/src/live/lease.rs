@@ -3,30 +3,16 @@
 //! operators see — connected since, last fill, fills, reconnects, skipped records, last
 //! error.
 
-use crate::db::statement;
+use crate::db::entities::live_sessions::{self, Column, Entity};
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
-use serde::Serialize;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use std::time::Duration;
 
-/// One gateway's live subscription as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, FromQueryResult)]
-pub struct LiveSession {
-    pub gateway: String,
-    /// The worker process holding the subscription, while its lease runs.
-    pub holder: Option<String>,
-    pub lease_expires_at: Option<DateTime<Utc>>,
-    pub client_id: Option<i32>,
-    /// When the current connection was made; empty while disconnected.
-    pub connected_since: Option<DateTime<Utc>>,
-    pub last_fill_at: Option<DateTime<Utc>>,
-    pub fills_count: i64,
-    pub reconnects: i32,
-    pub skipped_count: i64,
-    pub last_error: Option<String>,
-    pub updated_at: DateTime<Utc>,
-}
+/// One gateway's live subscription as stored: its holder (the worker process following it,
+/// while its lease runs), connected since (empty while disconnected), and its counters.
+pub type LiveSession = live_sessions::Model;
 
 /// Takes (or keeps) the lease on `gateway` for `holder` when nobody holds it, its lease
 /// lapsed, or `holder` already has it. Returns whether `holder` holds it now and, on a
@@ -38,25 +24,30 @@ pub async fn acquire(
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Result<Acquired> {
-    let backend = db.get_database_backend();
-    db.execute_raw(statement(
-        backend,
-        "INSERT INTO live_sessions (gateway, updated_at) VALUES ($1, $2) \
-         ON CONFLICT (gateway) DO NOTHING",
-        [gateway.into(), now.into()],
-    ))
+    Entity::insert(live_sessions::ActiveModel {
+        gateway: Set(gateway.to_string()),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(OnConflict::column(Column::Gateway).do_nothing().to_owned())
+    .exec_without_returning(db)
     .await?;
     let before = current(db, gateway).await?;
     let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
-    let taken = db
-        .execute_raw(statement(
-            backend,
-            "UPDATE live_sessions SET holder = $2, lease_expires_at = $3, updated_at = $4 \
-             WHERE gateway = $1 AND (holder IS NULL OR holder = $2 OR lease_expires_at < $4)",
-            [gateway.into(), holder.into(), until.into(), now.into()],
-        ))
+    let taken = Entity::update_many()
+        .col_expr(Column::Holder, Expr::value(holder))
+        .col_expr(Column::LeaseExpiresAt, Expr::value(until))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Gateway.eq(gateway))
+        .filter(
+            Column::Holder
+                .is_null()
+                .or(Column::Holder.eq(holder))
+                .or(Column::LeaseExpiresAt.lt(now)),
+        )
+        .exec(db)
         .await?
-        .rows_affected()
+        .rows_affected
         == 1;
     let previous = before.and_then(|b| b.holder).filter(|h| h != holder);
     Ok(Acquired {
@@ -83,26 +74,33 @@ pub async fn renew(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
-    let renewed = db
-        .execute_raw(statement(
-            db.get_database_backend(),
-            "UPDATE live_sessions SET lease_expires_at = $3, updated_at = $4 \
-             WHERE gateway = $1 AND holder = $2",
-            [gateway.into(), holder.into(), until.into(), now.into()],
-        ))
+    let renewed = Entity::update_many()
+        .col_expr(Column::LeaseExpiresAt, Expr::value(until))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Gateway.eq(gateway))
+        .filter(Column::Holder.eq(holder))
+        .exec(db)
         .await?;
-    Ok(renewed.rows_affected() == 1)
+    Ok(renewed.rows_affected == 1)
 }
 
 /// Gives the lease up (a clean shutdown): the next process takes over at once.
 pub async fn release(db: &impl ConnectionTrait, gateway: &str, holder: &str) -> Result<()> {
-    db.execute_raw(statement(
-        db.get_database_backend(),
-        "UPDATE live_sessions SET holder = NULL, lease_expires_at = NULL, \
-         connected_since = NULL, updated_at = $3 WHERE gateway = $1 AND holder = $2",
-        [gateway.into(), holder.into(), Utc::now().into()],
-    ))
-    .await?;
+    Entity::update_many()
+        .col_expr(Column::Holder, Expr::value(Option::<String>::None))
+        .col_expr(
+            Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            Column::ConnectedSince,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::Gateway.eq(gateway))
+        .filter(Column::Holder.eq(holder))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -127,54 +125,43 @@ pub async fn record(
     holder: &str,
     p: Progress,
 ) -> Result<()> {
-    let mut sets = vec![
-        "fills_count = fills_count + $3".to_string(),
-        "skipped_count = skipped_count + $4".to_string(),
-        "reconnects = reconnects + $5".to_string(),
-        "updated_at = $6".to_string(),
-    ];
-    let mut values: Vec<Value> = vec![
-        gateway.into(),
-        holder.into(),
-        p.fills.into(),
-        p.skipped.into(),
-        i32::from(p.reconnected).into(),
-        Utc::now().into(),
-    ];
-    let mut set = |column: &str, value: Value| {
-        values.push(value);
-        sets.push(format!("{column} = ${}", values.len()));
-    };
+    let mut update = Entity::update_many()
+        .col_expr(
+            Column::FillsCount,
+            Expr::col(Column::FillsCount).add(p.fills),
+        )
+        .col_expr(
+            Column::SkippedCount,
+            Expr::col(Column::SkippedCount).add(p.skipped),
+        )
+        .col_expr(
+            Column::Reconnects,
+            Expr::col(Column::Reconnects).add(i32::from(p.reconnected)),
+        )
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()));
     if let Some(since) = p.connected_since {
-        set("connected_since", since.into());
+        update = update.col_expr(Column::ConnectedSince, Expr::value(since));
     }
     if let Some(id) = p.client_id {
-        set("client_id", id.into());
+        update = update.col_expr(Column::ClientId, Expr::value(id));
     }
     if let Some(at) = p.last_fill_at {
-        set("last_fill_at", at.into());
+        update = update.col_expr(Column::LastFillAt, Expr::value(at));
     }
     if let Some(error) = p.error {
-        set("last_error", error.into());
+        update = update.col_expr(Column::LastError, Expr::value(error));
     }
-    let sql = format!(
-        "UPDATE live_sessions SET {} WHERE gateway = $1 AND holder = $2",
-        sets.join(", ")
-    );
-    db.execute_raw(statement(db.get_database_backend(), sql, values))
+    update
+        .filter(Column::Gateway.eq(gateway))
+        .filter(Column::Holder.eq(holder))
+        .exec(db)
         .await?;
     Ok(())
 }
 
 /// One gateway's row, if it has one.
 pub async fn current(db: &impl ConnectionTrait, gateway: &str) -> Result<Option<LiveSession>> {
-    Ok(LiveSession::find_by_statement(statement(
-        db.get_database_backend(),
-        "SELECT * FROM live_sessions WHERE gateway = $1",
-        [gateway.into()],
-    ))
-    .one(db)
-    .await?)
+    Ok(Entity::find_by_id(gateway).one(db).await?)
 }
 
 impl From<LiveSession> for app::models::LiveSessionDto {
@@ -195,11 +182,5 @@ impl From<LiveSession> for app::models::LiveSessionDto {
 
 /// Every gateway's row, by name.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<LiveSession>> {
-    Ok(LiveSession::find_by_statement(statement(
-        db.get_database_backend(),
-        "SELECT * FROM live_sessions ORDER BY gateway",
-        [],
-    ))
-    .all(db)
-    .await?)
+    Ok(Entity::find().order_by_asc(Column::Gateway).all(db).await?)
 }

@@ -15,6 +15,7 @@ use crate::gateways::SyncSettings;
 use crate::gateways::DEFAULT_GATEWAY;
 use crate::ib::Gateway;
 use crate::jobs::kinds;
+use app::models::JobKind;
 use chrono::Utc;
 use lease::Progress;
 use sea_orm::DatabaseConnection;
@@ -224,7 +225,9 @@ async fn session(
             DEFAULT_GATEWAY => serde_json::json!({}),
             other => serde_json::json!({ "gateway": other }),
         };
-        let job = crate::jobs::enqueue_kind(db, kinds::TRADES_SYNC, payload).await?;
+        let job = crate::jobs::Queue::default()
+            .enqueue(db, kinds::unique_job(JobKind::TradesSync, payload))
+            .await?;
         tracing::info!(gateway = %name, job = job.job.id, "live: enqueued a sync to close the gap");
         *gap = false;
     }

@@ -6,8 +6,9 @@ use crate::db::read::order_dto;
 use crate::error::{Error, Result};
 use crate::orders::guard::{self, NewOrder, TOKEN_TTL};
 use crate::orders::status;
-use app::models::OrderDto;
+use app::models::{JobKind, OrderDto};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionSession, TransactionTrait,
@@ -138,22 +139,19 @@ pub async fn confirm_order(
 ) -> Result<OrderDto> {
     let now = clock.now();
     let txn = crate::db::begin_write(db).await?;
-    let confirmed = orders::Entity::find()
-        .from_raw_sql(crate::db::statement(
-            txn.get_database_backend(),
-            "UPDATE orders SET status = $1, confirmed_at = $2, updated_at = $2 \
-             WHERE id = $3 AND status = $4 AND confirmation_token_hash = $5 \
-             AND confirmed_at IS NULL AND confirmation_expires_at > $2 RETURNING *",
-            [
-                status::QUEUED.into(),
-                now.into(),
-                id.into(),
-                status::PENDING_CONFIRMATION.into(),
-                guard::hash_token(token).into(),
-            ],
-        ))
-        .one(&txn)
-        .await?;
+    use orders::Column as C;
+    let confirmed = orders::Entity::update_many()
+        .col_expr(C::Status, Expr::value(status::QUEUED))
+        .col_expr(C::ConfirmedAt, Expr::value(now))
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .filter(C::Id.eq(id))
+        .filter(C::Status.eq(status::PENDING_CONFIRMATION))
+        .filter(C::ConfirmationTokenHash.eq(guard::hash_token(token)))
+        .filter(C::ConfirmedAt.is_null())
+        .filter(C::ConfirmationExpiresAt.gt(now))
+        .exec_with_returning(&txn)
+        .await?
+        .pop();
     let Some(order) = confirmed else {
         drop(txn);
         return Err(refusal(db, id, token, now).await);
@@ -168,12 +166,8 @@ pub async fn confirm_order(
     )
     .await?;
     // Queue the orders worker in the same transaction: a confirmed order always has one.
-    crate::jobs::enqueue_kind(
-        &txn,
-        crate::jobs::kinds::ORDERS_SUBMIT,
-        serde_json::json!({}),
-    )
-    .await?;
+    let job = crate::jobs::kinds::unique_job(JobKind::OrdersSubmit, serde_json::json!({}));
+    crate::jobs::Queue::default().enqueue(&txn, job).await?;
     txn.commit().await?;
     let code = accounts::Entity::find_by_id(order.account_id)
         .one(db)
@@ -296,9 +290,9 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<app::models::O
     let jobs = jobs::Entity::find()
         .filter(jobs::Column::CreatedAt.gte(since))
         .filter(jobs::Column::Kind.is_in([
-            crate::jobs::kinds::ORDERS_SUBMIT,
-            crate::jobs::kinds::POSITIONS_SYNC,
-            crate::jobs::kinds::TRADES_SYNC,
+            JobKind::OrdersSubmit.as_str(),
+            JobKind::PositionsSync.as_str(),
+            JobKind::TradesSync.as_str(),
         ]))
         .order_by_asc(jobs::Column::Id)
         .limit(Some(20))

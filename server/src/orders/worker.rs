@@ -19,11 +19,15 @@ use crate::clock::{Clock, SystemClock};
 use crate::db::entities::{accounts, orders};
 use crate::error::Result;
 use crate::ib::{Gateway, IbConnectOptions, PlaceOrderOutcome};
-use crate::jobs::kinds;
+use crate::jobs::{kinds, Queue};
+use app::models::JobKind;
 use chrono::{Duration, Utc};
 use ibapi::contracts::Contract;
 use ibapi::orders::{Action, Order, OrderData, TimeInForce};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
+use orders::Column as Col;
+use sea_orm::sea_query::Expr;
+use sea_orm::ActiveValue::{Set, Unchanged};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 
 /// Submits every queued order; the job's result counts what happened.
@@ -31,19 +35,18 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
     let clock = SystemClock;
     // Queued orders, and claimed ones whose worker died before asking for an order id (no
     // id was recorded, so nothing can have been placed).
-    let claimed = orders::Entity::find()
-        .from_raw_sql(crate::db::statement(
-            db.get_database_backend(),
-            "UPDATE orders SET status = $1, updated_at = $2 WHERE status = $3 \
-             OR (status = $1 AND ib_order_id IS NULL AND updated_at < $4) RETURNING *",
-            [
-                status::SUBMITTING.into(),
-                clock.now().into(),
-                status::QUEUED.into(),
-                (clock.now() - IN_DOUBT_AFTER).into(),
-            ],
-        ))
-        .all(db)
+    let claimed = orders::Entity::update_many()
+        .col_expr(Col::Status, Expr::value(status::SUBMITTING))
+        .col_expr(Col::UpdatedAt, Expr::value(clock.now()))
+        .filter(
+            Condition::any().add(Col::Status.eq(status::QUEUED)).add(
+                Condition::all()
+                    .add(Col::Status.eq(status::SUBMITTING))
+                    .add(Col::IbOrderId.is_null())
+                    .add(Col::UpdatedAt.lt(clock.now() - IN_DOUBT_AFTER)),
+            ),
+        )
+        .exec_with_returning(db)
         .await?;
     let claimed_ids: Vec<i32> = claimed.iter().map(|o| o.id).collect();
     let doubtful: Vec<orders::Model> = in_doubt(db, clock.now() - IN_DOUBT_AFTER)
@@ -126,8 +129,10 @@ pub async fn submit_queued(db: &DatabaseConnection, ib: &IbConnectOptions) -> Re
         unknown += usize::from(key == "unknown" || key == REQUEUED);
     }
     gateway.disconnect().await;
-    for kind in [kinds::POSITIONS_SYNC, kinds::TRADES_SYNC] {
-        crate::jobs::enqueue_kind(db, kind, json!({})).await?;
+    for kind in [JobKind::PositionsSync, JobKind::TradesSync] {
+        Queue::default()
+            .enqueue(db, kinds::unique_job(kind, json!({})))
+            .await?;
     }
     if unknown > 0 {
         // Fail the attempt: the retry reconciles the orders in doubt with the gateway first
@@ -155,12 +160,14 @@ async fn in_doubt(
     stale_before: chrono::DateTime<Utc>,
 ) -> Result<Vec<orders::Model>> {
     Ok(orders::Entity::find()
-        .from_raw_sql(crate::db::statement(
-            db.get_database_backend(),
-            "SELECT * FROM orders WHERE status = $1 AND ib_order_id IS NOT NULL \
-             AND (last_error IS NOT NULL OR updated_at < $2) ORDER BY id",
-            [status::SUBMITTING.into(), stale_before.into()],
-        ))
+        .filter(Col::Status.eq(status::SUBMITTING))
+        .filter(Col::IbOrderId.is_not_null())
+        .filter(
+            Condition::any()
+                .add(Col::LastError.is_not_null())
+                .add(Col::UpdatedAt.lt(stale_before)),
+        )
+        .order_by_asc(Col::Id)
         .all(db)
         .await?)
 }
@@ -194,19 +201,19 @@ async fn settle(db: &DatabaseConnection, o: &orders::Model, g: &OrderData) -> Re
         _ => status::SUBMITTED,
     };
     let now = Utc::now();
-    db.execute_raw(crate::db::statement(
-        db.get_database_backend(),
-        "UPDATE orders SET status = $1, ib_perm_id = $2, filled_quantity = $3, \
-         submitted_at = COALESCE(submitted_at, $4), updated_at = $4, last_error = NULL \
-         WHERE id = $5",
-        [
-            new_status.into(),
-            Some(g.order.perm_id).filter(|p| *p > 0).into(),
-            filled.into(),
-            now.into(),
-            o.id.into(),
-        ],
-    ))
+    update(
+        db,
+        orders::ActiveModel {
+            id: Unchanged(o.id),
+            status: Set(new_status.to_string()),
+            ib_perm_id: Set(Some(g.order.perm_id).filter(|p| *p > 0)),
+            filled_quantity: Set(filled),
+            submitted_at: Set(Some(o.submitted_at.unwrap_or(now))),
+            updated_at: Set(now),
+            last_error: Set(None),
+            ..Default::default()
+        },
+    )
     .await?;
     record_event(
         db,
@@ -226,17 +233,23 @@ async fn settle(db: &DatabaseConnection, o: &orders::Model, g: &OrderData) -> Re
     Ok(())
 }
 
+/// Writes the columns set in `order` to its row.
+async fn update(db: &DatabaseConnection, order: orders::ActiveModel) -> Result<()> {
+    orders::Entity::update(order).exec(db).await?;
+    Ok(())
+}
+
 async fn requeue(db: &DatabaseConnection, id: i32, message: &str) -> Result<()> {
-    db.execute_raw(crate::db::statement(
-        db.get_database_backend(),
-        "UPDATE orders SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4",
-        [
-            status::QUEUED.into(),
-            message.into(),
-            Utc::now().into(),
-            id.into(),
-        ],
-    ))
+    update(
+        db,
+        orders::ActiveModel {
+            id: Unchanged(id),
+            status: Set(status::QUEUED.to_string()),
+            last_error: Set(Some(message.to_string())),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        },
+    )
     .await?;
     record_event(
         db,
@@ -297,20 +310,19 @@ async fn submit_one(
     order: &orders::Model,
     account: &str,
 ) -> Result<&'static str> {
-    let backend = db.get_database_backend();
     // The limits again: an administrator may have lowered them since the confirmation.
     if let Err(refusal) = crate::orders::limits::check_stored(db, order).await {
         let message = format!("not placed: {refusal}");
-        db.execute_raw(crate::db::statement(
-            backend,
-            "UPDATE orders SET status = $1, last_error = $2, updated_at = $3 WHERE id = $4",
-            [
-                status::REJECTED.into(),
-                message.clone().into(),
-                Utc::now().into(),
-                order.id.into(),
-            ],
-        ))
+        update(
+            db,
+            orders::ActiveModel {
+                id: Unchanged(order.id),
+                status: Set(status::REJECTED.to_string()),
+                last_error: Set(Some(message.clone())),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            },
+        )
         .await?;
         record_event(
             db,
@@ -334,16 +346,16 @@ async fn submit_one(
     };
     let result = async {
         // Record the id before placing: a crash after this leaves a visible trace.
-        db.execute_raw(crate::db::statement(
-            backend,
-            "UPDATE orders SET ib_order_id = $1, client_id = $2, updated_at = $3 WHERE id = $4",
-            [
-                i64::from(ib_order_id).into(),
-                client_id.into(),
-                Utc::now().into(),
-                order.id.into(),
-            ],
-        ))
+        update(
+            db,
+            orders::ActiveModel {
+                id: Unchanged(order.id),
+                ib_order_id: Set(Some(i64::from(ib_order_id))),
+                client_id: Set(Some(client_id)),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            },
+        )
         .await?;
         let contract = Contract::stock(order.symbol.as_str())
             .on_exchange(order.exchange.as_str())
@@ -369,21 +381,20 @@ async fn submit_one(
                     order.quantity
                 ),
             };
-            db.execute_raw(crate::db::statement(
-                backend,
-                "UPDATE orders SET status = $1, ib_perm_id = $2, filled_quantity = $3, \
-                 avg_fill_price = $4, submitted_at = $5, updated_at = $5, last_error = $6 \
-                 WHERE id = $7",
-                [
-                    new_status.into(),
-                    Some(outcome.perm_id).filter(|p| *p > 0).into(),
-                    outcome.filled.into(),
-                    outcome.avg_fill_price.into(),
-                    now.into(),
-                    outcome.rejection.as_ref().map(|_| message.clone()).into(),
-                    order.id.into(),
-                ],
-            ))
+            update(
+                db,
+                orders::ActiveModel {
+                    id: Unchanged(order.id),
+                    status: Set(new_status.to_string()),
+                    ib_perm_id: Set(Some(outcome.perm_id).filter(|p| *p > 0)),
+                    filled_quantity: Set(outcome.filled),
+                    avg_fill_price: Set(outcome.avg_fill_price),
+                    submitted_at: Set(Some(now)),
+                    updated_at: Set(now),
+                    last_error: Set(outcome.rejection.as_ref().map(|_| message.clone())),
+                    ..Default::default()
+                },
+            )
             .await?;
             let payload = json!({
                 "ib_order_id": outcome.order_id,
@@ -410,11 +421,15 @@ async fn submit_one(
                 "submission outcome unknown: the order is reconciled with the gateway before \
                  anything is resent: {e}"
             );
-            db.execute_raw(crate::db::statement(
-                backend,
-                "UPDATE orders SET last_error = $1, updated_at = $2 WHERE id = $3",
-                [message.clone().into(), now.into(), order.id.into()],
-            ))
+            update(
+                db,
+                orders::ActiveModel {
+                    id: Unchanged(order.id),
+                    last_error: Set(Some(message.clone())),
+                    updated_at: Set(now),
+                    ..Default::default()
+                },
+            )
             .await?;
             record_event(
                 db,

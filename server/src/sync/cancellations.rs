@@ -1,11 +1,16 @@
 //! Statement cancellations: each is recorded once, and busts the fill it names once that
 //! fill is in the ledger (a cancellation may arrive before or after its original).
 
-use super::trades::placeholders;
+use crate::db::entities::flex_cancellations::{self, Column as fc};
+use crate::db::entities::trade_executions as te;
 use crate::error::Result;
 use crate::normalize::FlexCancellation;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Value as SqlValue};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use std::collections::HashMap;
 
 /// Records statement cancellations (a cancellation seen again is not recorded twice);
@@ -18,29 +23,29 @@ pub(super) async fn record_cancellations(
 ) -> Result<usize> {
     let mut recorded = 0;
     for c in cancellations {
-        recorded += txn
-            .execute_raw(crate::db::statement(
-                txn.get_database_backend(),
-                "INSERT INTO flex_cancellations (account_id, cancel_key, orig_trade_id, \
-                 orig_transaction_id, orig_order_id, symbol, quantity, price, executed_at, raw, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-                 ON CONFLICT (account_id, cancel_key) DO NOTHING",
-                [
-                    account_ids[&c.account_code].into(),
-                    c.cancel_key.clone().into(),
-                    c.orig_trade_id.clone().into(),
-                    c.orig_transaction_id.clone().into(),
-                    c.orig_order_id.clone().into(),
-                    c.symbol.clone().into(),
-                    c.quantity.into(),
-                    c.price.into(),
-                    c.executed_at.into(),
-                    c.raw.clone().into(),
-                    now.into(),
-                ],
-            ))
-            .await?
-            .rows_affected() as usize;
+        let row = flex_cancellations::ActiveModel {
+            account_id: Set(account_ids[&c.account_code]),
+            cancel_key: Set(c.cancel_key.clone()),
+            orig_trade_id: Set(c.orig_trade_id.clone()),
+            orig_transaction_id: Set(c.orig_transaction_id.clone()),
+            orig_order_id: Set(c.orig_order_id.clone()),
+            symbol: Set(c.symbol.clone()),
+            quantity: Set(c.quantity),
+            price: Set(c.price),
+            executed_at: Set(c.executed_at),
+            raw: Set(c.raw.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        recorded += flex_cancellations::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([fc::AccountId, fc::CancelKey])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await? as usize;
     }
     Ok(recorded)
 }
@@ -55,17 +60,6 @@ pub(super) enum Bust {
         cancel_key: String,
     },
     Unmatched(String),
-}
-
-#[derive(FromQueryResult)]
-struct OpenCancellation {
-    id: i32,
-    account_id: i32,
-    cancel_key: String,
-    orig_trade_id: Option<String>,
-    orig_transaction_id: Option<String>,
-    quantity: Option<f64>,
-    price: Option<f64>,
 }
 
 #[derive(FromQueryResult)]
@@ -87,48 +81,44 @@ pub(super) async fn bust_cancelled(
     account_ids: &[i32],
     now: DateTime<Utc>,
 ) -> Result<Vec<Bust>> {
-    let backend = txn.get_database_backend();
     let mut out = Vec::new();
     if account_ids.is_empty() {
         return Ok(out);
     }
-    let open = OpenCancellation::find_by_statement(crate::db::statement(
-        backend,
-        format!(
-            "SELECT id, account_id, cancel_key, orig_trade_id, orig_transaction_id, quantity, \
-             price FROM flex_cancellations WHERE execution_id IS NULL AND account_id IN ({}) \
-             ORDER BY id",
-            placeholders(1, account_ids.len())
-        ),
-        account_ids
-            .iter()
-            .map(|i| SqlValue::from(*i))
-            .collect::<Vec<_>>(),
-    ))
-    .all(txn)
-    .await?;
+    let open = flex_cancellations::Entity::find()
+        .filter(fc::ExecutionId.is_null())
+        .filter(fc::AccountId.is_in(account_ids.iter().copied()))
+        .order_by_asc(fc::Id)
+        .all(txn)
+        .await?;
     for c in open {
         let (column, value) = match (&c.orig_transaction_id, &c.orig_trade_id) {
-            (Some(t), _) => ("flex_transaction_id", t),
-            (None, Some(t)) => ("flex_trade_id", t),
+            (Some(t), _) => (te::Column::FlexTransactionId, t),
+            (None, Some(t)) => (te::Column::FlexTradeId, t),
             (None, None) => {
                 out.push(Bust::Unmatched(c.cancel_key));
                 continue;
             }
         };
-        let mut candidates = Candidate::find_by_statement(crate::db::statement(
-            backend,
-            format!(
-                "SELECT id, trade_id, exec_id_base, quantity, price, busted_by \
-                 FROM trade_executions WHERE account_id = $1 AND {column} = $2 \
-                 ORDER BY exec_revision, id"
-            ),
-            [c.account_id.into(), value.clone().into()],
-        ))
-        .all(txn)
-        .await?;
+        let mut candidates = te::Entity::find()
+            .select_only()
+            .columns([
+                te::Column::Id,
+                te::Column::TradeId,
+                te::Column::ExecIdBase,
+                te::Column::Quantity,
+                te::Column::Price,
+                te::Column::BustedBy,
+            ])
+            .filter(te::Column::AccountId.eq(c.account_id))
+            .filter(column.eq(value.as_str()))
+            .order_by_asc(te::Column::ExecRevision)
+            .order_by_asc(te::Column::Id)
+            .into_model::<Candidate>()
+            .all(txn)
+            .await?;
         candidates.retain(|e| e.busted_by.is_none());
-        if column == "flex_trade_id" {
+        if matches!(column, te::Column::FlexTradeId) {
             let same = |a: Option<f64>, b: f64| a.is_none_or(|a| (a - b).abs() < 1e-9);
             candidates.retain(|e| same(c.quantity, e.quantity) && same(c.price, e.price));
         }
@@ -136,19 +126,18 @@ pub(super) async fn bust_cancelled(
             out.push(Bust::Unmatched(c.cancel_key));
             continue;
         };
-        for (sql, values) in [
-            (
-                "UPDATE trade_executions SET busted_by = $1, updated_at = $2 WHERE id = $3",
-                [c.cancel_key.clone().into(), now.into(), target.id.into()],
-            ),
-            (
-                "UPDATE flex_cancellations SET execution_id = $1, updated_at = $2 WHERE id = $3",
-                [target.id.into(), now.into(), c.id.into()],
-            ),
-        ] {
-            txn.execute_raw(crate::db::statement(backend, sql, values))
-                .await?;
-        }
+        te::Entity::update_many()
+            .col_expr(te::Column::BustedBy, Expr::value(c.cancel_key.clone()))
+            .col_expr(te::Column::UpdatedAt, Expr::value(now))
+            .filter(te::Column::Id.eq(target.id))
+            .exec(txn)
+            .await?;
+        flex_cancellations::Entity::update_many()
+            .col_expr(fc::ExecutionId, Expr::value(target.id))
+            .col_expr(fc::UpdatedAt, Expr::value(now))
+            .filter(fc::Id.eq(c.id))
+            .exec(txn)
+            .await?;
         out.push(Bust::Done {
             account_id: c.account_id,
             trade_id: target.trade_id,

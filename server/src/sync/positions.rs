@@ -3,10 +3,12 @@
 //! with its fetch time, never deleted. One transaction per run.
 
 use crate::db::accounts::upsert_accounts;
+use crate::db::entities::positions;
 use crate::error::Result;
 use crate::ib::{Gateway, IbConnectOptions};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -38,50 +40,55 @@ pub async fn sync_positions_once(
         .collect();
     let txn = crate::db::begin_write(db).await?;
     let ids = upsert_accounts(&txn, &codes, now).await?;
-    let backend = txn.get_database_backend();
+    use positions::Column as C;
     for row in &rows {
         let Some(account_id) = ids.get(&row.account) else {
             continue;
         };
-        txn.execute_raw(crate::db::statement(
-            backend,
-            "INSERT INTO positions (account_id, con_id, symbol, sec_type, exchange, currency, \
-             quantity, avg_cost, fetched_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) \
-             ON CONFLICT (account_id, con_id) DO UPDATE SET symbol = excluded.symbol, \
-             sec_type = excluded.sec_type, exchange = excluded.exchange, \
-             currency = excluded.currency, quantity = excluded.quantity, \
-             avg_cost = excluded.avg_cost, fetched_at = excluded.fetched_at, \
-             updated_at = excluded.updated_at",
-            [
-                (*account_id).into(),
-                i64::from(row.contract.con_id).into(),
-                row.contract.symbol.clone().into(),
-                row.contract.sec_type.clone().into(),
-                Some(row.contract.exchange.clone())
-                    .filter(|e| !e.is_empty())
-                    .into(),
-                row.contract.currency.clone().into(),
-                row.position.into(),
-                Some(row.avg_cost).filter(|c| c.is_finite()).into(),
-                now.into(),
-            ],
-        ))
+        positions::Entity::insert(positions::ActiveModel {
+            account_id: Set(*account_id),
+            con_id: Set(i64::from(row.contract.con_id)),
+            symbol: Set(row.contract.symbol.clone()),
+            sec_type: Set(row.contract.sec_type.to_string()),
+            exchange: Set(Some(row.contract.exchange.to_string()).filter(|e| !e.is_empty())),
+            currency: Set(row.contract.currency.to_string()),
+            quantity: Set(row.position),
+            avg_cost: Set(Some(row.avg_cost).filter(|c| c.is_finite())),
+            fetched_at: Set(now),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([C::AccountId, C::ConId])
+                .update_columns([
+                    C::Symbol,
+                    C::SecType,
+                    C::Exchange,
+                    C::Currency,
+                    C::Quantity,
+                    C::AvgCost,
+                    C::FetchedAt,
+                    C::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
         .await?;
     }
     // Whatever the gateway did not report for a managed account is flat now.
     let mut zeroed = 0;
     for code in &managed {
         if let Some(account_id) = ids.get(code) {
-            zeroed += txn
-                .execute_raw(crate::db::statement(
-                    backend,
-                    "UPDATE positions SET quantity = 0, fetched_at = $1, updated_at = $1 \
-                     WHERE account_id = $2 AND fetched_at < $1",
-                    [now.into(), (*account_id).into()],
-                ))
+            zeroed += positions::Entity::update_many()
+                .col_expr(C::Quantity, Expr::value(0.0))
+                .col_expr(C::FetchedAt, Expr::value(now))
+                .col_expr(C::UpdatedAt, Expr::value(now))
+                .filter(C::AccountId.eq(*account_id))
+                .filter(C::FetchedAt.lt(now))
+                .exec(&txn)
                 .await?
-                .rows_affected();
+                .rows_affected;
         }
     }
     txn.commit().await?;

@@ -9,12 +9,16 @@
 //! change is a history event with source `rebuild`. A record that cannot be read again
 //! fails the whole rebuild: it is reported and nothing changes. `--dry-run` runs the same
 //! steps and rolls them back.
+//!
+//! The pages of stored fills are read with the ledger writer's own SQL (the same column
+//! list the writer compares records against, joined to the account's code).
 
 use super::merge::{changes, Digests, ExistingExec, Mutable, EXISTING_SELECT};
 use super::records::{self, FillChange, FillValues};
 use super::trades::{
     ensure_parents, match_key, refresh_aggregates, refresh_status, settle_canonical, update_ids,
 };
+use crate::db::entities::{accounts, trade_executions as te, trades};
 use crate::error::{Error, Result};
 use crate::flex::row::{normalize_row, RowOutcome};
 use crate::flex::statement::{account_zones, DEFAULT_FLEX_ZONE};
@@ -25,7 +29,11 @@ use crate::normalize::{
 };
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, FromQueryResult};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -201,29 +209,20 @@ fn as_stored(
     r
 }
 
-#[derive(FromQueryResult)]
-struct AccountId {
-    id: i32,
-}
-
 /// Runs a rebuild (see the module documentation).
 pub async fn rebuild(db: &DatabaseConnection, opts: &RebuildOptions) -> Result<RebuildReport> {
-    let backend = db.get_database_backend();
     let account_id = match &opts.account {
         None => None,
         Some(code) => Some(
-            AccountId::find_by_statement(crate::db::statement(
-                backend,
-                "SELECT id FROM accounts WHERE code = $1",
-                [code.clone().into()],
-            ))
-            .one(db)
-            .await?
-            .ok_or_else(|| Error::Invalid {
-                field: "account".into(),
-                message: format!("no account `{code}` in the ledger"),
-            })?
-            .id,
+            accounts::Entity::find()
+                .filter(accounts::Column::Code.eq(code.as_str()))
+                .one(db)
+                .await?
+                .ok_or_else(|| Error::Invalid {
+                    field: "account".into(),
+                    message: format!("no account `{code}` in the ledger"),
+                })?
+                .id,
         ),
     };
     let zones = account_zones(db).await?;
@@ -349,20 +348,18 @@ async fn rebuild_in(
             if !events_empty {
                 report.changed_executions += 1;
                 if identity_changed {
-                    txn.execute_raw(crate::db::statement(
-                        backend,
-                        "UPDATE trade_executions SET exec_id_base = $1, exec_revision = $2, \
-                         side = $3, symbol = $4, currency = $5 WHERE id = $6",
-                        [
-                            record.exec_id_base.clone().into(),
-                            record.exec_revision.into(),
-                            Some(record.side.clone()).into(),
-                            record.symbol.clone().into(),
-                            record.currency.clone().into(),
-                            e.id.into(),
-                        ],
-                    ))
-                    .await?;
+                    te::Entity::update_many()
+                        .col_expr(
+                            te::Column::ExecIdBase,
+                            Expr::value(record.exec_id_base.clone()),
+                        )
+                        .col_expr(te::Column::ExecRevision, Expr::value(record.exec_revision))
+                        .col_expr(te::Column::Side, Expr::value(Some(record.side.clone())))
+                        .col_expr(te::Column::Symbol, Expr::value(record.symbol.clone()))
+                        .col_expr(te::Column::Currency, Expr::value(record.currency.clone()))
+                        .filter(te::Column::Id.eq(e.id))
+                        .exec(txn)
+                        .await?;
                 }
                 touched_bases.insert((e.account_id, ident.exec_id_base.clone()));
                 touched_bases.insert((e.account_id, record.exec_id_base.clone()));
@@ -469,15 +466,16 @@ async fn rebuild_in(
 async fn remove_empty_trades(txn: &impl ConnectionTrait, trades: &[i32]) -> Result<usize> {
     let mut removed = 0;
     for id in trades {
-        removed += txn
-            .execute_raw(crate::db::statement(
-                txn.get_database_backend(),
-                "DELETE FROM trades WHERE id = $1 AND NOT EXISTS \
-                 (SELECT 1 FROM trade_executions e WHERE e.trade_id = trades.id)",
-                [(*id).into()],
-            ))
-            .await?
-            .rows_affected() as usize;
+        let fills = te::Entity::find()
+            .filter(te::Column::TradeId.eq(*id))
+            .count(txn)
+            .await?;
+        if fills == 0 {
+            removed += trades::Entity::delete_by_id(*id)
+                .exec(txn)
+                .await?
+                .rows_affected as usize;
+        }
     }
     Ok(removed)
 }
@@ -493,18 +491,13 @@ async fn fill_exec_ids(txn: &impl ConnectionTrait, changes: &mut [RebuildChange]
     let ids: Vec<i32> = changes.iter().map(|c| c.execution_id).collect();
     let mut names: HashMap<i32, String> = HashMap::new();
     for chunk in ids.chunks(500) {
-        let list = chunk
-            .iter()
-            .map(i32::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let rows = ExecId::find_by_statement(crate::db::statement(
-            txn.get_database_backend(),
-            format!("SELECT id, ib_exec_id FROM trade_executions WHERE id IN ({list})"),
-            Vec::<sea_orm::Value>::new(),
-        ))
-        .all(txn)
-        .await?;
+        let rows = te::Entity::find()
+            .select_only()
+            .columns([te::Column::Id, te::Column::IbExecId])
+            .filter(te::Column::Id.is_in(chunk.iter().copied()))
+            .into_model::<ExecId>()
+            .all(txn)
+            .await?;
         names.extend(rows.into_iter().map(|r| (r.id, r.ib_exec_id)));
     }
     for c in changes {

@@ -2,12 +2,15 @@
 //! orders, else Fillbook's own — decides whether it is filled, partial, cancelled or
 //! unknown.
 
-use super::trades::{placeholders, update_ids, CHUNK};
+use super::trades::{update_ids, CHUNK};
+use crate::db::entities::{orders, trades};
 use crate::error::Result;
 use app::models::TradeStatus;
 use chrono::{DateTime, Utc};
 use ibapi::orders::OrderData;
-use sea_orm::{ConnectionTrait, FromQueryResult, Value as SqlValue};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
 use std::collections::{BTreeSet, HashMap};
 
 /// What the gateway knows about an order, for trade status.
@@ -56,20 +59,23 @@ pub(crate) async fn refresh_status(
     knows_orders: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<i32>> {
-    let backend = txn.get_database_backend();
     let gateway_orders = OrderIndex::new(orders);
     let mut status_changes: HashMap<TradeStatus, Vec<i32>> = HashMap::new();
     for chunk in trades.chunks(CHUNK) {
-        let list = placeholders(1, chunk.len());
-        let states = TradeState::find_by_statement(crate::db::statement(
-            backend,
-            format!(
-                "SELECT id, account_id, ib_perm_id, order_ref, total_quantity, status FROM trades WHERE id IN ({list})"
-            ),
-            chunk.iter().map(|id| SqlValue::from(*id)).collect::<Vec<_>>(),
-        ))
-        .all(txn)
-        .await?;
+        let states = trades::Entity::find()
+            .select_only()
+            .columns([
+                trades::Column::Id,
+                trades::Column::AccountId,
+                trades::Column::IbPermId,
+                trades::Column::OrderRef,
+                trades::Column::TotalQuantity,
+                trades::Column::Status,
+            ])
+            .filter(trades::Column::Id.is_in(chunk.iter().copied()))
+            .into_model::<TradeState>()
+            .all(txn)
+            .await?;
         let local = local_orders(txn, &states).await?;
         for t in states {
             let account = account_codes
@@ -162,16 +168,18 @@ async fn local_orders(
     if perms.is_empty() {
         return Ok(out);
     }
-    let list = placeholders(1, perms.len());
-    let rows = LocalOrder::find_by_statement(crate::db::statement(
-        db.get_database_backend(),
-        format!(
-            "SELECT account_id, ib_perm_id, quantity, status FROM orders WHERE ib_perm_id IN ({list})"
-        ),
-        perms.iter().map(|p| SqlValue::from(*p)).collect::<Vec<_>>(),
-    ))
-    .all(db)
-    .await?;
+    let rows = orders::Entity::find()
+        .select_only()
+        .columns([
+            orders::Column::AccountId,
+            orders::Column::IbPermId,
+            orders::Column::Quantity,
+            orders::Column::Status,
+        ])
+        .filter(orders::Column::IbPermId.is_in(perms))
+        .into_model::<LocalOrder>()
+        .all(db)
+        .await?;
     for o in rows {
         out.entry((o.account_id, o.ib_perm_id)).or_insert(o);
     }

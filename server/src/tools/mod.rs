@@ -7,8 +7,8 @@ pub mod mcp;
 use crate::auth::{Caller, Scope};
 use crate::db::read;
 use crate::error::{Error, Result};
-use crate::jobs::kinds::{self, SyncPayload};
-use app::models::{NewOrderDto, TradeQuery};
+use crate::jobs::kinds::SyncPayload;
+use app::models::{JobKind, NewOrderDto, TradeQuery};
 use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use sea_orm::DatabaseConnection;
@@ -192,7 +192,7 @@ fn tools() -> &'static [Tool] {
             |ctx, payload: SyncPayload| async move {
                 let payload = json(payload)?;
                 let (job, _) =
-                    crate::audited::enqueue_job(&ctx.db, &ctx.caller, kinds::TRADES_SYNC, payload)
+                    crate::audited::enqueue_job(&ctx.db, &ctx.caller, JobKind::TradesSync.as_str(), payload)
                         .await?;
                 Ok(job)
             },

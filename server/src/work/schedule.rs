@@ -13,11 +13,14 @@
 //! than one job's retries never strands an order.
 
 use crate::clock::Clock;
-use crate::db::statement;
+use crate::db::entities::{orders, schedule_runs};
 use crate::error::Result;
-use crate::jobs::kinds;
+use app::models::JobKind;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -46,7 +49,7 @@ impl Default for ScheduleConfig {
 pub struct Schedule {
     /// Stable name, e.g. `trades.sync` or `flex.fetch:main`.
     pub name: String,
-    pub kind: &'static str,
+    pub kind: JobKind,
     pub payload: Value,
     pub every: Duration,
 }
@@ -66,34 +69,31 @@ pub async fn schedules(
     let minutes = |m: u64| Duration::minutes(m as i64);
     if config.sync_every_minutes > 0 {
         out.push(Schedule {
-            name: kinds::TRADES_SYNC.into(),
-            kind: kinds::TRADES_SYNC,
+            name: JobKind::TradesSync.to_string(),
+            kind: JobKind::TradesSync,
             payload: json!({}),
             every: minutes(config.sync_every_minutes),
         });
     }
     if config.positions_every_minutes > 0 {
         out.push(Schedule {
-            name: kinds::POSITIONS_SYNC.into(),
-            kind: kinds::POSITIONS_SYNC,
+            name: JobKind::PositionsSync.to_string(),
+            kind: JobKind::PositionsSync,
             payload: json!({}),
             every: minutes(config.positions_every_minutes),
         });
     }
-    let waiting = db
-        .query_one_raw(statement(
-            db.get_database_backend(),
-            "SELECT id FROM orders WHERE status IN ($1, $2) LIMIT 1",
-            [
-                crate::orders::status::QUEUED.into(),
-                crate::orders::status::SUBMITTING.into(),
-            ],
-        ))
+    let waiting = orders::Entity::find()
+        .filter(orders::Column::Status.is_in([
+            crate::orders::status::QUEUED,
+            crate::orders::status::SUBMITTING,
+        ]))
+        .one(db)
         .await?;
     if waiting.is_some() {
         out.push(Schedule {
-            name: kinds::ORDERS_SUBMIT.into(),
-            kind: kinds::ORDERS_SUBMIT,
+            name: JobKind::OrdersSubmit.to_string(),
+            kind: JobKind::OrdersSubmit,
             payload: json!({}),
             every: Duration::minutes(ORDERS_RETRY_EVERY_MINUTES),
         });
@@ -101,8 +101,8 @@ pub async fn schedules(
     if config.flex_fetch_every_hours > 0 {
         for c in crate::flex::credentials::list(db).await? {
             out.push(Schedule {
-                name: format!("{}:{}", kinds::FLEX_FETCH, c.name),
-                kind: kinds::FLEX_FETCH,
+                name: format!("{}:{}", JobKind::FlexFetch, c.name),
+                kind: JobKind::FlexFetch,
                 payload: json!({ "credentials": c.name }),
                 every: Duration::hours(config.flex_fetch_every_hours as i64),
             });
@@ -127,31 +127,37 @@ pub async fn fire(
 ) -> Result<Option<i32>> {
     let start = period_start(now, schedule.every);
     let txn = crate::db::begin_write(db).await?;
-    let claimed = txn
-        .execute_raw(statement(
-            txn.get_database_backend(),
-            "INSERT INTO schedule_runs (schedule, period_start, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-            [schedule.name.clone().into(), start.into(), now.into()],
-        ))
+    let run = schedule_runs::ActiveModel {
+        schedule: Set(schedule.name.clone()),
+        period_start: Set(start),
+        job_id: Set(None),
+        created_at: Set(now),
+    };
+    let claimed = schedule_runs::Entity::insert(run)
+        .on_conflict(
+            OnConflict::columns([
+                schedule_runs::Column::Schedule,
+                schedule_runs::Column::PeriodStart,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
         .await?
-        .rows_affected()
         == 1;
     if !claimed {
         txn.rollback().await?;
         return Ok(None);
     }
-    let job = crate::jobs::enqueue_kind(&txn, schedule.kind, schedule.payload.clone()).await?;
-    txn.execute_raw(statement(
-        txn.get_database_backend(),
-        "UPDATE schedule_runs SET job_id = $3 WHERE schedule = $1 AND period_start = $2",
-        [
-            schedule.name.clone().into(),
-            start.into(),
-            job.job.id.into(),
-        ],
-    ))
-    .await?;
+    let job =
+        crate::work::handlers::enqueue(&txn, schedule.kind.as_str(), schedule.payload.clone())
+            .await?;
+    schedule_runs::Entity::update_many()
+        .col_expr(schedule_runs::Column::JobId, Expr::value(job.job.id))
+        .filter(schedule_runs::Column::Schedule.eq(schedule.name.as_str()))
+        .filter(schedule_runs::Column::PeriodStart.eq(start))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     tracing::info!(schedule = %schedule.name, job = job.job.id, "scheduled job enqueued");
     Ok(Some(job.job.id))
@@ -197,43 +203,30 @@ pub async fn run(
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct LastRun {
-    schedule: String,
-    period_start: DateTime<Utc>,
-    job_id: Option<i32>,
-}
-
 /// The schedules with their last and next runs, as of `now`.
 pub async fn describe(
     db: &impl ConnectionTrait,
     config: &ScheduleConfig,
     now: DateTime<Utc>,
 ) -> Result<Vec<ScheduleDto>> {
-    let runs = LastRun::find_by_statement(statement(
-        db.get_database_backend(),
-        "SELECT r.schedule, r.period_start, r.job_id FROM schedule_runs r \
-         WHERE r.period_start = (SELECT MAX(period_start) FROM schedule_runs x \
-         WHERE x.schedule = r.schedule)",
-        [],
-    ))
-    .all(db)
-    .await?;
-    Ok(schedules(db, config)
-        .await?
-        .into_iter()
-        .map(|s| {
-            let last = runs.iter().find(|r| r.schedule == s.name);
-            ScheduleDto {
-                name: s.name.clone(),
-                kind: s.kind.to_string(),
-                every_seconds: s.every.num_seconds(),
-                last_run_at: last.map(|r| r.period_start),
-                last_job_id: last.and_then(|r| r.job_id),
-                next_run_at: period_start(now, s.every) + s.every,
-            }
-        })
-        .collect())
+    let mut out = Vec::new();
+    for s in schedules(db, config).await? {
+        // The schedule's latest period: the last row of its primary key (schedule, period_start).
+        let last = schedule_runs::Entity::find()
+            .filter(schedule_runs::Column::Schedule.eq(s.name.as_str()))
+            .order_by_desc(schedule_runs::Column::PeriodStart)
+            .one(db)
+            .await?;
+        out.push(ScheduleDto {
+            name: s.name.clone(),
+            kind: s.kind.to_string(),
+            every_seconds: s.every.num_seconds(),
+            last_run_at: last.as_ref().map(|r| r.period_start),
+            last_job_id: last.and_then(|r| r.job_id),
+            next_run_at: period_start(now, s.every) + s.every,
+        });
+    }
+    Ok(out)
 }
 
 /// The schedules (as of now) and the live subscriptions, for `/jobs`.

@@ -59,7 +59,7 @@ async fn exercise(t: &TestDb, account: &str) {
         tokio::time::sleep(Duration::from_millis(500)).await; // LISTEN is established
     }
     let mut rx = events::subscribe();
-    let job = fillbook::jobs::enqueue_kind(&t.db, "trades.sync", serde_json::json!({}))
+    let job = fillbook::work::handlers::enqueue(&t.db, "trades.sync", serde_json::json!({}))
         .await
         .unwrap()
         .job;

@@ -4,6 +4,7 @@
 
 use crate::support;
 
+use app::models::JobKind;
 use chrono::{TimeZone, Utc};
 use fillbook::clock::{Clock, ManualClock};
 use fillbook::db::entities::jobs as job_rows;
@@ -118,7 +119,7 @@ support::db_test!(unique_jobs_collapse_while_waiting, |t: TestDb| async move {
     let mut ids = Vec::new();
     for _ in 0..5 {
         let e = q
-            .enqueue(db, kinds::new_job(kinds::TRADES_SYNC, json!({})).unwrap())
+            .enqueue(db, kinds::unique_job(JobKind::TradesSync, json!({})))
             .await
             .unwrap();
         ids.push((e.job.id, e.inserted));
@@ -131,29 +132,27 @@ support::db_test!(unique_jobs_collapse_while_waiting, |t: TestDb| async move {
     let e = q
         .enqueue(
             db,
-            kinds::new_job(
-                kinds::TRADES_SYNC,
+            kinds::unique_job(
+                JobKind::TradesSync,
                 json!({"lookback_days": 3, "gateway": "gw"}),
-            )
-            .unwrap(),
+            ),
         )
         .await
         .unwrap();
     let again = q
         .enqueue(
             db,
-            kinds::new_job(
-                kinds::TRADES_SYNC,
+            kinds::unique_job(
+                JobKind::TradesSync,
                 json!({"gateway": "gw", "lookback_days": 3}),
-            )
-            .unwrap(),
+            ),
         )
         .await
         .unwrap();
     assert!(e.inserted && !again.inserted && e.job.id == again.job.id);
 
     // Once the first is running, exactly one follow-up waits.
-    let kinds = vec![kinds::TRADES_SYNC.to_string()];
+    let kinds = vec![JobKind::TradesSync.to_string()];
     let running = q
         .claim(
             db,
@@ -171,7 +170,7 @@ support::db_test!(unique_jobs_collapse_while_waiting, |t: TestDb| async move {
     let mut follow_ups = Vec::new();
     for _ in 0..5 {
         let e = q
-            .enqueue(db, kinds::new_job(kinds::TRADES_SYNC, json!({})).unwrap())
+            .enqueue(db, kinds::unique_job(JobKind::TradesSync, json!({})))
             .await
             .unwrap();
         follow_ups.push((e.job.id, e.inserted));
@@ -189,7 +188,7 @@ support::db_test!(unique_jobs_collapse_while_waiting, |t: TestDb| async move {
     assert!(failed.error.unwrap().contains("not retried"));
 
     // A payload problem is refused at enqueue, naming the key.
-    let err = fillbook::jobs::enqueue_kind(db, kinds::POSITIONS_SYNC, json!({"lookback": 3}))
+    let err = fillbook::work::handlers::enqueue(db, "positions.sync", json!({"lookback": 3}))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Invalid { field, .. } if field == "payload.lookback"));

@@ -10,7 +10,6 @@ use fillbook::flex::credentials;
 use fillbook::flex::web::FlexWebOptions;
 use fillbook::gateways::SyncSettings;
 use fillbook::imports::fetch::fetch_and_import;
-use fillbook::jobs::kinds;
 use fillbook::jobs::{Worker, WorkerConfig};
 use fillbook::work::handlers;
 use fillbook::Error;
@@ -365,17 +364,17 @@ support::db_test!(flex_fetch_job_end_to_end, |t: TestDb| async move {
     store(&t, "main", QUERY, &token).await;
 
     let payload = json!({"credentials": "main"});
-    let first = fillbook::jobs::enqueue_kind(&t.db, kinds::FLEX_FETCH, payload.clone())
+    let first = handlers::enqueue(&t.db, "flex.fetch", payload.clone())
         .await
         .unwrap();
-    let second = fillbook::jobs::enqueue_kind(&t.db, kinds::FLEX_FETCH, payload)
+    let second = handlers::enqueue(&t.db, "flex.fetch", payload)
         .await
         .unwrap();
     assert!(first.inserted && !second.inserted);
     assert_eq!(first.job.id, second.job.id);
-    let err = fillbook::jobs::enqueue_kind(
+    let err = handlers::enqueue(
         &t.db,
-        kinds::FLEX_FETCH,
+        "flex.fetch",
         json!({"credentials": "main", "token": "x"}),
     )
     .await
@@ -406,10 +405,9 @@ support::db_test!(
         let sim = sim(&token, |_| {}).await;
         let wrong = format!("{token}Z");
         store(&t, "main", QUERY, &wrong).await;
-        let queued =
-            fillbook::jobs::enqueue_kind(&t.db, kinds::FLEX_FETCH, json!({"credentials": "main"}))
-                .await
-                .unwrap();
+        let queued = handlers::enqueue(&t.db, "flex.fetch", json!({"credentials": "main"}))
+            .await
+            .unwrap();
         let job = run_job(&t, &sim, queued.job.id).await;
         assert_eq!(job.state, "discarded");
         assert_eq!(job.attempt, 1);
@@ -439,10 +437,9 @@ support::db_test!(
         })
         .await;
         store(&t, "main", QUERY, &token).await;
-        let queued =
-            fillbook::jobs::enqueue_kind(&t.db, kinds::FLEX_FETCH, json!({"credentials": "main"}))
-                .await
-                .unwrap();
+        let queued = handlers::enqueue(&t.db, "flex.fetch", json!({"credentials": "main"}))
+            .await
+            .unwrap();
         let mut o = options(&sim);
         o.total_timeout = Duration::from_millis(300);
         let job = run_job_with(&t, o, queued.job.id).await;
