@@ -631,6 +631,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         workers: usize,
     },
+    /// `fillbook worker` that also runs the no-op job kind `test.noop` (what the queue
+    /// benchmark, the drills and the tests measure the queue with).
+    Worker(WorkerCommandArgs),
 }
 
 #[derive(Debug, Clone, Args)]

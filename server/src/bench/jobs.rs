@@ -2,8 +2,8 @@
 //! database of `DATABASE_URL`.
 //!
 //! * in-process latency: one idle worker in this process, woken by the in-process notify;
-//! * cross-process latency: a `fillbook worker` child process (test hook kinds enabled) with a
-//!   1 s poll interval, so on PostgreSQL its pickup is the LISTEN/NOTIFY path and on SQLite
+//! * cross-process latency: a `fillbook bench worker` child process (the product's worker
+//!   plus the [`TEST_NOOP`] kind) with a 1 s poll interval, so on PostgreSQL its pickup is the LISTEN/NOTIFY path and on SQLite
 //!   it is polling; measured as `started_at - created_at` of each job row;
 //! * throughput: `--workers` in-process workers (one job at a time each) draining a burst.
 //!
@@ -11,12 +11,27 @@
 
 use crate::db;
 use crate::error::{Error, Result};
-use crate::jobs::kinds::{TEST_JOBS_ENV, TEST_NOOP};
-use crate::jobs::{HandlerRegistry, NewJob, Queue, Worker, WorkerConfig};
+use crate::jobs::{HandlerRegistry, JobContext, NewJob, Queue, Worker, WorkerConfig};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+
+/// A job kind that does nothing and succeeds. Only `fillbook bench worker` runs it (the
+/// cross-process benchmark, the PostgreSQL restart drill and the multi-process test measure
+/// the queue with it); the product never enqueues it and `fillbook worker` does not claim it.
+pub const TEST_NOOP: &str = "test.noop";
+
+/// Adds [`TEST_NOOP`] to a worker's handlers (what `fillbook bench worker` runs on top of the
+/// product's kinds).
+pub fn register_noop(registry: &mut HandlerRegistry) {
+    registry.register(TEST_NOOP, noop);
+}
+
+/// [`TEST_NOOP`]: succeeds at once, reporting which worker attempt ran it.
+async fn noop(ctx: JobContext) -> std::result::Result<Value, String> {
+    Ok(json!({ "attempt": ctx.job.attempt, "worker": ctx.job.attempted_by }))
+}
 
 const BENCH_QUEUE: &str = "bench";
 const BENCH_KIND: &str = "bench.noop";
@@ -114,9 +129,15 @@ async fn cross_process_latency(db: &DatabaseConnection, url: &str, samples: usiz
     let exe = std::env::current_exe()
         .map_err(|e| Error::Internal(format!("cannot find the fillbook binary: {e}")))?;
     let mut child = tokio::process::Command::new(exe)
-        .args(["worker", "--workers", "1", "--poll-interval-ms", "1000"])
+        .args([
+            "bench",
+            "worker",
+            "--workers",
+            "1",
+            "--poll-interval-ms",
+            "1000",
+        ])
         .env("DATABASE_URL", url)
-        .env(TEST_JOBS_ENV, "1")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)

@@ -83,7 +83,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         #[cfg(feature = "demo")]
         Command::IbSim(args) => demo::ib_sim(args).await,
-        Command::Worker(args) => worker(&url, args).await,
+        Command::Worker(args) => worker(&url, args, |_| {}).await,
         Command::Sync(cmd) => sync_command(&url, cmd).await,
         Command::Jobs(cmd) => jobs_command(&url, cmd).await,
         Command::Orders(cmd) => orders_command(&url, cmd).await,
@@ -108,6 +108,10 @@ async fn run(cli: Cli) -> Result<()> {
             samples,
             workers,
         }) => crate::bench::jobs::run(&url, jobs, samples, workers).await,
+        #[cfg(feature = "bench")]
+        Command::Bench(crate::config::BenchCommand::Worker(args)) => {
+            worker(&url, args, crate::bench::jobs::register_noop).await
+        }
     }
 }
 
@@ -329,18 +333,18 @@ fn sync_settings(ib: &IbArgs) -> SyncSettings {
     }
 }
 
-/// The job worker of this process, configured from `args`.
+/// The job worker of this process, configured from `args`, with the product's handlers and
+/// whatever `extra` adds to them.
 fn job_worker(
     db: &sea_orm::DatabaseConnection,
     args: &WorkerArgs,
     ib: &IbArgs,
     flex: &FlexArgs,
+    extra: impl FnOnce(&mut jobs::HandlerRegistry),
 ) -> jobs::Worker {
-    jobs::Worker::new(
-        db.clone(),
-        crate::work::handlers::registry_with_flex(sync_settings(ib), flex.options()),
-        args.worker_config(),
-    )
+    let mut registry = crate::work::handlers::registry_with_flex(sync_settings(ib), flex.options());
+    extra(&mut registry);
+    jobs::Worker::new(db.clone(), registry, args.worker_config())
 }
 
 /// Starts what runs beside a job worker: the schedules and (unless `--no-live`) the live
@@ -380,9 +384,14 @@ fn worker_companions(
     })
 }
 
-async fn worker(url: &str, args: WorkerCommandArgs) -> Result<()> {
+/// `fillbook worker` (and `fillbook bench worker`, whose `extra` adds its no-op kind).
+async fn worker(
+    url: &str,
+    args: WorkerCommandArgs,
+    extra: impl FnOnce(&mut jobs::HandlerRegistry),
+) -> Result<()> {
     let db = db::connect_migrated(url).await?;
-    let worker = job_worker(&db, &args.worker, &args.ib, &args.flex);
+    let worker = job_worker(&db, &args.worker, &args.ib, &args.flex, extra);
     println!("job worker {} running", worker.id());
     let companions = worker_companions(&db, worker.id(), &args.worker, &args.live, &args.ib);
     worker.run(shutdown_signal()).await?;
@@ -581,7 +590,7 @@ async fn serve(url: &str, mut args: ServeArgs) -> Result<()> {
         reason: e.to_string(),
     })?;
     let worker = (args.worker.workers > 0).then(|| {
-        let worker = job_worker(&db, &args.worker, &args.ib, &args.flex);
+        let worker = job_worker(&db, &args.worker, &args.ib, &args.flex, |_| {});
         let companions = worker_companions(&db, worker.id(), &args.worker, &args.live, &args.ib);
         tokio::spawn(async move {
             worker.run(shutdown_signal()).await?;

@@ -4,8 +4,8 @@
 
 use super::procs::{count, drop_postgres, fillbook, free_port, fresh_postgres, until};
 use super::{DrillArgs, DrillReport};
+use crate::bench::jobs::TEST_NOOP;
 use crate::error::{Error, Result};
-use crate::jobs::kinds;
 use crate::jobs::queue::{NewJob, Queue};
 use std::time::{Duration, Instant};
 
@@ -67,7 +67,7 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
         let _worker = fillbook(
             &url,
             &[
-                "worker", "--workers", "1", "--lease-seconds", "6", "--poll-interval-ms", "200",
+                "bench", "worker", "--workers", "1", "--lease-seconds", "6", "--poll-interval-ms", "200",
                 "--no-live", "--sync-every", "0", "--positions-every", "0",
                 "--flex-fetch-every", "0",
             ],
@@ -90,7 +90,7 @@ pub async fn run(args: &DrillArgs) -> Result<DrillReport> {
                 let started = Instant::now();
                 while started.elapsed() < Duration::from_secs(20) {
                     match queue
-                        .enqueue(&db, NewJob::new(kinds::TEST_NOOP, serde_json::json!({})))
+                        .enqueue(&db, NewJob::new(TEST_NOOP, serde_json::json!({})))
                         .await
                     {
                         Ok(_) => enqueued += 1,

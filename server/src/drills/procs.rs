@@ -38,7 +38,6 @@ pub fn fillbook(database_url: &str, args: &[&str]) -> Result<Proc> {
         .args(args)
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "error")
-        .env("FILLBOOK_TEST_JOBS", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

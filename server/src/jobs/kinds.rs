@@ -12,15 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// Test hook: a job that does nothing and succeeds. Workers register it only when the
-/// environment variable [`TEST_JOBS_ENV`] is `1` (used by the multi-process test and the
-/// benchmark; built with the `bench` feature only); it is never enqueued by the product.
-#[cfg(feature = "bench")]
-pub const TEST_NOOP: &str = "test.noop";
-/// The environment variable that enables [`TEST_NOOP`] in `fillbook worker` / `serve`.
-#[cfg(feature = "bench")]
-pub const TEST_JOBS_ENV: &str = "FILLBOOK_TEST_JOBS";
-
 /// Days of executions a `trades.sync` fetches unless its payload overrides it.
 pub const DEFAULT_LOOKBACK_DAYS: u32 = 7;
 

@@ -133,9 +133,7 @@ pub fn registry(settings: SyncSettings) -> HandlerRegistry {
 
 /// The handlers of this build: one per row of [`KINDS`]. `settings` are the gateway defaults
 /// that a sync job's payload overrides; `flex` is how `flex.fetch` reaches the Flex Web
-/// Service. The test hook [`kinds::TEST_NOOP`] is registered only in a build with the
-/// `bench` feature (the benchmarks and drills measure the queue with it) and only when
-/// `FILLBOOK_TEST_JOBS=1`.
+/// Service.
 pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> HandlerRegistry {
     let deps = Arc::new(Deps {
         sync: settings,
@@ -145,10 +143,6 @@ pub fn registry_with_flex(settings: SyncSettings, flex: FlexWebOptions) -> Handl
     for kind in KINDS {
         let (run, deps) = (kind.run, deps.clone());
         registry.register_classified(kind.kind.as_str(), move |ctx| run(ctx, deps.clone()));
-    }
-    #[cfg(feature = "bench")]
-    if test_jobs_enabled() {
-        registry.register(kinds::TEST_NOOP, noop);
     }
     registry
 }
@@ -214,24 +208,12 @@ async fn flex_fetch(ctx: JobContext, deps: Arc<Deps>) -> Result<Value, JobFailur
     }
 }
 
-/// Whether the test hook kinds are enabled in this process.
-#[cfg(feature = "bench")]
-pub fn test_jobs_enabled() -> bool {
-    std::env::var(kinds::TEST_JOBS_ENV).is_ok_and(|v| v == "1")
-}
-
 /// The settings a sync job runs with: its configured gateway (by name; `defaults` is the
 /// command line's) with the payload's overrides applied.
 pub async fn sync_settings(ctx: &JobContext, defaults: &SyncSettings) -> Result<SyncSettings> {
     let overrides = SyncPayload::parse(&ctx.job.payload)?;
     let gateway = crate::gateways::resolve(&ctx.db, overrides.gateway.as_deref(), defaults).await?;
     Ok(overrides.applied_to(&gateway))
-}
-
-/// [`kinds::TEST_NOOP`]: succeeds at once, reporting which worker attempt ran it.
-#[cfg(feature = "bench")]
-pub async fn noop(ctx: JobContext) -> Result<Value, String> {
-    Ok(serde_json::json!({ "attempt": ctx.job.attempt, "worker": ctx.job.attempted_by }))
 }
 
 /// The connection of one job: its gateway's settings with the payload's overrides, and the

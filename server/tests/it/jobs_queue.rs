@@ -6,9 +6,10 @@ use crate::support;
 
 use app::models::JobKind;
 use chrono::{TimeZone, Utc};
+use fillbook::bench::jobs::TEST_NOOP;
 use fillbook::clock::{Clock, ManualClock};
 use fillbook::db::entities::jobs as job_rows;
-use fillbook::jobs::kinds::{self, TEST_NOOP};
+use fillbook::jobs::kinds;
 use fillbook::jobs::queue::{self, state, ClaimRequest};
 use fillbook::jobs::{Backoff, HandlerRegistry, NewJob, Outcome, Queue, Worker, WorkerConfig};
 use fillbook::Error;
@@ -699,10 +700,16 @@ async fn two_worker_processes_share_one_postgres() {
     let t = support::postgres().await;
     let spawn = |name: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_fillbook"))
-            .args(["worker", "--workers", "4", "--poll-interval-ms", "200"])
+            .args([
+                "bench",
+                "worker",
+                "--workers",
+                "4",
+                "--poll-interval-ms",
+                "200",
+            ])
             .args(["--worker-id", name])
             .env("DATABASE_URL", &t.url)
-            .env(kinds::TEST_JOBS_ENV, "1")
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .spawn()
