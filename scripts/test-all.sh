@@ -74,7 +74,7 @@ lint() {
   python3 scripts/module-cycles.py &&
     cargo fmt --all -- --check &&
     cargo clippy --workspace --exclude frontend --all-targets -- -D warnings &&
-    # The production build without the simulator, the benchmarks and the test job kind.
+    # The production build without the simulator, the benchmarks and `bench worker`.
     cargo clippy -p server --no-default-features -- -D warnings &&
     cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 }
