@@ -3,8 +3,9 @@
 //!
 //! * in-process latency: one idle worker in this process, woken by the in-process notify;
 //! * cross-process latency: a `fillbook bench worker` child process (the product's worker
-//!   plus the [`TEST_NOOP`] kind) with a 1 s poll interval, so on PostgreSQL its pickup is the LISTEN/NOTIFY path and on SQLite
-//!   it is polling; measured as `started_at - created_at` of each job row;
+//!   plus the [`TEST_NOOP`] kind) with a 1 s poll interval, so on PostgreSQL its pickup is
+//!   the LISTEN/NOTIFY path and on SQLite it is polling; measured as
+//!   `started_at - created_at` of each job row;
 //! * throughput: `--workers` in-process workers (one job at a time each) draining a burst.
 //!
 //! Bench jobs run in their own queue (`bench`) or kind (`test.noop`) and are deleted after.
