@@ -244,6 +244,17 @@ pub fn liquidity_code(l: &Liquidity) -> Option<String> {
     }
 }
 
+/// The wire's number for a liquidity code (the inverse of `Liquidity::from`).
+pub fn liquidity_number(l: &Liquidity) -> i32 {
+    match l {
+        Liquidity::None => 0,
+        Liquidity::AddedLiquidity => 1,
+        Liquidity::RemovedLiquidity => 2,
+        Liquidity::LiquidityRoutedOut => 3,
+        Liquidity::Unknown(code) => *code,
+    }
+}
+
 /// A JSON number, or the value's text when JSON cannot hold it (NaN, infinities).
 fn num(v: f64) -> Value {
     serde_json::Number::from_f64(v).map_or_else(|| Value::String(v.to_string()), Value::Number)
@@ -272,13 +283,7 @@ fn execution_json(e: &Execution) -> Value {
         "ev_rule": e.ev_rule,
         "ev_multiplier": opt_num(e.ev_multiplier),
         "model_code": e.model_code,
-        "last_liquidity": match &e.last_liquidity {
-            Liquidity::None => 0,
-            Liquidity::AddedLiquidity => 1,
-            Liquidity::RemovedLiquidity => 2,
-            Liquidity::LiquidityRoutedOut => 3,
-            Liquidity::Unknown(code) => *code,
-        },
+        "last_liquidity": liquidity_number(&e.last_liquidity),
         "pending_price_revision": e.pending_price_revision,
         "submitter": e.submitter,
     })

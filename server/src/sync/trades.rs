@@ -14,7 +14,7 @@ use crate::normalize::{
     seen_by_gateway, CoveragePeriod, FlexCancellation, NormalizedExecution, SkippedExecution,
 };
 use crate::sync::cancellations::{bust_cancelled, record_cancellations, Bust};
-use crate::sync::intake::Intake;
+use crate::sync::intake::{raw_spool, Intake};
 use crate::sync::merge::{
     changes, with_known_commission, Digests, ExistingExec, KnownExec, Mutable, EXISTING_SELECT,
     KNOWN_SELECT,
@@ -160,26 +160,23 @@ pub async fn sync_trades_in_batches(
     let gateway = Gateway::connect_read_only(ib).await?;
     let managed = gateway.managed_accounts().await?;
     // The client's channel must be drained at socket speed (a reader that falls behind
-    // loses frames and the answer is discarded), so the intake runs on its own thread,
-    // fed through a channel, while this task only moves items along.
+    // loses frames and the answer is discarded), so this task only appends each message to
+    // a raw spool on disk, and the intake follows that spool on its own thread.
     let intake = Intake::new(ib.time_zone)?;
-    let (items, received) = std::sync::mpsc::channel();
-    let worker = tokio::task::spawn_blocking(move || intake.take_all(received));
+    let (mut raw, raw_reader) = raw_spool()?;
+    let worker = tokio::task::spawn_blocking(move || intake.take_all(raw_reader));
     let filter = ExecutionFilter {
         last_n_days: days as i32,
         ..ExecutionFilter::default()
     };
     let read = gateway
-        .each_execution(filter, |item| {
-            items
-                .send(item)
-                .map_err(|_| Error::Internal("the sync's intake stopped".into()))
-        })
+        .each_execution(filter, |item| raw.push(&item))
         .await;
-    drop(items);
+    let spooled = raw.finish();
     let intake = worker
         .await
         .map_err(|e| Error::Internal(format!("the sync's intake failed: {e}")))??;
+    spooled?;
     read?;
     // The orders are read after the executions: a connection that dropped while they
     // streamed fails here, so a cut-short answer is never written.
