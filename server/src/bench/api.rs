@@ -60,6 +60,10 @@ pub struct BenchApiArgs {
     /// count (throughput is judged at 32, latency at 8).
     #[arg(long, value_delimiter = ',', default_values_t = [32, 8])]
     pub connections: Vec<u32>,
+    /// Load only these endpoints (by name, e.g. `--only "list filtered"`; repeatable), so
+    /// one endpoint can be profiled on its own. All of them when not given.
+    #[arg(long)]
+    pub only: Vec<String>,
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
@@ -151,8 +155,22 @@ pub async fn run(args: BenchApiArgs) -> Result<()> {
         ),
         ("page /trades (SSR)", "/trades".to_string()),
     ];
+    if let Some(unknown) = args
+        .only
+        .iter()
+        .find(|o| !targets.iter().any(|(name, _)| name == o))
+    {
+        let names: Vec<&str> = targets.iter().map(|(name, _)| *name).collect();
+        return Err(Error::Config(format!(
+            "--only: no endpoint named `{unknown}` (known: {})",
+            names.join(", ")
+        )));
+    }
     let mut loads = Vec::new();
     for (name, path) in targets {
+        if !args.only.is_empty() && !args.only.iter().any(|o| o == name) {
+            continue;
+        }
         let url = format!("http://{addr}{path}");
         let credential = if path.starts_with("/api/") {
             &bearer

@@ -289,7 +289,10 @@ impl RawSpoolReader {
         }
         self.taken += 1;
         decode_item(&mut self.file).map(Some).map_err(|e| {
-            Error::Internal(format!("cannot read message {} of the raw spool: {e}", self.taken))
+            Error::Internal(format!(
+                "cannot read message {} of the raw spool: {e}",
+                self.taken
+            ))
         })
     }
 }
@@ -455,31 +458,38 @@ mod tests {
         let n = ANNOUNCE_EVERY * 2 + 7;
         let message = |i: usize| {
             let id = format!("0001f4e8.{i:08}.01.01");
+            let even = i.is_multiple_of(2);
             if i % 3 == 2 {
-                let mut r = report(&id, if i % 2 == 0 { f64::NAN } else { 1.25 });
-                r.realized_pnl = (i % 2 == 1).then_some(-0.5);
+                let mut r = report(&id, if even { f64::NAN } else { 1.25 });
+                r.realized_pnl = (!even).then_some(-0.5);
                 r.yield_redemption_date = "20270101".into();
                 return Executions::CommissionReport(r);
             }
             let mut d = data(&id, "20261120 14:30:00 Europe/Zürich");
             d.request_id = i as i32;
-            d.execution.side = if i % 2 == 0 {
+            d.execution.side = if even {
                 ExecutionSide::Sold
             } else {
                 ExecutionSide::Bought
             };
             d.execution.shares = if i == 4 { f64::INFINITY } else { i as f64 };
-            d.execution.ev_multiplier = (i % 2 == 0).then_some(2.5);
+            d.execution.ev_multiplier = even.then_some(2.5);
             d.execution.last_liquidity = Liquidity::from((i % 6) as i32);
-            d.execution.pending_price_revision = i % 2 == 1;
+            d.execution.pending_price_revision = !even;
             d.execution.submitter = "ü".repeat(i % 4);
             Executions::ExecutionData(d)
         };
         let wire = |m: &Executions| match m {
             Executions::ExecutionData(d) => raw_record(d, None),
             Executions::CommissionReport(r) => {
-                serde_json::json!([r.execution_id, r.commission.to_string(), r.currency,
-                    r.realized_pnl, r.yields, r.yield_redemption_date])
+                serde_json::json!([
+                    r.execution_id,
+                    r.commission.to_string(),
+                    r.currency,
+                    r.realized_pnl,
+                    r.yields,
+                    r.yield_redemption_date
+                ])
             }
         };
         let (mut writer, mut reader) = raw_spool().unwrap();

@@ -169,9 +169,7 @@ pub async fn sync_trades_in_batches(
         last_n_days: days as i32,
         ..ExecutionFilter::default()
     };
-    let read = gateway
-        .each_execution(filter, |item| raw.push(&item))
-        .await;
+    let read = gateway.each_execution(filter, |item| raw.push(&item)).await;
     let spooled = raw.finish();
     let intake = worker
         .await
