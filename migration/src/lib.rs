@@ -1,8 +1,9 @@
 //! Database migrations for Fillbook: one for the base tables, one for trades, one for
 //! operators, sessions, API tokens and the audit log, one for Flex statements and coverage,
 //! one for the configured gateways, one for per-account order limits, then live sessions,
-//! position baselines, schedule runs, the history of every stored fill, and the totals and
-//! record digests the ledger writer keeps.
+//! position baselines, schedule runs, the history of every stored fill, the totals and
+//! record digests the ledger writer keeps, and an index for the trade list by account and
+//! status.
 //!
 //! Migrations are written as SQL with a tiny dialect layer ([`dialect::render`]) so that
 //! PostgreSQL gets its native types (`timestamptz`, `jsonb`, identity keys) and SQLite
@@ -22,6 +23,7 @@ mod m0008_position_baselines;
 mod m0009_schedule_runs;
 mod m0010_execution_events;
 mod m0011_trade_totals;
+mod m0012_trades_account_status_index;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -41,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_schedule_runs::MIGRATION),
             Box::new(m0010_execution_events::MIGRATION),
             Box::new(m0011_trade_totals::MIGRATION),
+            Box::new(m0012_trades_account_status_index::MIGRATION),
         ]
     }
 }

@@ -72,7 +72,7 @@ support::db_test!(
         );
         use migration::MigratorTrait;
         let all = migration::Migrator::migrations().len() as u32;
-        assert_eq!(all, 11);
+        assert_eq!(all, 12);
         fillbook::db::migrate_down(&t.db, all).await.unwrap();
         let mut after_down = support::table_names(&t.db).await;
         after_down.retain(|n| n != "seaql_migrations");
