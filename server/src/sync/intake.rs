@@ -2,13 +2,14 @@
 //! down, so the task draining it only appends each decoded message to a raw spool (a compact
 //! binary form, a few microseconds each) and announces how many are there. The intake thread
 //! follows that spool: it joins each execution with its commission report, normalises it and
-//! appends it to the record spool as one line of JSON. The ledger writer then reads the record
-//! spool back in batches. When normalising falls behind the socket, the backlog waits on disk,
-//! not in memory: memory holds a window of recent executions (their reports follow them) and
-//! one batch, never the whole run.
+//! hands the records to the ledger writer a small chunk at a time over a bounded channel, so
+//! the writer stores them while the gateway is still answering. When the writer falls behind,
+//! the intake waits and the backlog waits on disk in the raw spool, not in memory: memory
+//! holds a window of recent executions (their reports follow them), a few chunks and the
+//! writer's batch, never the whole run.
 //!
-//! Both spools are unnamed temporary files (their names are removed as soon as they are
-//! opened), so nothing is left behind by a crash.
+//! The raw spool is an unnamed temporary file (its name is removed as soon as it is opened),
+//! so nothing is left behind by a crash.
 
 use crate::error::{Error, Result};
 use crate::normalize::{
@@ -20,22 +21,33 @@ use ibapi::orders::{
 };
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::sync::mpsc::{Receiver, Sender};
+use tokio::sync::mpsc as chunks;
 
 /// Executions kept waiting for their commission report. The gateway sends a report right
 /// after its execution (or after the end marker, when the next sync picks it up); a report
 /// arriving more than this many executions later is counted as late, like one after the end.
 const REPORT_WINDOW: usize = 10_000;
 
-/// What a sync read from the gateway: the normalised records in a spool, what was skipped,
-/// and the accounts seen.
+/// Records handed to the writer at a time.
+pub const HANDOVER: usize = 1_000;
+
+/// Chunks of [`HANDOVER`] records that may wait for the writer.
+pub const HANDOVER_QUEUE: usize = 2;
+
+/// The records an intake hands over, a chunk at a time, in the gateway's order.
+pub type Records = chunks::Receiver<Vec<NormalizedExecution>>;
+
+/// What a sync read from the gateway, as it reads it: the normalised records go to the
+/// writer (see [`Records`]); what was skipped and the accounts seen stay here.
 #[derive(Debug)]
 pub struct Intake {
     zone: Tz,
     window: VecDeque<ExecutionData>,
     reports: HashMap<String, CommissionReport>,
-    spool: SpoolWriter,
+    ready: Vec<NormalizedExecution>,
+    send: chunks::Sender<Vec<NormalizedExecution>>,
     /// Executions received (normalised or skipped).
     pub fetched: usize,
     /// Records that could not be normalised, with their raw payload.
@@ -45,17 +57,22 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// An empty intake reading legacy zoneless times in `zone`.
-    pub fn new(zone: Tz) -> Result<Self> {
-        Ok(Intake {
+    /// An empty intake reading legacy zoneless times in `zone`, and the records it will
+    /// hand over. It runs on a thread of its own: handing over blocks while the writer is
+    /// [`HANDOVER_QUEUE`] chunks behind.
+    pub fn new(zone: Tz) -> (Self, Records) {
+        let (send, records) = chunks::channel(HANDOVER_QUEUE);
+        let intake = Intake {
             zone,
             window: VecDeque::new(),
             reports: HashMap::new(),
-            spool: SpoolWriter::create()?,
+            ready: Vec::with_capacity(HANDOVER),
+            send,
             fetched: 0,
             skipped: Vec::new(),
             accounts: BTreeSet::new(),
-        })
+        };
+        (intake, records)
     }
 
     /// Takes one item of the gateway's answer.
@@ -81,15 +98,28 @@ impl Intake {
         Ok(())
     }
 
-    /// Takes every item of `raw` as the drain announces it, until the drain has finished.
-    pub fn take_all(mut self, mut raw: RawSpoolReader) -> Result<Self> {
+    /// Takes every item of `raw` as the drain announces it, until the drain has finished,
+    /// then [`Intake::finish`]es.
+    pub fn take_all(mut self, mut raw: RawSpoolReader) -> Result<IntakeSummary> {
         while let Some(item) = raw.next_item()? {
             self.take(item)?;
         }
-        Ok(self)
+        self.finish()
     }
 
-    /// Normalises the oldest waiting execution with its report and spools it.
+    /// Hands the ready records over; fails when the writer has stopped (its own error is
+    /// the one the run reports).
+    fn hand_over(&mut self) -> Result<()> {
+        if self.ready.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.ready, Vec::with_capacity(HANDOVER));
+        self.send
+            .blocking_send(chunk)
+            .map_err(|_| Error::Internal("the ledger writer stopped taking records".into()))
+    }
+
+    /// Normalises the oldest waiting execution with its report and queues it for the writer.
     fn settle_oldest(&mut self) -> Result<()> {
         let Some(e) = self.window.pop_front() else {
             return Ok(());
@@ -100,7 +130,11 @@ impl Intake {
                 if !self.accounts.contains(&row.account_code) {
                     self.accounts.insert(row.account_code.clone());
                 }
-                self.spool.push(&row)
+                self.ready.push(row);
+                if self.ready.len() >= HANDOVER {
+                    self.hand_over()?;
+                }
+                Ok(())
             }
             Err(skipped) => {
                 self.skipped.push(skipped);
@@ -109,32 +143,41 @@ impl Intake {
         }
     }
 
-    /// Settles every waiting execution and hands over the spool for reading. Reports that
-    /// matched no execution of this answer are logged (the next sync brings them in).
-    pub fn finish(mut self) -> Result<(Spool, Vec<SkippedExecution>, BTreeSet<String>)> {
+    /// Settles every waiting execution and hands the last records over; the writer's
+    /// stream ends when this returns. Reports that matched no execution of this answer are
+    /// logged (the next sync brings them in).
+    pub fn finish(mut self) -> Result<IntakeSummary> {
         while !self.window.is_empty() {
             self.settle_oldest()?;
         }
+        self.hand_over()?;
         if !self.reports.is_empty() {
             tracing::debug!(
                 count = self.reports.len(),
                 "commission reports without an execution in this answer"
             );
         }
-        Ok((self.spool.finish()?, self.skipped, self.accounts))
+        Ok(IntakeSummary {
+            fetched: self.fetched,
+            skipped: self.skipped,
+            accounts: self.accounts,
+        })
     }
+}
+
+/// What an intake saw besides the records it handed over.
+#[derive(Debug)]
+pub struct IntakeSummary {
+    /// Executions received (normalised or skipped).
+    pub fetched: usize,
+    /// Records that could not be normalised, with their raw payload.
+    pub skipped: Vec<SkippedExecution>,
+    /// Accounts of the normalised records.
+    pub accounts: BTreeSet<String>,
 }
 
 fn spool_error(e: std::io::Error) -> Error {
     Error::Internal(format!("the sync's spool file failed: {e}"))
-}
-
-/// Appends normalised records to an unnamed temporary file.
-#[derive(Debug)]
-struct SpoolWriter {
-    file: BufWriter<File>,
-    read: File,
-    count: usize,
 }
 
 /// A temporary file opened twice (one handle appends, the other reads from the start), with
@@ -150,62 +193,6 @@ fn unnamed_file(kind: &str) -> Result<(File, File)> {
     let read = File::open(&path);
     std::fs::remove_file(&path).map_err(spool_error)?;
     Ok((write, read.map_err(spool_error)?))
-}
-
-impl SpoolWriter {
-    fn create() -> Result<Self> {
-        let (write, read) = unnamed_file("sync-records")?;
-        Ok(SpoolWriter {
-            file: BufWriter::with_capacity(1 << 16, write),
-            read,
-            count: 0,
-        })
-    }
-
-    fn push(&mut self, row: &NormalizedExecution) -> Result<()> {
-        serde_json::to_writer(&mut self.file, row)
-            .map_err(|e| Error::Internal(format!("cannot spool a record: {e}")))?;
-        self.file.write_all(b"\n").map_err(spool_error)?;
-        self.count += 1;
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<Spool> {
-        self.file.flush().map_err(spool_error)?;
-        Ok(Spool {
-            lines: BufReader::with_capacity(1 << 16, self.read),
-            remaining: self.count,
-        })
-    }
-}
-
-/// The spooled records of a run, read back in order.
-#[derive(Debug)]
-pub struct Spool {
-    lines: BufReader<File>,
-    remaining: usize,
-}
-
-impl Spool {
-    /// Records not read yet.
-    pub fn remaining(&self) -> usize {
-        self.remaining
-    }
-
-    /// The next (up to) `size` records; empty once all are read.
-    pub fn next_batch(&mut self, size: usize) -> Result<Vec<NormalizedExecution>> {
-        let mut out = Vec::with_capacity(size.min(self.remaining));
-        let mut line = String::new();
-        while out.len() < size && self.remaining > 0 {
-            line.clear();
-            self.lines.read_line(&mut line).map_err(spool_error)?;
-            let row = serde_json::from_str(&line)
-                .map_err(|e| Error::Internal(format!("cannot read a spooled record: {e}")))?;
-            out.push(row);
-            self.remaining -= 1;
-        }
-        Ok(out)
-    }
 }
 
 /// How many raw items the drain appends between two announcements to the intake.
@@ -530,37 +517,62 @@ mod tests {
 
     #[test]
     fn records_come_back_in_order_with_their_reports_across_the_window() {
-        let mut intake = Intake::new(chrono_tz::UTC).unwrap();
+        let (mut intake, mut records) = Intake::new(chrono_tz::UTC);
         let n = REPORT_WINDOW + 5;
         let id = |i: usize| format!("0001f4e8.{i:08}.01.01");
-        for i in 0..n {
-            let time = "20261120 14:30:00 UTC";
-            intake
-                .take(Executions::ExecutionData(data(&id(i), time)))
-                .unwrap();
-            let r = report(&id(i), 1.0 + i as f64);
-            intake.take(Executions::CommissionReport(r)).unwrap();
-        }
-        // Malformed: no execution id.
-        let bad = data("", "20261120 14:30:00 UTC");
-        intake.take(Executions::ExecutionData(bad)).unwrap();
-        assert_eq!(intake.fetched, n + 1);
-        let (mut spool, skipped, accounts) = intake.finish().unwrap();
-        assert_eq!(skipped.len(), 1);
-        assert_eq!(accounts.into_iter().collect::<Vec<_>>(), ["DU1234567"]);
-        let mut seen = 0;
-        loop {
-            let batch = spool.next_batch(4_000).unwrap();
-            if batch.is_empty() {
-                break;
+        // The intake hands over from its own thread and waits while the queue is full.
+        let producer = std::thread::spawn(move || {
+            for i in 0..n {
+                let time = "20261120 14:30:00 UTC";
+                intake
+                    .take(Executions::ExecutionData(data(&id(i), time)))
+                    .unwrap();
+                let r = report(&id(i), 1.0 + i as f64);
+                intake.take(Executions::CommissionReport(r)).unwrap();
             }
-            for row in batch {
+            // Malformed: no execution id.
+            let bad = data("", "20261120 14:30:00 UTC");
+            intake.take(Executions::ExecutionData(bad)).unwrap();
+            assert_eq!(intake.fetched, n + 1);
+            intake.finish().unwrap()
+        });
+        let mut seen = 0;
+        while let Some(chunk) = records.blocking_recv() {
+            assert!(
+                !chunk.is_empty() && chunk.len() <= HANDOVER,
+                "{}",
+                chunk.len()
+            );
+            for row in chunk {
                 assert_eq!(row.ib_exec_id, id(seen));
                 assert_eq!(row.commission, Some(1.0 + seen as f64));
                 seen += 1;
             }
         }
+        let summary = producer.join().unwrap();
         assert_eq!(seen, n);
-        assert_eq!(spool.remaining(), 0);
+        assert_eq!(summary.fetched, n + 1);
+        assert_eq!(summary.skipped.len(), 1);
+        let accounts: Vec<_> = summary.accounts.into_iter().collect();
+        assert_eq!(accounts, ["DU1234567"]);
+    }
+
+    /// A writer that stops taking records makes the intake fail instead of waiting forever.
+    #[test]
+    fn a_stopped_writer_stops_the_intake() {
+        let (mut intake, records) = Intake::new(chrono_tz::UTC);
+        drop(records);
+        let id = |i: usize| format!("0001f4e8.{i:08}.01.01");
+        let mut failed = None;
+        for i in 0..REPORT_WINDOW + HANDOVER + 1 {
+            let item = Executions::ExecutionData(data(&id(i), "20261120 14:30:00 UTC"));
+            if let Err(e) = intake.take(item) {
+                failed = Some((i, e.to_string()));
+                break;
+            }
+        }
+        let (at, why) = failed.expect("the intake kept going without a writer");
+        assert_eq!(at, REPORT_WINDOW + HANDOVER - 1);
+        assert!(why.contains("stopped taking records"), "{why}");
     }
 }

@@ -14,7 +14,7 @@ use crate::normalize::{
     seen_by_gateway, CoveragePeriod, FlexCancellation, NormalizedExecution, SkippedExecution,
 };
 use crate::sync::cancellations::{bust_cancelled, record_cancellations, Bust};
-use crate::sync::intake::{raw_spool, Intake};
+use crate::sync::intake::{raw_spool, Intake, Records};
 use crate::sync::merge::{
     changes, with_known_commission, Digests, ExistingExec, KnownExec, Mutable, EXISTING_SELECT,
     KNOWN_SELECT,
@@ -126,13 +126,14 @@ pub async fn check_trades_tables_ready(db: &impl ConnectionTrait) -> Result<()> 
     Ok(())
 }
 
-/// Records per ledger batch when a sync reads its spool back. Measured at 100,000
-/// executions (release, 2026-12-05): 10,000 peaks at 241 MiB on PostgreSQL and 233 MiB on
-/// SQLite against 305 and 282 MiB with 20,000, for a first sync about 4% slower.
-const SPOOL_BATCH: usize = 10_000;
+/// Records per ledger batch of a sync. Measured at 100,000 executions (release,
+/// 2026-12-05): 10,000 peaks at 241 MiB on PostgreSQL and 233 MiB on SQLite against 305 and
+/// 282 MiB with 20,000, for a first sync about 4% slower.
+const WRITE_BATCH: usize = 10_000;
 
-/// Connects, streams the window's executions into a spool (see [`Intake`]), reads the
-/// gateway's orders, and applies the spool batch by batch in one transaction.
+/// Connects, streams the window's executions through the intake (see [`Intake`]) into the
+/// ledger batch by batch while the gateway answers, reads the gateway's orders, and settles
+/// the run's trades, all in one transaction.
 /// `source` names the run in the fills' history (`job:<id>`).
 pub async fn sync_trades_once(
     db: &DatabaseConnection,
@@ -140,11 +141,10 @@ pub async fn sync_trades_once(
     lookback_days: u32,
     source: Option<String>,
 ) -> Result<SyncMetrics> {
-    sync_trades_in_batches(db, ib, lookback_days, source, SPOOL_BATCH).await
+    sync_trades_in_batches(db, ib, lookback_days, source, WRITE_BATCH).await
 }
 
-/// [`sync_trades_once`] reading the spool back `batch` records at a time (tests use tiny
-/// batches).
+/// [`sync_trades_once`] writing `batch` records at a time (tests use tiny batches).
 pub async fn sync_trades_in_batches(
     db: &DatabaseConnection,
     ib: &IbConnectOptions,
@@ -159,25 +159,102 @@ pub async fn sync_trades_in_batches(
     let window_start = window_end - Duration::days(i64::from(days));
     let gateway = Gateway::connect_read_only(ib).await?;
     let managed = gateway.managed_accounts().await?;
-    // The client's channel must be drained at socket speed (a reader that falls behind
-    // loses frames and the answer is discarded), so this task only appends each message to
-    // a raw spool on disk, and the intake follows that spool on its own thread.
-    let intake = Intake::new(ib.time_zone)?;
+    let txn = crate::db::begin_write(db).await?;
+    let now = Utc::now();
+    // Three stages run at once: a task drains the gateway's answer into a raw spool at
+    // socket speed (a reader that falls behind loses frames and the answer is discarded),
+    // the intake follows that spool on a thread of its own, and this task writes the
+    // records the intake hands over. All in one transaction: an answer cut short commits
+    // nothing.
+    let (intake, mut records) = Intake::new(ib.time_zone);
     let (mut raw, raw_reader) = raw_spool()?;
-    let worker = tokio::task::spawn_blocking(move || intake.take_all(raw_reader));
+    let intake = tokio::task::spawn_blocking(move || intake.take_all(raw_reader));
     let filter = ExecutionFilter {
         last_n_days: days as i32,
         ..ExecutionFilter::default()
     };
-    let read = gateway.each_execution(filter, |item| raw.push(&item)).await;
-    let spooled = raw.finish();
-    let intake = worker
+    let reader = tokio::spawn(async move {
+        let read = gateway.each_execution(filter, |item| raw.push(&item)).await;
+        let spooled = raw.finish();
+        // The orders are read after the executions: a connection that dropped while they
+        // streamed fails here, so a cut-short answer is never written.
+        let orders = match (&read, &spooled) {
+            (Ok(()), Ok(())) => read_orders(&gateway).await,
+            _ => Ok(Vec::new()),
+        };
+        gateway.disconnect().await;
+        (read, spooled, orders)
+    });
+    let written = write_records(&txn, &managed, &mut records, batch, &source, now).await;
+    // A writer that failed stops the intake, whose reader then drops; the drain still
+    // finishes the answer (and leaves the gateway) before the run reports the error.
+    drop(records);
+    let summary = intake
         .await
-        .map_err(|e| Error::Internal(format!("the sync's intake failed: {e}")))??;
+        .map_err(|e| Error::Internal(format!("the sync's intake failed: {e}")));
+    let drained = reader
+        .await
+        .map_err(|e| Error::Internal(format!("the sync's gateway reader failed: {e}")));
+    let mut run = written?;
+    let summary = summary??;
+    let (read, spooled, orders) = drained?;
     spooled?;
     read?;
-    // The orders are read after the executions: a connection that dropped while they
-    // streamed fails here, so a cut-short answer is never written.
+    let orders = orders?;
+    tracing::debug!(
+        gateway_ms = started.elapsed().as_millis() as u64,
+        records = summary.fetched,
+        "trades sync read, normalised and wrote the gateway's answer"
+    );
+    let mut accounts: Vec<String> = managed;
+    for a in summary.accounts {
+        if !accounts.contains(&a) {
+            accounts.push(a);
+        }
+    }
+    // Read before this run's own coverage is recorded below.
+    let uncovered = uncovered_before(&txn, &accounts, window_start).await?;
+    let coverage = accounts
+        .iter()
+        .map(|a| CoveragePeriod {
+            account_code: a.clone(),
+            source: "sync",
+            start: window_start,
+            end: window_end,
+            reference: source.clone(),
+        })
+        .collect();
+    let written: Vec<String> = accounts.clone();
+    let last = LedgerBatch {
+        accounts,
+        coverage,
+        skip_statistics: true,
+        source: source.clone(),
+        ..LedgerBatch::default()
+    };
+    run.absorb(write_batch(&txn, last, now).await?);
+    settle(&txn, &mut run, &orders, true, now).await?;
+    txn.commit().await?;
+    announce_fills(db, written, &run.metrics).await;
+    let mut metrics = run.metrics;
+    for u in &uncovered {
+        tracing::warn!(account = %u.account, "{}", u.message);
+    }
+    metrics.touched_trades_count = run.touched_trade_ids.len();
+    metrics.uncovered = uncovered;
+    metrics.fetched_executions_count = summary.fetched;
+    metrics.skipped_executions_count = summary.skipped.len();
+    metrics.skipped = summary.skipped;
+    metrics.window_start = window_start;
+    metrics.window_end = window_end;
+    for s in &metrics.skipped {
+        tracing::warn!(reason = %s.reason, raw = %s.raw, "skipped a malformed execution");
+    }
+    Ok(metrics)
+}
+
+/// The gateway's completed and open orders, of every client.
+async fn read_orders(gateway: &Gateway) -> Result<Vec<KnownOrder>> {
     let mut orders: Vec<KnownOrder> = gateway
         .completed_orders()
         .await?
@@ -191,72 +268,43 @@ pub async fn sync_trades_in_batches(
             .iter()
             .map(KnownOrder::from_gateway),
     );
-    gateway.disconnect().await;
-    let fetched_count = intake.fetched;
-    let (mut spool, skipped, seen) = intake.finish()?;
-    tracing::debug!(
-        gateway_ms = started.elapsed().as_millis() as u64,
-        records = spool.remaining(),
-        "trades sync fetched, normalised and spooled"
-    );
-    let mut accounts: Vec<String> = managed;
-    for a in seen {
-        if !accounts.contains(&a) {
-            accounts.push(a);
-        }
-    }
-    let uncovered = uncovered_before(db, &accounts, window_start).await?;
-    let coverage = accounts
-        .iter()
-        .map(|a| CoveragePeriod {
-            account_code: a.clone(),
-            source: "sync",
-            start: window_start,
-            end: window_end,
-            reference: source.clone(),
-        })
-        .collect();
-    let now = Utc::now();
-    let written: Vec<String> = accounts.clone();
-    let mut first = Some((accounts, coverage));
+    Ok(orders)
+}
+
+/// Writes the records an intake hands over inside the caller's transaction, `batch` at a
+/// time, as they arrive; the first batch also locks `accounts` (the gateway's managed
+/// accounts, so a run takes their locks in one fixed order up front).
+async fn write_records(
+    txn: &DatabaseTransaction,
+    accounts: &[String],
+    records: &mut Records,
+    batch: usize,
+    source: &Option<String>,
+    now: DateTime<Utc>,
+) -> Result<LedgerOutcome> {
+    let batch = batch.max(1);
     let mut run = LedgerOutcome::default();
-    let txn = crate::db::begin_write(db).await?;
+    let mut rows: Vec<NormalizedExecution> = Vec::with_capacity(batch);
+    let mut accounts = Some(accounts.to_vec());
     loop {
-        let rows = spool.next_batch(batch.max(1))?;
-        let (accounts, coverage) = first.take().unwrap_or_default();
-        if rows.is_empty() && accounts.is_empty() {
-            break;
+        let chunk = records.recv().await;
+        let done = chunk.is_none();
+        rows.extend(chunk.unwrap_or_default());
+        while rows.len() >= batch || (done && !rows.is_empty()) {
+            let part: Vec<NormalizedExecution> = rows.drain(..rows.len().min(batch)).collect();
+            let b = LedgerBatch {
+                accounts: accounts.take().unwrap_or_default(),
+                rows: part,
+                skip_statistics: run.skip_statistics(),
+                source: source.clone(),
+                ..LedgerBatch::default()
+            };
+            run.absorb(write_batch(txn, b, now).await?);
         }
-        let batch = LedgerBatch {
-            accounts,
-            rows,
-            orders: &orders,
-            knows_orders: true,
-            coverage,
-            skip_statistics: run.skip_statistics(),
-            source: source.clone(),
-            ..LedgerBatch::default()
-        };
-        run.absorb(write_batch(&txn, batch, now).await?);
+        if done {
+            return Ok(run);
+        }
     }
-    settle(&txn, &mut run, &orders, true, now).await?;
-    txn.commit().await?;
-    announce_fills(db, written, &run.metrics).await;
-    let mut metrics = run.metrics;
-    for u in &uncovered {
-        tracing::warn!(account = %u.account, "{}", u.message);
-    }
-    metrics.touched_trades_count = run.touched_trade_ids.len();
-    metrics.uncovered = uncovered;
-    metrics.fetched_executions_count = fetched_count;
-    metrics.skipped_executions_count = skipped.len();
-    metrics.skipped = skipped;
-    metrics.window_start = window_start;
-    metrics.window_end = window_end;
-    for s in &metrics.skipped {
-        tracing::warn!(reason = %s.reason, raw = %s.raw, "skipped a malformed execution");
-    }
-    Ok(metrics)
 }
 
 /// The parent trade key of an execution: `perm:<id>`, `ref:<order_ref>`, for a fill seen
@@ -483,9 +531,10 @@ pub async fn apply_in(
 }
 
 /// Writes one batch's fills inside the caller's transaction, leaving its trades' totals and
-/// status to [`settle`]. A run may write several batches in one transaction (a sync reads
-/// its spool, a statement streams, in chunks) and settle once: a later batch sees the
-/// earlier ones' rows as stored, so the outcome is the same as one batch of everything.
+/// status to [`settle`]. A run may write several batches in one transaction (a sync as the
+/// gateway answers, a statement as it streams, in chunks) and settle once: a later batch
+/// sees the earlier ones' rows as stored, so the outcome is the same as one batch of
+/// everything.
 /// The steps (each timed in the debug log): lock the accounts, merge records of stored
 /// fills, insert new fills under their parent trades, apply statement cancellations,
 /// settle canonical flags and write the history.
