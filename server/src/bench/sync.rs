@@ -317,7 +317,7 @@ async fn copy_rows(
             opt(&r.currency),
             opt(&r.liquidity),
             r.commission.map(|c| c.to_string()).unwrap_or_default(),
-            csv(&r.raw.to_string()),
+            csv(r.raw.text()),
             r.digest(),
         ));
         if buffer.len() > (4 << 20) || i + 1 == rows.len() {

@@ -166,7 +166,7 @@ pub fn normalize_row(row: &FlexRow, statement_account: &str, zone: Tz) -> RowOut
         currency: own("currency"),
         liquidity: None,
         commission,
-        raw: serde_json::json!({}),
+        raw: crate::normalize::RawRecord::empty(),
         flex: Some(FlexFields {
             trade_id: own("tradeID"),
             transaction_id: own("transactionID"),
@@ -245,7 +245,7 @@ mod tests {
         assert_eq!(f.commission_currency.as_deref(), Some("EUR"));
         assert!(f.raw.contains(r#""symbol":"AAPL""#), "{}", f.raw);
         assert!(!f.time_unknown);
-        assert_eq!(e.raw, serde_json::json!({}));
+        assert_eq!(e.raw.text(), "{}");
     }
 
     #[test]

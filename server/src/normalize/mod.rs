@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use ibapi::orders::{CommissionReport, Execution, ExecutionData, Liquidity};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -47,7 +48,7 @@ pub struct NormalizedExecution {
     pub commission: Option<f64>,
     /// The gateway's record: execution fields, contract and matched commission report
     /// (`{}` for a fill seen only in a Flex statement).
-    pub raw: Value,
+    pub raw: RawRecord,
     /// What a Flex statement says of this fill, when it came from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flex: Option<FlexFields>,
@@ -115,6 +116,60 @@ pub struct FlexCancellation {
 /// Whether a stored `raw` record is the gateway's (a fill seen only in a statement has `{}`).
 pub fn seen_by_gateway(raw: &Value) -> bool {
     raw.as_object().is_some_and(|o| !o.is_empty())
+}
+
+/// A record's raw gateway fields as compact JSON text, written as it is into the `raw`
+/// column and into the record's digest. It is the text serde_json writes for the tree it
+/// was made from (keys in order), so digests match those computed from the tree. A tree
+/// is built again only where a stored fill is merged with a record that differs from it.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawRecord(Box<RawValue>);
+
+impl RawRecord {
+    /// The compact text of `tree`.
+    pub fn of(tree: &Value) -> Self {
+        // Serialising a tree of JSON values cannot fail.
+        RawRecord(serde_json::value::to_raw_value(tree).expect("a JSON tree serialises"))
+    }
+
+    /// `{}`: the raw record of a fill seen only in a statement.
+    pub fn empty() -> Self {
+        RawRecord::of(&json!({}))
+    }
+
+    /// The text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The text as embedded JSON (serialises without quoting).
+    pub fn as_raw(&self) -> &RawValue {
+        &self.0
+    }
+
+    /// The record as a tree.
+    pub fn tree(&self) -> Value {
+        // The text was written from a tree, so it parses.
+        serde_json::from_str(self.text()).unwrap_or(Value::Null)
+    }
+
+    /// Whether this is the gateway's record (see [`seen_by_gateway`]).
+    pub fn seen_by_gateway(&self) -> bool {
+        self.text().starts_with('{') && self.text() != "{}"
+    }
+}
+
+impl PartialEq for RawRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl std::fmt::Debug for RawRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
 }
 
 /// A record that could not be normalised, kept for the operator.
@@ -222,7 +277,7 @@ pub fn normalize_execution(
         liquidity: liquidity_code(&e.last_liquidity),
         commission: report.and_then(|r| normalize_commission(r.commission)),
         ib_exec_id,
-        raw,
+        raw: RawRecord::of(&raw),
         flex: None,
     })
 }

@@ -2,7 +2,7 @@
 //! source wins each of them, the digests that let a record seen before be skipped unread,
 //! and the history events a change leaves.
 
-use crate::normalize::{seen_by_gateway, FlexFields, NormalizedExecution};
+use crate::normalize::{seen_by_gateway, FlexFields, NormalizedExecution, RawRecord};
 use chrono::{DateTime, Utc};
 use sea_orm::FromQueryResult;
 use serde_json::{json, Value};
@@ -185,7 +185,7 @@ impl Mutable {
             exchange: r.exchange.clone(),
             liquidity: r.liquidity.clone(),
             commission: r.commission,
-            raw: r.raw.clone(),
+            raw: r.raw.tree(),
             statement: StatementPart::of_record(r.flex.as_ref()),
             time_unknown: r.flex.as_ref().is_some_and(|f| f.time_unknown),
         }
@@ -301,8 +301,10 @@ pub(super) fn with_known_commission(
 ) -> NormalizedExecution {
     if row.commission.is_none() && known.is_some() {
         row.commission = known;
-        if let (Some(raw), Some(report)) = (row.raw.as_object_mut(), report) {
+        let mut tree = row.raw.tree();
+        if let (Some(raw), Some(report)) = (tree.as_object_mut(), report) {
             raw.insert("commission_report".into(), report.clone());
+            row.raw = RawRecord::of(&tree);
         }
     }
     row

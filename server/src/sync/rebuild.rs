@@ -173,7 +173,7 @@ fn renormalize(
 /// The stored state `record` leads to: what a sync or import would have stored, with the
 /// raw records kept as they are.
 fn target_state(stored: &Mutable, record: &NormalizedExecution) -> Mutable {
-    let mut target = if record.flex.is_some() && seen_by_gateway(&record.raw) {
+    let mut target = if record.flex.is_some() && record.raw.seen_by_gateway() {
         let gateway_only = NormalizedExecution {
             flex: None,
             ..record.clone()

@@ -644,7 +644,7 @@ fn last_copy_wins(rows: Vec<NormalizedExecution>) -> Vec<NormalizedExecution> {
             Some(earlier) => with_known_commission(
                 row,
                 earlier.commission,
-                earlier.raw.get("commission_report"),
+                earlier.raw.tree().get("commission_report"),
             ),
             None => row,
         };
