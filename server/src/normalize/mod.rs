@@ -500,12 +500,19 @@ pub(crate) mod tests {
         assert_eq!(n.order_ref.as_deref(), Some("bot-7"));
         assert_eq!(n.commission, Some(1.05));
         assert_eq!(n.executed_at.to_rfc3339(), "2023-12-15T15:30:00+00:00");
-        assert_eq!(n.raw["execution"]["side"], "SLD");
-        assert_eq!(n.raw["commission_report"]["commission"], 1.05);
-        assert_eq!(n.raw["contract"]["symbol"], "AAPL");
-        assert!(n.raw["execution"].get("request_id").is_none());
+        assert_eq!(n.raw.tree()["execution"]["side"], "SLD");
+        assert_eq!(n.raw.tree()["commission_report"]["commission"], 1.05);
+        assert_eq!(n.raw.tree()["contract"]["symbol"], "AAPL");
+        assert!(n.raw.tree()["execution"].get("request_id").is_none());
+        // The record serialises (and so digests) with its raw text exactly where a tree
+        // would have written itself: digests stored before raw records were text still match.
+        let tree = n.raw.tree();
+        let written = serde_json::to_string(&n).unwrap();
+        let expected = format!(r#""raw":{}"#, serde_json::to_string(&tree).unwrap());
+        assert!(written.contains(&expected), "{written}");
+        assert!(n.raw.seen_by_gateway() && !RawRecord::empty().seen_by_gateway());
         // The stored record reads back into the same fill.
-        let (data, report) = parse_raw_record(&n.raw).unwrap();
+        let (data, report) = parse_raw_record(&tree).unwrap();
         let again = normalize_execution(&data, report.as_ref(), chrono_tz::UTC).unwrap();
         assert_eq!(again, n);
     }
@@ -556,14 +563,14 @@ pub(crate) mod tests {
         assert_eq!(batch.executions[0].commission, Some(1.0));
         assert_eq!(batch.executions[1].commission, None);
         assert_eq!(
-            batch.executions[1].raw["commission_report"]["commission"],
+            batch.executions[1].raw.tree()["commission_report"]["commission"],
             -1.0
         );
         let sentinel =
             normalize_execution(&execs[0], Some(&report("a.01", f64::MAX)), Tz::UTC).unwrap();
         assert_eq!(sentinel.commission, None);
         assert!(
-            sentinel.raw["commission_report"]["commission"]
+            sentinel.raw.tree()["commission_report"]["commission"]
                 .as_f64()
                 .unwrap()
                 > 1e300

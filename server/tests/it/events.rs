@@ -33,7 +33,9 @@ fn row(account: &str) -> NormalizedExecution {
         currency: Some("USD".into()),
         liquidity: None,
         commission: Some(1.0),
-        raw: serde_json::json!({ "execution": { "id": "ev" } }),
+        raw: fillbook::normalize::RawRecord::of(
+            &serde_json::json!({ "execution": { "id": "ev" } }),
+        ),
         flex: None,
     }
 }

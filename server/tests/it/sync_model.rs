@@ -7,7 +7,7 @@
 use crate::support;
 
 use chrono::{TimeZone, Utc};
-use fillbook::normalize::NormalizedExecution;
+use fillbook::normalize::{NormalizedExecution, RawRecord};
 use fillbook::sync::trades::{apply_executions, match_key};
 use proptest::prelude::*;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -58,10 +58,10 @@ fn row(e: &Exec, with_commission: bool) -> NormalizedExecution {
         currency: Some("USD".into()),
         liquidity: None,
         commission,
-        raw: serde_json::json!({
+        raw: RawRecord::of(&serde_json::json!({
             "execution": { "id": format!("{}.{}", e.base, e.revision) },
             "commission_report": commission.map(|c| serde_json::json!({ "commission": c })),
-        }),
+        })),
         flex: None,
     }
 }
