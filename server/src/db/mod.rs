@@ -7,7 +7,8 @@
 //! which in a comment:
 //!
 //! * the ledger writer (`sync::trades`, `sync::records`, the rebuild's pages): set-based
-//!   statements over JSON documents or bound record lists (`fillbook bench sync`);
+//!   statements over per-column arrays (`unnest`) or bound record lists (`fillbook bench
+//!   sync`);
 //! * the queue's insert on a partial unique index, its claim and a failed attempt's
 //!   guarded update (`fillbook bench jobs`);
 //! * the keyset list of trades with its row-value comparison (`fillbook bench api`) and

@@ -1,8 +1,9 @@
 //! A record's fields as values to bind, in the order its `Serialize` writes them (also
 //! through `#[serde(flatten)]`): scalars become SQL values directly and a nested object or
-//! array becomes its JSON text. This is how a SQLite statement binds the same records
-//! PostgreSQL reads as one JSON document, without building a JSON tree per record first
-//! (measured: `serde_json::to_value` per record was half of SQLite's insert time).
+//! array becomes its JSON text (an embedded raw JSON text as it is). Both databases' chunks
+//! are laid out from these values — SQLite binds them per record, PostgreSQL gathers them
+//! into one array per column — without building a JSON tree per record first (measured:
+//! `serde_json::to_value` per record was half of SQLite's insert time).
 
 use sea_orm::Value as SqlValue;
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct, Serializer};

@@ -634,6 +634,66 @@ mod tests {
         assert_eq!(got, expected);
     }
 
+    #[derive(Serialize)]
+    struct Row {
+        id: i32,
+        note: Option<&'static str>,
+        gone: Option<f64>,
+        price: f64,
+    }
+
+    #[test]
+    fn a_postgres_chunk_binds_one_array_per_column_and_marks_its_nulls() {
+        let rows = [
+            Row {
+                id: 1,
+                note: Some("a"),
+                gone: None,
+                price: 1.5,
+            },
+            Row {
+                id: 2,
+                note: None,
+                gone: None,
+                price: f64::NAN,
+            },
+        ];
+        let columns = ["id", "note", "gone", "price"];
+        let types: Vec<String> = ["integer", "text", "double precision", "double precision"]
+            .map(String::from)
+            .to_vec();
+        let (sql, values) = columnar(&columns, &types, &rows).unwrap();
+        assert_eq!(
+            sql,
+            "SELECT u.a1::integer AS id, CASE WHEN u.a3 THEN NULL ELSE u.a2::text END AS note, \
+             NULL::double precision AS gone, CASE WHEN u.a5 THEN NULL ELSE u.a4::double precision END AS price \
+             FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::boolean[]) AS u(a1, a2, a3, a4, a5)"
+        );
+        let texts = |v: &SqlValue| match v {
+            SqlValue::Array(_, Some(items)) => items
+                .iter()
+                .map(|i| match i {
+                    SqlValue::String(Some(s)) => s.clone(),
+                    SqlValue::Bool(Some(b)) => b.to_string(),
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        let got: Vec<Vec<String>> = values.iter().map(texts).collect();
+        // A number that is not finite is NULL, as a JSON document wrote it.
+        assert_eq!(
+            got,
+            [
+                vec!["1", "2"],
+                vec!["a", ""],
+                vec!["false", "true"],
+                vec!["1.5", ""],
+                vec!["false", "true"],
+            ]
+        );
+    }
+
     #[test]
     fn times_are_written_as_the_sqlite_driver_writes_them() {
         let r = execution("0000e0d5.6576ba1b.01.01");

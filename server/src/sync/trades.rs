@@ -1166,7 +1166,7 @@ async fn refresh_statistics(txn: &impl ConnectionTrait, table: &str, inserted: u
     Ok(())
 }
 
-/// Inserts new executions `(row, account_id, trade_id)`, a JSON document per chunk; every
+/// Inserts new executions `(row, account_id, trade_id)`, a chunk per statement; every
 /// row starts canonical (the caller recomputes the flags of its base).
 pub async fn insert_executions(
     txn: &impl ConnectionTrait,
