@@ -9,10 +9,12 @@
 
 pub mod exec_id;
 pub mod fields;
+pub mod raw;
 pub mod time;
 
 pub use exec_id::parse_exec_id;
 pub use fields::{normalize_commission, normalize_side};
+pub use raw::{raw_record, ContractTexts};
 pub use time::{parse_execution_time, resolve_zone};
 
 use chrono::{DateTime, Utc};
@@ -133,6 +135,12 @@ impl RawRecord {
         RawRecord(serde_json::value::to_raw_value(tree).expect("a JSON tree serialises"))
     }
 
+    /// Text already written as JSON (see [`raw::raw_record_text`]).
+    fn from_text(text: String) -> Self {
+        // The writer joins serde_json's own output: the text is JSON.
+        RawRecord(RawValue::from_string(text).expect("a raw record's text is JSON"))
+    }
+
     /// `{}`: the raw record of a fill seen only in a statement.
     pub fn empty() -> Self {
         RawRecord::of(&json!({}))
@@ -204,9 +212,10 @@ pub fn normalize_batch(
         }
     }
     let mut batch = NormalizedBatch::default();
+    let mut normalizer = Normalizer::new(gateway_zone);
     for data in executions {
         let report = reports.get(data.execution.execution_id.as_str()).copied();
-        match normalize_execution(data, report, gateway_zone) {
+        match normalizer.execution(data, report) {
             Ok(row) => batch.executions.push(row),
             Err(skipped) => batch.skipped.push(skipped),
         }
@@ -226,9 +235,46 @@ pub fn normalize_execution(
     report: Option<&CommissionReport>,
     gateway_zone: Tz,
 ) -> Result<NormalizedExecution, SkippedExecution> {
-    let raw = raw_record(data, report);
+    Normalizer::new(gateway_zone).execution(data, report)
+}
+
+/// Normalises the executions of one answer in turn: it reads legacy zoneless times in the
+/// gateway's zone and writes each distinct contract's text once (see [`ContractTexts`]).
+#[derive(Debug)]
+pub struct Normalizer {
+    zone: Tz,
+    contracts: ContractTexts,
+}
+
+impl Normalizer {
+    /// A normaliser reading zoneless times in `gateway_zone`.
+    pub fn new(gateway_zone: Tz) -> Self {
+        Normalizer {
+            zone: gateway_zone,
+            contracts: ContractTexts::default(),
+        }
+    }
+
+    /// Normalises one execution with its commission report, if any.
+    pub fn execution(
+        &mut self,
+        data: &ExecutionData,
+        report: Option<&CommissionReport>,
+    ) -> Result<NormalizedExecution, SkippedExecution> {
+        let contract = self.contracts.text(&data.contract);
+        let raw = raw::raw_record_text(data, report, contract);
+        normalize_with_raw(data, report, self.zone, raw)
+    }
+}
+
+fn normalize_with_raw(
+    data: &ExecutionData,
+    report: Option<&CommissionReport>,
+    gateway_zone: Tz,
+    raw: RawRecord,
+) -> Result<NormalizedExecution, SkippedExecution> {
     let skip = |reason: String| SkippedExecution {
-        raw: raw.clone(),
+        raw: raw.tree(),
         reason,
     };
     let e = &data.execution;
@@ -277,7 +323,7 @@ pub fn normalize_execution(
         liquidity: liquidity_code(&e.last_liquidity),
         commission: report.and_then(|r| normalize_commission(r.commission)),
         ib_exec_id,
-        raw: RawRecord::of(&raw),
+        raw,
         flex: None,
     })
 }
@@ -308,60 +354,6 @@ pub fn liquidity_number(l: &Liquidity) -> i32 {
         Liquidity::LiquidityRoutedOut => 3,
         Liquidity::Unknown(code) => *code,
     }
-}
-
-/// A JSON number, or the value's text when JSON cannot hold it (NaN, infinities).
-fn num(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map_or_else(|| Value::String(v.to_string()), Value::Number)
-}
-
-fn opt_num(v: Option<f64>) -> Value {
-    v.map_or(Value::Null, num)
-}
-
-fn execution_json(e: &Execution) -> Value {
-    json!({
-        "order_id": e.order_id,
-        "client_id": e.client_id,
-        "execution_id": e.execution_id,
-        "time": e.time,
-        "account_number": e.account_number,
-        "exchange": e.exchange,
-        "side": e.side.as_str(),
-        "shares": num(e.shares),
-        "price": num(e.price),
-        "perm_id": e.perm_id,
-        "liquidation": e.liquidation,
-        "cumulative_quantity": num(e.cumulative_quantity),
-        "average_price": num(e.average_price),
-        "order_reference": e.order_reference,
-        "ev_rule": e.ev_rule,
-        "ev_multiplier": opt_num(e.ev_multiplier),
-        "model_code": e.model_code,
-        "last_liquidity": liquidity_number(&e.last_liquidity),
-        "pending_price_revision": e.pending_price_revision,
-        "submitter": e.submitter,
-    })
-}
-
-fn commission_json(r: &CommissionReport) -> Value {
-    json!({
-        "execution_id": r.execution_id,
-        "commission": num(r.commission),
-        "currency": r.currency,
-        "realized_pnl": opt_num(r.realized_pnl),
-        "yields": opt_num(r.yields),
-        "yield_redemption_date": r.yield_redemption_date,
-    })
-}
-
-/// The broker record as stored in `raw`: `{execution, contract, commission_report}`.
-pub fn raw_record(data: &ExecutionData, report: Option<&CommissionReport>) -> Value {
-    json!({
-        "execution": execution_json(&data.execution),
-        "contract": serde_json::to_value(&data.contract).unwrap_or(Value::Null),
-        "commission_report": report.map_or(Value::Null, commission_json),
-    })
 }
 
 /// Reads a stored `raw` record back into the broker's types: the inverse of [`raw_record`],

@@ -12,10 +12,12 @@
 //! so nothing is left behind by a crash.
 
 use crate::error::{Error, Result};
+use crate::normalize::raw::RecentContracts;
 use crate::normalize::{
-    keeps_report, liquidity_number, normalize_execution, NormalizedExecution, SkippedExecution,
+    keeps_report, liquidity_number, NormalizedExecution, Normalizer, SkippedExecution,
 };
 use chrono_tz::Tz;
+use ibapi::contracts::Contract;
 use ibapi::orders::{
     CommissionReport, Execution, ExecutionData, ExecutionSide, Executions, Liquidity,
 };
@@ -43,7 +45,7 @@ pub type Records = chunks::Receiver<Vec<NormalizedExecution>>;
 /// writer (see [`Records`]); what was skipped and the accounts seen stay here.
 #[derive(Debug)]
 pub struct Intake {
-    zone: Tz,
+    normalizer: Normalizer,
     window: VecDeque<ExecutionData>,
     reports: HashMap<String, CommissionReport>,
     ready: Vec<NormalizedExecution>,
@@ -63,7 +65,7 @@ impl Intake {
     pub fn new(zone: Tz) -> (Self, Records) {
         let (send, records) = chunks::channel(HANDOVER_QUEUE);
         let intake = Intake {
-            zone,
+            normalizer: Normalizer::new(zone),
             window: VecDeque::new(),
             reports: HashMap::new(),
             ready: Vec::with_capacity(HANDOVER),
@@ -125,7 +127,7 @@ impl Intake {
             return Ok(());
         };
         let report = self.reports.remove(e.execution.execution_id.as_str());
-        match normalize_execution(&e, report.as_ref(), self.zone) {
+        match self.normalizer.execution(&e, report.as_ref()) {
             Ok(row) => {
                 if !self.accounts.contains(&row.account_code) {
                     self.accounts.insert(row.account_code.clone());
@@ -208,12 +210,14 @@ pub fn raw_spool() -> Result<(RawSpoolWriter, RawSpoolReader)> {
             announce,
             written: 0,
             pending: 0,
+            contracts: RecentContracts::default(),
         },
         RawSpoolReader {
             file: BufReader::with_capacity(1 << 16, read),
             announced,
             available: 0,
             taken: 0,
+            contracts: RecentContracts::default(),
         },
     ))
 }
@@ -227,12 +231,13 @@ pub struct RawSpoolWriter {
     announce: Sender<usize>,
     written: usize,
     pending: usize,
+    contracts: RecentContracts<()>,
 }
 
 impl RawSpoolWriter {
     /// Appends one message.
     pub fn push(&mut self, item: &Executions) -> Result<()> {
-        encode_item(&mut self.file, item).map_err(spool_error)?;
+        encode_item(&mut self.file, item, &mut self.contracts).map_err(spool_error)?;
         self.written += 1;
         self.pending += 1;
         if self.pending >= ANNOUNCE_EVERY {
@@ -263,6 +268,7 @@ pub struct RawSpoolReader {
     announced: Receiver<usize>,
     available: usize,
     taken: usize,
+    contracts: RecentContracts<()>,
 }
 
 impl RawSpoolReader {
@@ -275,20 +281,26 @@ impl RawSpoolReader {
             }
         }
         self.taken += 1;
-        decode_item(&mut self.file).map(Some).map_err(|e| {
-            Error::Internal(format!(
-                "cannot read message {} of the raw spool: {e}",
-                self.taken
-            ))
-        })
+        decode_item(&mut self.file, &mut self.contracts)
+            .map(Some)
+            .map_err(|e| {
+                Error::Internal(format!(
+                    "cannot read message {} of the raw spool: {e}",
+                    self.taken
+                ))
+            })
     }
 }
 
 // The raw spool's encoding: one tag byte, then the fields in a fixed order; strings and the
 // contract (as JSON) are length-prefixed, numbers are little-endian bytes, so every value the
-// client decoded (NaN included) comes back exactly.
+// client decoded (NaN included) comes back exactly. A contract equal to one of the last
+// distinct ones written is written as its slot: both ends fill their `RecentContracts` with
+// the new contracts in the order they cross the spool, so a slot means the same contract.
 const TAG_EXECUTION: u8 = b'E';
 const TAG_REPORT: u8 = b'C';
+const CONTRACT_NEW: u8 = 0;
+const CONTRACT_SLOT: u8 = 1;
 
 fn put_str(out: &mut impl Write, s: &str) -> std::io::Result<()> {
     out.write_all(&(s.len() as u32).to_le_bytes())?;
@@ -309,7 +321,11 @@ fn put_opt_f64(out: &mut impl Write, v: Option<f64>) -> std::io::Result<()> {
     }
 }
 
-fn encode_item(out: &mut impl Write, item: &Executions) -> std::io::Result<()> {
+fn encode_item(
+    out: &mut impl Write,
+    item: &Executions,
+    contracts: &mut RecentContracts<()>,
+) -> std::io::Result<()> {
     match item {
         Executions::ExecutionData(d) => {
             let e = &d.execution;
@@ -335,9 +351,15 @@ fn encode_item(out: &mut impl Write, item: &Executions) -> std::io::Result<()> {
             out.write_all(&liquidity_number(&e.last_liquidity).to_le_bytes())?;
             out.write_all(&[u8::from(e.pending_price_revision)])?;
             put_str(out, &e.submitter)?;
+            if let Some(slot) = contracts.find(&d.contract) {
+                return out.write_all(&[CONTRACT_SLOT, slot]);
+            }
             let contract = serde_json::to_vec(&d.contract).map_err(std::io::Error::other)?;
+            out.write_all(&[CONTRACT_NEW])?;
             out.write_all(&(contract.len() as u32).to_le_bytes())?;
-            out.write_all(&contract)
+            out.write_all(&contract)?;
+            contracts.remember(d.contract.clone(), ());
+            Ok(())
         }
         Executions::CommissionReport(r) => {
             out.write_all(&[TAG_REPORT])?;
@@ -383,7 +405,10 @@ fn take_i32(input: &mut impl Read) -> std::io::Result<i32> {
     Ok(i32::from_le_bytes(take(input)?))
 }
 
-fn decode_item(input: &mut impl Read) -> std::io::Result<Executions> {
+fn decode_item(
+    input: &mut impl Read,
+    contracts: &mut RecentContracts<()>,
+) -> std::io::Result<Executions> {
     match take::<1>(input)? {
         [TAG_EXECUTION] => {
             let request_id = take_i32(input)?;
@@ -412,8 +437,21 @@ fn decode_item(input: &mut impl Read) -> std::io::Result<Executions> {
                 pending_price_revision: take::<1>(input)? != [0],
                 submitter: take_str(input)?,
             };
-            let contract =
-                serde_json::from_slice(&take_bytes(input)?).map_err(std::io::Error::other)?;
+            let contract = match take::<1>(input)? {
+                [CONTRACT_SLOT] => {
+                    let slot = take::<1>(input)?[0];
+                    let (contract, ()) = contracts.get(slot).ok_or_else(|| {
+                        std::io::Error::other(format!("no contract in slot {slot}"))
+                    })?;
+                    contract.clone()
+                }
+                _ => {
+                    let contract: Contract = serde_json::from_slice(&take_bytes(input)?)
+                        .map_err(std::io::Error::other)?;
+                    contracts.remember(contract.clone(), ());
+                    contract
+                }
+            };
             Ok(Executions::ExecutionData(ExecutionData {
                 request_id,
                 contract,
@@ -443,6 +481,7 @@ mod tests {
     fn the_raw_spool_hands_over_every_message_exactly_across_threads() {
         use crate::normalize::raw_record;
         let n = ANNOUNCE_EVERY * 2 + 7;
+        // Runs of one contract, and more distinct contracts than the spool has slots.
         let message = |i: usize| {
             let id = format!("0001f4e8.{i:08}.01.01");
             let even = i.is_multiple_of(2);
@@ -464,10 +503,14 @@ mod tests {
             d.execution.last_liquidity = Liquidity::from((i % 6) as i32);
             d.execution.pending_price_revision = !even;
             d.execution.submitter = "ü".repeat(i % 4);
+            d.contract.contract_id = (i / 5 % 300) as i32;
+            if i.is_multiple_of(11) {
+                d.contract.symbol = format!("S{i}").into();
+            }
             Executions::ExecutionData(d)
         };
         let wire = |m: &Executions| match m {
-            Executions::ExecutionData(d) => raw_record(d, None),
+            Executions::ExecutionData(d) => raw_record(d, None).tree(),
             Executions::CommissionReport(r) => {
                 serde_json::json!([
                     r.execution_id,
