@@ -116,8 +116,7 @@ pub fn raw_record(data: &ExecutionData, report: Option<&CommissionReport>) -> Ra
 
 fn push_json(out: &mut String, value: &impl Serialize) {
     // Serialising these field structs into memory cannot fail.
-    let bytes = serde_json::to_vec(value).expect("record fields serialise");
-    out.push_str(std::str::from_utf8(&bytes).expect("serde_json writes UTF-8"));
+    out.push_str(&serde_json::to_string(value).expect("record fields serialise"));
 }
 
 /// A number as a JSON tree holds it: finite as a number, otherwise its text (`NaN`, `inf`).
