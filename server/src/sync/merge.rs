@@ -14,6 +14,7 @@ pub(super) struct KnownExec {
     pub(super) trade_id: i32,
     pub(super) account_id: i32,
     pub(super) ib_exec_id: String,
+    pub(super) exec_id_base: String,
     pub(super) gateway_hash: Option<i64>,
     pub(super) statement_hash: Option<i64>,
 }
@@ -32,8 +33,10 @@ impl KnownExec {
     }
 }
 
-pub(super) const KNOWN_SELECT: &str =
-    "SELECT trade_id, account_id, ib_exec_id, gateway_hash, statement_hash FROM trade_executions";
+/// Read by `exec_id_base`: every stored revision of a delivered fill's base, so one lookup
+/// tells both which fills are stored and which new fills join a base already in the ledger.
+pub(super) const KNOWN_SELECT: &str = "SELECT trade_id, account_id, ib_exec_id, exec_id_base, \
+     gateway_hash, statement_hash FROM trade_executions";
 
 /// The digests of the last gateway and statement records merged into a stored fill.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -528,10 +528,18 @@ struct Touched {
 }
 
 impl Touched {
+    /// A stored fill of `trade_id` changed: its base's canonical flag is settled again.
     fn fill(&mut self, trade_id: i32, account_id: i32, exec_id_base: &str) {
+        self.new_fill(trade_id);
+        self.bases.insert((account_id, exec_id_base.to_string()));
+    }
+
+    /// A fill of `trade_id` was inserted. It is inserted canonical, which is settled: unless
+    /// [`merge_stored`] found its base shared (stored already, or with another new revision
+    /// in the batch) and put the base in `bases`, it is the base's only fill.
+    fn new_fill(&mut self, trade_id: i32) {
         self.trades.insert(trade_id);
         self.referenced.insert(trade_id);
-        self.bases.insert((account_id, exec_id_base.to_string()));
     }
 }
 
@@ -734,7 +742,10 @@ type Pending<'r> = (&'r NormalizedExecution, i32, String);
 /// without reading the stored fill; the others are merged and the changed fills written
 /// in one statement per chunk. A stored fill keeps its trade, and new fills of its group
 /// join that trade (fills of one order seen partly live and partly in a statement end in
-/// one trade). Returns the records of new fills and how many stored fills changed.
+/// one trade). One lookup by base finds the stored fills and the stored revisions of new
+/// fills' bases. Returns the records of new fills and how many stored fills changed; the
+/// bases whose canonical flag must be settled again are left in `touched.bases` (a new
+/// fill alone in its base is canonical as inserted, so a first sync settles none).
 async fn merge_stored<'r>(
     txn: &DatabaseTransaction,
     rows: &'r [NormalizedExecution],
@@ -745,20 +756,24 @@ async fn merge_stored<'r>(
     let mut pending: Vec<Pending<'r>> = Vec::new();
     let mut updated = 0;
     for slice in rows.chunks(CHUNK) {
-        let known: Vec<KnownExec> = load_where(
+        let stored: Vec<KnownExec> = load_where(
             txn,
             KNOWN_SELECT,
-            "ib_exec_id",
+            "exec_id_base",
             group(
                 slice
                     .iter()
-                    .map(|r| (account_ids[&r.account_code], r.ib_exec_id.clone())),
+                    .map(|r| (account_ids[&r.account_code], r.exec_id_base.clone())),
             ),
         )
         .await?;
-        let known: HashMap<(i32, &str), &KnownExec> = known
+        let known: HashMap<(i32, &str), &KnownExec> = stored
             .iter()
             .map(|e| ((e.account_id, e.ib_exec_id.as_str()), e))
+            .collect();
+        let stored_bases: HashSet<(i32, &str)> = stored
+            .iter()
+            .map(|e| (e.account_id, e.exec_id_base.as_str()))
             .collect();
         // Stored fills whose record differs from the one they last merged from this source.
         let mut differing: Vec<(&NormalizedExecution, i32, i64)> = Vec::new();
@@ -766,6 +781,10 @@ async fn merge_stored<'r>(
             let account_id = account_ids[&r.account_code];
             let key = match_key(r);
             let Some(old) = known.get(&(account_id, r.ib_exec_id.as_str())) else {
+                // A new revision of a stored base: the base's canonical flag is settled again.
+                if stored_bases.contains(&(account_id, r.exec_id_base.as_str())) {
+                    touched.bases.insert((account_id, r.exec_id_base.clone()));
+                }
                 pending.push((r, account_id, key));
                 continue;
             };
@@ -844,6 +863,13 @@ async fn merge_stored<'r>(
             .collect();
         records::update(txn, &changes).await?;
     }
+    // Two new revisions of one base in the batch: which one is canonical is settled too.
+    let mut new_bases = HashSet::new();
+    for (r, account_id, _) in &pending {
+        if !new_bases.insert((*account_id, r.exec_id_base.as_str())) {
+            touched.bases.insert((*account_id, r.exec_id_base.clone()));
+        }
+    }
     Ok((pending, updated))
 }
 
@@ -879,8 +905,8 @@ async fn insert_new(
             (*r, *account_id, trade_id)
         })
         .collect();
-    for (r, account_id, trade_id) in &inserts {
-        touched.fill(*trade_id, *account_id, &r.exec_id_base);
+    for (_, _, trade_id) in &inserts {
+        touched.new_fill(*trade_id);
     }
     insert_executions(txn, &inserts, now).await?;
     if statistics {
