@@ -1,18 +1,18 @@
 //! `fillbook bench sync`: one run against the simulator's generator, on PostgreSQL and
 //! SQLite: (1) protocol only — the client drains the stream and discards it; (2) the write
 //! floor — the same normalised rows bulk-loaded into an empty, indexed `trade_executions`
-//! (PostgreSQL `COPY`, SQLite the ledger's own bound inserts in one transaction); (3) a
+//! in one transaction by the ledger's own insert (PostgreSQL `COPY`, SQLite bound
+//! multi-row inserts), without the ledger's other work; (3) a
 //! first full sync into an empty database; (4) a re-sync of the unchanged window. Prints
 //! times, executions/s and the process's peak memory.
 
 use crate::error::{Error, Result};
-use crate::ib::{Gateway, IbConnectOptions};
+use crate::ib::{execution_requests, Gateway, IbConnectOptions};
 use crate::normalize::normalize_batch;
 use crate::sync::trades::{insert_executions, sync_trades_once};
 use chrono::Utc;
 use fillbook_sim::{self as sim, Faults, Scenario};
-use ibapi::orders::ExecutionFilter;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -82,7 +82,9 @@ pub async fn run(args: BenchSyncArgs) -> Result<()> {
     // 1. Protocol only.
     let started = Instant::now();
     let gateway = Gateway::connect(&ib).await?;
-    let batch = gateway.executions(ExecutionFilter::default()).await?;
+    // The same requests a sync asks (one per managed account and side).
+    let requests = execution_requests(&gateway.managed_accounts().await?, 7);
+    let batch = gateway.executions_of(requests).await?;
     gateway.disconnect().await;
     let protocol = started.elapsed().as_secs_f64();
     let fetched = batch.executions.len();
@@ -254,81 +256,13 @@ pub(crate) async fn write_floor(
         .await?;
         trade_of.insert(code.clone(), *id);
     }
+    let inserts: Vec<_> = rows
+        .iter()
+        .map(|r| (r, accounts[&r.account_code], trade_of[&r.account_code]))
+        .collect();
     let started = Instant::now();
-    if db.get_database_backend() == DbBackend::Postgres {
-        copy_rows(db, rows, &accounts, now).await?;
-    } else {
-        let inserts: Vec<_> = rows
-            .iter()
-            .map(|r| (r, accounts[&r.account_code], trade_of[&r.account_code]))
-            .collect();
-        let txn = crate::db::begin_write(db).await?;
-        insert_executions(&txn, &inserts, now).await?;
-        txn.commit().await?;
-    }
+    let txn = crate::db::run::RunTxn::begin(db).await?;
+    insert_executions(&txn, &inserts, now).await?;
+    txn.commit().await?;
     Ok(started.elapsed().as_secs_f64())
-}
-
-fn csv(field: &str) -> String {
-    format!("\"{}\"", field.replace('"', "\"\""))
-}
-
-/// PostgreSQL `COPY … FROM STDIN` of the rows (trade id = account id: one trade each).
-async fn copy_rows(
-    db: &DatabaseConnection,
-    rows: &[crate::normalize::NormalizedExecution],
-    accounts: &std::collections::HashMap<String, i32>,
-    now: chrono::DateTime<Utc>,
-) -> Result<()> {
-    let pool = db.get_postgres_connection_pool();
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(|e| Error::Internal(format!("COPY connection: {e}")))?;
-    let mut copy = conn
-        .copy_in_raw(
-            "COPY trade_executions (trade_id, account_id, ib_exec_id, exec_id_base, exec_revision, \
-             ib_perm_id, ib_order_id, order_ref, client_id, executed_at, quantity, price, side, \
-             symbol, exchange, currency, liquidity, commission, is_canonical, raw, fetched_at, \
-             created_at, updated_at, gateway_hash) FROM STDIN (FORMAT csv)",
-        )
-        .await
-        .map_err(|e| Error::Internal(format!("COPY: {e}")))?;
-    let stamp = now.to_rfc3339();
-    let opt = |v: &Option<String>| v.as_deref().map(csv).unwrap_or_default();
-    let mut buffer = String::with_capacity(8 << 20);
-    for (i, r) in rows.iter().enumerate() {
-        let account = accounts[&r.account_code];
-        buffer.push_str(&format!(
-            "{account},{account},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},true,{},{stamp},{stamp},{stamp},{}\n",
-            csv(&r.ib_exec_id),
-            csv(&r.exec_id_base),
-            r.exec_revision,
-            r.perm_id,
-            r.order_id,
-            opt(&r.order_ref),
-            r.client_id,
-            r.executed_at.to_rfc3339(),
-            r.quantity,
-            r.price,
-            csv(&r.side),
-            opt(&r.symbol),
-            opt(&r.exchange),
-            opt(&r.currency),
-            opt(&r.liquidity),
-            r.commission.map(|c| c.to_string()).unwrap_or_default(),
-            csv(r.raw.text()),
-            r.digest(),
-        ));
-        if buffer.len() > (4 << 20) || i + 1 == rows.len() {
-            copy.send(buffer.as_bytes())
-                .await
-                .map_err(|e| Error::Internal(format!("COPY: {e}")))?;
-            buffer.clear();
-        }
-    }
-    copy.finish()
-        .await
-        .map_err(|e| Error::Internal(format!("COPY: {e}")))?;
-    Ok(())
 }

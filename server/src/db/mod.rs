@@ -24,6 +24,7 @@ pub mod coverage;
 pub mod entities;
 pub mod page;
 pub mod read;
+pub mod run;
 mod statement;
 
 pub use statement::statement;

@@ -226,8 +226,16 @@ impl Gateway {
     /// Executions matching `filter`, with the commission reports that arrive before the
     /// end marker, collected (see [`Gateway::each_execution`] to stream them instead).
     pub async fn executions(&self, filter: ExecutionFilter) -> Result<ExecutionBatch, IbError> {
+        self.executions_of(vec![filter]).await
+    }
+
+    /// [`Gateway::executions`] of each of `requests` in turn, collected into one batch.
+    pub async fn executions_of(
+        &self,
+        requests: Vec<ExecutionFilter>,
+    ) -> Result<ExecutionBatch, IbError> {
         let mut batch = ExecutionBatch::default();
-        self.each_execution(filter, |item| {
+        self.each_execution_of(requests, |item| {
             match item {
                 Executions::ExecutionData(e) => batch.executions.push(e),
                 Executions::CommissionReport(c) => batch.commissions.push(c),
@@ -236,6 +244,19 @@ impl Gateway {
         })
         .await?;
         Ok(batch)
+    }
+
+    /// [`Gateway::each_execution`] for each of `requests`, one after another (see
+    /// [`super::execution_requests`]); the first failure ends the read.
+    pub async fn each_execution_of<E: From<IbError>>(
+        &self,
+        requests: Vec<ExecutionFilter>,
+        mut each: impl FnMut(Executions) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for filter in requests {
+            self.each_execution(filter, &mut each).await?;
+        }
+        Ok(())
     }
 
     /// Hands every execution matching `filter`, and every commission report that arrives

@@ -4,6 +4,7 @@
 
 mod client;
 mod error;
+mod requests;
 
 pub use client::{
     ExecutionBatch, Gateway, IbConnectOptions, OrderNotice, OrderUpdates, PlaceOrderOutcome,
@@ -11,3 +12,4 @@ pub use client::{
     REQUEST_TIMEOUT,
 };
 pub use error::IbError;
+pub use requests::execution_requests;

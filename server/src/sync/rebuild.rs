@@ -31,8 +31,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QuerySelect,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -227,7 +227,7 @@ pub async fn rebuild(db: &DatabaseConnection, opts: &RebuildOptions) -> Result<R
     };
     let zones = account_zones(db).await?;
     let now = Utc::now();
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::run::RunTxn::begin(db).await?;
     let mut report = RebuildReport {
         dry_run: opts.dry_run,
         ..RebuildReport::default()
@@ -254,7 +254,7 @@ pub async fn rebuild(db: &DatabaseConnection, opts: &RebuildOptions) -> Result<R
 
 /// The steps inside the transaction; returns the accounts whose fills changed.
 async fn rebuild_in(
-    txn: &DatabaseTransaction,
+    txn: &crate::db::run::RunTxn,
     opts: &RebuildOptions,
     account_id: Option<i32>,
     zones: &HashMap<String, Tz>,

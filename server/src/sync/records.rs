@@ -8,6 +8,7 @@
 
 use super::bind;
 use super::merge::{Digests, Mutable};
+use crate::db::run::RunTxn;
 use crate::error::{Error, Result};
 use crate::normalize::NormalizedExecution;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -247,32 +248,40 @@ async fn per_chunk<T: Serialize>(
         Vec::new()
     };
     let size = if pg { CHUNK } else { SQLITE_CHUNK };
-    let mut affected = 0;
-    let (mut encoding, mut writing) = (Duration::ZERO, Duration::ZERO);
-    for chunk in rows.chunks(size) {
-        let started = Instant::now();
-        let (source, values) = if pg {
+    let started = Instant::now();
+    let mut encoding = Duration::ZERO;
+    let mut encode = |chunk: Option<&[T]>| -> Result<Option<(String, Vec<SqlValue>)>> {
+        let Some(chunk) = chunk else { return Ok(None) };
+        let at = Instant::now();
+        let encoded = if pg {
             columnar(columns, &types, chunk)?
         } else {
             bound(columns, chunk)?
         };
-        let encoded = Instant::now();
-        encoding += encoded - started;
-        affected += txn
-            .execute_raw(crate::db::statement(
-                backend,
-                template.replace("{records}", &source),
-                values,
-            ))
-            .await?
-            .rows_affected();
-        writing += encoded.elapsed();
+        encoding += at.elapsed();
+        Ok(Some(encoded))
+    };
+    let mut chunks = rows.chunks(size);
+    let mut next = encode(chunks.next())?;
+    let mut affected = 0;
+    // The next chunk is encoded while the database runs this one's statement (the driver
+    // sends a statement on its first poll), so encoding and writing overlap.
+    while let Some((source, values)) = next.take() {
+        let write = txn.execute_raw(crate::db::statement(
+            backend,
+            template.replace("{records}", &source),
+            values,
+        ));
+        let (written, encoded) =
+            futures::future::join(write, async { encode(chunks.next()) }).await;
+        affected += written?.rows_affected();
+        next = encoded?;
     }
     tracing::trace!(
         table,
         rows = rows.len(),
         encoding_ms = encoding.as_millis() as u64,
-        writing_ms = writing.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
         "records written"
     );
     Ok(affected)
@@ -448,13 +457,42 @@ fn as_text(value: SqlValue) -> Result<Option<String>> {
     })
 }
 
-/// Inserts `fills`.
-pub(super) async fn insert(txn: &impl ConnectionTrait, fills: &[NewFill<'_>]) -> Result<()> {
+/// Inserts `fills`: on PostgreSQL with one `COPY` inside the run's transaction (the bulk
+/// path, which writes rows page by page instead of one by one), elsewhere a chunk per
+/// statement.
+pub(super) async fn insert(txn: &RunTxn, fills: &[NewFill<'_>]) -> Result<()> {
     let columns: Vec<&str> = IDENTITY_COLUMNS
         .iter()
         .chain(VALUE_COLUMNS)
         .copied()
         .collect();
+    if txn.can_copy() {
+        if fills.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let sql = format!(
+            "COPY trade_executions ({}) FROM STDIN (FORMAT csv)",
+            columns.join(", ")
+        );
+        let mut chunks = fills.chunks(COPY_CHUNK);
+        let loaded = txn
+            .copy_in(&sql, || chunks.next().map(|c| csv(&columns, c)).transpose())
+            .await?;
+        if loaded != fills.len() as u64 {
+            return Err(Error::Internal(format!(
+                "COPY loaded {loaded} of {} fills",
+                fills.len()
+            )));
+        }
+        tracing::trace!(
+            table = "trade_executions",
+            rows = fills.len(),
+            total_ms = started.elapsed().as_millis() as u64,
+            "records copied"
+        );
+        return Ok(());
+    }
     let sql = format!(
         "INSERT INTO trade_executions ({}) {{records}}",
         columns.join(", ")
@@ -462,6 +500,35 @@ pub(super) async fn insert(txn: &impl ConnectionTrait, fills: &[NewFill<'_>]) ->
     per_chunk(txn, &sql, "trade_executions", &columns, fills)
         .await
         .map(|_| ())
+}
+
+/// Records per piece of `COPY` data.
+const COPY_CHUNK: usize = 500;
+
+/// `records` as `COPY … (FORMAT csv)` input with the fields in the order of `columns`:
+/// NULL as an empty field, every other value quoted (so an empty text stays empty text),
+/// each in the text form PostgreSQL's input function for its column reads.
+fn csv<T: Serialize>(columns: &[&str], records: &[T]) -> Result<Vec<u8>> {
+    let mut out = String::with_capacity(records.len() * 1_400);
+    for record in records {
+        for (i, value) in ordered(columns, record)?.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            if let Some(text) = as_text(value)? {
+                out.push('"');
+                for part in text.split_inclusive('"') {
+                    out.push_str(part);
+                    if part.ends_with('"') {
+                        out.push('"');
+                    }
+                }
+                out.push('"');
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
 }
 
 /// Writes the new values of each fill in `changes`.

@@ -40,7 +40,7 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
         })
     });
     let now = Utc::now();
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::run::RunTxn::begin(db).await?;
     let mut run = LedgerOutcome::default();
     while let Some(chunk) = rx.recv().await {
         let batch = LedgerBatch {

@@ -594,3 +594,63 @@ support::db_test!(
         assert_eq!(batched, ledger(&other.db).await);
     }
 );
+
+/// Whether `value` holds the string `wanted` anywhere.
+fn holds(value: &serde_json::Value, wanted: &str) -> bool {
+    match value {
+        serde_json::Value::String(s) => s == wanted,
+        serde_json::Value::Array(items) => items.iter().any(|v| holds(v, wanted)),
+        serde_json::Value::Object(map) => map.values().any(|v| holds(v, wanted)),
+        _ => false,
+    }
+}
+
+// PostgreSQL loads new fills with COPY in CSV form: quotes, commas, line breaks and
+// backslashes in a field must arrive as sent, in its column and in the raw record.
+support::db_test!(
+    text_with_quotes_commas_and_line_breaks_is_stored_as_sent,
+    |t: TestDb| async move {
+        let order_ref = "q\"uote, comma\nline \\N \\ é,\"\"";
+        let sim = start(scenario(&[(
+            "0001.ab.01.01",
+            5002,
+            Some(order_ref),
+            1,
+            "AAPL",
+            "BOT",
+            10.0,
+            100.0,
+            "20261120-14:00:00",
+        )]))
+        .await;
+        let first = sync(&t.db, &sim).await;
+        assert_eq!(first.inserted_executions_count, 1);
+        let row =
+            t.db.query_one_raw(Statement::from_string(
+                t.db.get_database_backend(),
+                "SELECT order_ref, raw, symbol FROM trade_executions".to_string(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let stored: String = row.try_get_by_index(0).unwrap();
+        assert_eq!(stored, order_ref);
+        let raw: String = row
+            .try_get_by_index::<serde_json::Value>(1)
+            .map(|v| v.to_string())
+            .or_else(|_| row.try_get_by_index::<String>(1))
+            .unwrap();
+        let raw: serde_json::Value = serde_json::from_str(&raw).expect("raw is JSON");
+        assert!(
+            holds(&raw, order_ref),
+            "raw record lost the order ref: {raw}"
+        );
+        assert_eq!(row.try_get_by_index::<String>(2).unwrap(), "AAPL");
+        // And the stored digest matches what the gateway sends: a re-sync writes nothing.
+        let again = sync(&t.db, &sim).await;
+        assert_eq!(
+            again.inserted_executions_count + again.updated_executions_count,
+            0
+        );
+    }
+);
