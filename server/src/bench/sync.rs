@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::ib::{execution_requests, Gateway, IbConnectOptions};
-use crate::normalize::normalize_batch;
+use crate::sync::intake::{raw_spool, Intake};
 use crate::sync::trades::{insert_executions, sync_trades_once};
 use chrono::Utc;
 use fillbook_sim::{self as sim, Faults, Scenario};
@@ -79,17 +79,29 @@ pub async fn run(args: BenchSyncArgs) -> Result<()> {
     let sim = sim::start(scenario, Faults::default()).await?;
     let ib = IbConnectOptions::new("127.0.0.1", sim.port(), 900);
 
-    // 1. Protocol only.
+    // 1. Protocol only: the requests a sync asks (one per managed account and side),
+    // drained into a raw spool as a sync drains them (a collector that falls behind the
+    // client's channel loses frames). The rows for the floor are read back afterwards.
     let started = Instant::now();
     let gateway = Gateway::connect(&ib).await?;
-    // The same requests a sync asks (one per managed account and side).
     let requests = execution_requests(&gateway.managed_accounts().await?, 7);
-    let batch = gateway.executions_of(requests).await?;
+    let (mut raw, reader) = raw_spool()?;
+    gateway
+        .each_execution_of(requests, |item| raw.push(&item))
+        .await?;
+    raw.finish()?;
     gateway.disconnect().await;
     let protocol = started.elapsed().as_secs_f64();
-    let fetched = batch.executions.len();
-    let rows = normalize_batch(&batch.executions, &batch.commissions, chrono_tz::UTC).executions;
-    drop(batch);
+    let (intake, mut records) = Intake::new(chrono_tz::UTC);
+    let intake = tokio::task::spawn_blocking(move || intake.take_all(reader));
+    let mut rows = Vec::new();
+    while let Some(chunk) = records.recv().await {
+        rows.extend(chunk);
+    }
+    let fetched = intake
+        .await
+        .map_err(|e| Error::Internal(format!("the benchmark's intake failed: {e}")))??
+        .fetched;
 
     let mut targets = Vec::new();
     for target in &args.targets {
