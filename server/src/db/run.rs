@@ -38,26 +38,27 @@ impl RunTxn {
 
     /// Commits the run.
     pub async fn commit(self) -> Result<()> {
-        match self {
-            RunTxn::Orm(txn) => txn.commit().await?,
-            RunTxn::Postgres(txn) => txn
-                .into_inner()
-                .commit()
-                .await
-                .map_err(sqlx_error_to_exec_err)?,
-        }
-        Ok(())
+        self.end(true).await
     }
 
     /// Rolls the run back.
     pub async fn rollback(self) -> Result<()> {
+        self.end(false).await
+    }
+
+    async fn end(self, commit: bool) -> Result<()> {
         match self {
+            RunTxn::Orm(txn) if commit => txn.commit().await?,
             RunTxn::Orm(txn) => txn.rollback().await?,
-            RunTxn::Postgres(txn) => txn
-                .into_inner()
-                .rollback()
-                .await
-                .map_err(sqlx_error_to_exec_err)?,
+            RunTxn::Postgres(txn) => {
+                let txn = txn.into_inner();
+                let ended = if commit {
+                    txn.commit().await
+                } else {
+                    txn.rollback().await
+                };
+                ended.map_err(sqlx_error_to_exec_err)?
+            }
         }
         Ok(())
     }
