@@ -226,16 +226,8 @@ impl Gateway {
     /// Executions matching `filter`, with the commission reports that arrive before the
     /// end marker, collected (see [`Gateway::each_execution`] to stream them instead).
     pub async fn executions(&self, filter: ExecutionFilter) -> Result<ExecutionBatch, IbError> {
-        self.executions_of(vec![filter]).await
-    }
-
-    /// [`Gateway::executions`] of each of `requests` in turn, collected into one batch.
-    pub async fn executions_of(
-        &self,
-        requests: Vec<ExecutionFilter>,
-    ) -> Result<ExecutionBatch, IbError> {
         let mut batch = ExecutionBatch::default();
-        self.each_execution_of(requests, |item| {
+        self.each_execution(filter, |item| {
             match item {
                 Executions::ExecutionData(e) => batch.executions.push(e),
                 Executions::CommissionReport(c) => batch.commissions.push(c),
