@@ -1,4 +1,6 @@
-//! The Fillbook web UI, shared by server-side rendering (`ssr`) and hydration (`hydrate`).
+//! The Fillbook web UI. Pages are rendered on the server (`ssr`); the browser bundle
+//! (`hydrate`, Leptos islands mode) carries only the one island that enhances them
+//! (`components::enhance`).
 //!
 //! `models` holds the serde DTOs used by the JSON API, the server functions and the
 //! pages alike; `backend` (ssr only) is the port the server implements; `routes` has
@@ -37,7 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>

@@ -3,48 +3,22 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use leptos::prelude::*;
 
-/// A UTC instant as a `<time>` element: UTC on the server, the browser's zone once
-/// hydrated; the exact UTC value is always on hover.
+/// A UTC instant as a `<time>` element: written in UTC, shown in the browser's zone by
+/// the page enhancements; the exact UTC value is always on hover.
 #[component]
 pub fn Time(at: Option<DateTime<Utc>>) -> impl IntoView {
     match at {
         Some(at) => {
             let exact = at.to_rfc3339_opts(SecondsFormat::Millis, true);
-            let shown = RwSignal::new(format!("{} UTC", at.format("%Y-%m-%d %H:%M:%S")));
-            Effect::new(move |_| {
-                if let Some(local) = in_browser_zone(at) {
-                    shown.set(local);
-                }
-            });
             view! {
                 <time datetime=exact.clone() title=format!("UTC {exact}")>
-                    {move || shown.get()}
+                    {format!("{} UTC", at.format("%Y-%m-%d %H:%M:%S"))}
                 </time>
             }
             .into_any()
         }
         None => view! { <span class="muted">"—"</span> }.into_any(),
     }
-}
-
-/// `at` in the browser's time zone (hydrated builds only).
-#[cfg(feature = "hydrate")]
-fn in_browser_zone(at: DateTime<Utc>) -> Option<String> {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
-        at.timestamp_millis() as f64
-    ));
-    let minutes_west = date.get_timezone_offset() as i32;
-    let zone = chrono::FixedOffset::west_opt(minutes_west * 60)?;
-    Some(
-        at.with_timezone(&zone)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string(),
-    )
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn in_browser_zone(_at: DateTime<Utc>) -> Option<String> {
-    None
 }
 
 /// A quantity: integers without decimals, fractions with up to four.

@@ -1,5 +1,6 @@
 //! The page frame: brand, primary navigation and the main landmark.
 
+use super::enhance::Enhance;
 use super::session::SessionMenu;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -42,9 +43,10 @@ pub fn Layout(children: Children) -> impl IntoView {
             <GatewayMarker />
             <SessionMenu />
         </header>
-        <main id="main" tabindex="-1">
+        <main id="main" tabindex="-1" data-app-main="">
             {children()}
         </main>
+        <Enhance />
     }
 }
 

@@ -1,5 +1,5 @@
 //! One way to show a loaded list: a header with a Refresh button, then loading,
-//! error, empty state or the table.
+//! error, empty state or the table, in a region a live page re-reads in place.
 
 use crate::models::Page;
 use leptos::prelude::*;
@@ -8,32 +8,26 @@ use serde::{de::DeserializeOwned, Serialize};
 /// The result of a list server function, as a resource.
 pub type ListResource<T> = Resource<Result<Page<T>, ServerFnError>>;
 
-/// The page title and a Refresh button that refetches `resource` in place.
+/// The page title and a Refresh button that reads the page again in place (handled by
+/// the page enhancements).
 #[component]
-pub fn PageHeader<T>(title: &'static str, resource: ListResource<T>) -> impl IntoView
-where
-    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
-{
-    let refreshed = RwSignal::new(false);
+pub fn PageHeader(title: &'static str) -> impl IntoView {
     view! {
         <div class="page-header">
             <h1>{title}</h1>
             <div class="page-actions">
-                <span class="refresh-status" role="status" aria-live="polite">
-                    {move || refreshed.get().then_some("Refreshed")}
-                </span>
-                <button
-                    type="button"
-                    class="button secondary"
-                    on:click=move |_| {
-                        resource.refetch();
-                        refreshed.set(true);
-                    }
-                >
-                    "Refresh"
-                </button>
+                <span class="refresh-status" role="status" aria-live="polite" data-refresh-status=""></span>
+                <RefreshButton label="Refresh" />
             </div>
         </div>
+    }
+}
+
+/// A button that reads the current page again in place.
+#[component]
+pub fn RefreshButton(label: &'static str) -> impl IntoView {
+    view! {
+        <button type="button" class="button secondary" data-refresh="">{label}</button>
     }
 }
 
@@ -46,6 +40,7 @@ where
     EV: IntoView + 'static,
 {
     view! {
+        <div data-region="listing">
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
                 let empty = empty.clone();
@@ -69,5 +64,6 @@ where
                 })
             }}
         </Transition>
+        </div>
     }
 }

@@ -84,7 +84,7 @@ pub fn AccountsPage() -> impl IntoView {
     };
     view! {
         <Title text="Accounts" />
-        <PageHeader title="Accounts" resource=accounts />
+        <PageHeader title="Accounts" />
         <div class="coverage-legend" aria-hidden="true">
             <span><i class="legend-sync"></i>"gateway sync"</span>
             <span><i class="legend-flex"></i>"statement"</span>

@@ -26,7 +26,7 @@ pub fn AuditPage() -> impl IntoView {
     );
     view! {
         <Title text="Audit log" />
-        <PageHeader title="Audit log" resource=entries />
+        <PageHeader title="Audit log" />
         <form method="get" action="/audit" class="filters">
             <label>"Action " <input name="action" type="text" placeholder="e.g. login.failed"
                 value=move || query.with(|q| q.get("action").unwrap_or_default()) /></label>

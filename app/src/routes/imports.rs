@@ -1,8 +1,9 @@
 //! Statement imports: upload a Flex statement (a plain multipart form, so it works without
 //! JavaScript), see what its import did — rows read, executions inserted, updated and busted,
 //! summary rows and malformed records skipped, statements and their periods — and the
-//! history of imports. A pending import's page reloads itself until its job has run.
+//! history of imports. A pending import's page follows its job until it has run.
 
+use crate::components::enhance::FollowsChanges;
 use crate::components::format::Time;
 use crate::components::listing::{listing, PageHeader};
 use crate::components::session::CsrfField;
@@ -27,7 +28,7 @@ pub fn ImportsPage() -> impl IntoView {
     });
     view! {
         <Title text="Imports" />
-        <PageHeader title="Statement imports" resource=imports />
+        <PageHeader title="Statement imports" />
         <section class="card" aria-labelledby="upload-title">
             <h2 id="upload-title">"Upload a Flex statement"</h2>
             <p class="muted">
@@ -44,6 +45,7 @@ pub fn ImportsPage() -> impl IntoView {
                 <button type="submit" class="button">"Import"</button>
             </form>
         </section>
+        <div data-region="import-detail">
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -53,6 +55,7 @@ pub fn ImportsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </div>
         <h2>"History"</h2>
         {listing(
             imports,
@@ -143,7 +146,8 @@ fn ImportDetail(import: ImportDto) -> impl IntoView {
         })
         .unwrap_or_default();
     view! {
-        {pending.then(|| view! { <Meta http_equiv="refresh" content="2" /> })}
+        // Without JavaScript the page reloads itself; with it, it follows the import's job.
+        {pending.then(|| view! { <Meta http_equiv="refresh" content="2" /> <FollowsChanges /> })}
         <section class="card" aria-labelledby="import-title" data-testid="import-detail" data-status=import.status.clone()>
             <h2 id="import-title">
                 {format!("Import {}", import.id)}
@@ -156,7 +160,7 @@ fn ImportDetail(import: ImportDto) -> impl IntoView {
                 {import.created_by.clone().map(|b| format!(" by {b}"))}
                 {import.job_id.map(|j| view! { " · job " <a href="/jobs">{j}</a> })}
             </p>
-            {pending.then(|| view! { <p role="status">"Waiting for its job to run; this page reloads itself."</p> })}
+            {pending.then(|| view! { <p role="status">"Waiting for its job to run; this page updates itself."</p> })}
             {import.error.clone().map(|e| view! { <div class="error-box" role="alert">{e}</div> })}
             {import.metrics.is_some().then(|| view! {
                 <dl class="metrics">

@@ -1,11 +1,13 @@
 //! Jobs: recent background jobs with state, attempts, timing and result or error;
 //! retry and cancel (plain forms without JavaScript); the schedules with their next runs
-//! and the live fill subscriptions. The page follows job changes as they happen.
+//! and the live fill subscriptions. The page follows job changes as they happen (its
+//! regions are read again on each change).
 
+use crate::components::enhance::FollowsChanges;
 use crate::components::format::Time;
 use crate::components::listing::{listing, PageHeader};
 use crate::components::session::CsrfField;
-use crate::models::{Change, JobDto, JobQuery, Page, WorkerStatusDto};
+use crate::models::{JobDto, JobQuery, Page, WorkerStatusDto};
 use crate::server_fns::{list_jobs, worker_status, CancelJob, RetryJob};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,18 +16,11 @@ use leptos_meta::Title;
 pub fn JobsPage() -> impl IntoView {
     let retry = ServerAction::<RetryJob>::new();
     let cancel = ServerAction::<CancelJob>::new();
-    // Bumped by every job change the server announces: the list re-reads itself.
-    let changed = RwSignal::new(0u32);
-    crate::components::live::on_changes(move |change| {
-        if matches!(change, Change::Job { .. }) {
-            changed.update(|n| *n += 1);
-        }
-    });
     let jobs = Resource::new(
-        move || (retry.version().get(), cancel.version().get(), changed.get()),
+        move || (retry.version().get(), cancel.version().get()),
         |_| list_jobs(JobQuery::default()),
     );
-    let status = Resource::new(move || changed.get(), |_| worker_status());
+    let status = Resource::new(|| (), |_| worker_status());
     let action_error = move || {
         [retry.value().get(), cancel.value().get()]
             .into_iter()
@@ -35,7 +30,8 @@ pub fn JobsPage() -> impl IntoView {
     };
     view! {
         <Title text="Jobs" />
-        <PageHeader title="Jobs" resource=jobs />
+        <PageHeader title="Jobs" />
+        <FollowsChanges />
         {action_error}
         {listing(
             jobs,
@@ -100,11 +96,13 @@ pub fn JobsPage() -> impl IntoView {
                 </div>
             }.into_any(),
         )}
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                status.await.ok().map(|s| view! { <WorkerStatus status=s /> })
-            })}
-        </Transition>
+        <div data-region="worker-status">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    status.await.ok().map(|s| view! { <WorkerStatus status=s /> })
+                })}
+            </Transition>
+        </div>
     }
 }
 

@@ -3,6 +3,7 @@
 //! order events, and the jobs queued after it.
 
 use crate::components::format::{money, quantity, Time};
+use crate::components::listing::RefreshButton;
 use crate::components::session::CsrfField;
 use crate::components::sync_now::describe;
 use crate::models::OrderDetailDto;
@@ -17,10 +18,9 @@ pub fn OrderDetailPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i32>().ok()));
-    let refresh = RwSignal::new(0u32);
     let detail = Resource::new(
-        move || (id(), refresh.get(), query.with(|q| q.get("token"))),
-        |(id, _, _)| async move {
+        move || (id(), query.with(|q| q.get("token"))),
+        |(id, _)| async move {
             match id {
                 Some(id) => get_order(id).await.map(Some),
                 None => Ok(None),
@@ -32,7 +32,7 @@ pub fn OrderDetailPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(Some(d)) => view! { <OrderView detail=d refresh=refresh /> }.into_any(),
+                    Ok(Some(d)) => view! { <OrderView detail=d /> }.into_any(),
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(e) if e.to_string().contains("not found") => view! { <NotFound /> }.into_any(),
                     Err(e) => view! { <div class="error-box" role="alert">{e.to_string()}</div> }.into_any(),
@@ -43,7 +43,7 @@ pub fn OrderDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn OrderView(detail: OrderDetailDto, refresh: RwSignal<u32>) -> impl IntoView {
+fn OrderView(detail: OrderDetailDto) -> impl IntoView {
     let query = use_query_map();
     let confirm = ServerAction::<ConfirmOrderForm>::new();
     let o = detail.order.clone();
@@ -70,9 +70,7 @@ fn OrderView(detail: OrderDetailDto, refresh: RwSignal<u32>) -> impl IntoView {
             <h1>{format!("Order {id}")}</h1>
             <div class="page-actions">
                 <span class=format!("badge status-{}", o.status)>{o.status.clone()}</span>
-                <button type="button" class="button secondary" on:click=move |_| refresh.update(|n| *n += 1)>
-                    "Refresh"
-                </button>
+                <RefreshButton label="Refresh" />
             </div>
         </div>
         <p class="order-summary"><strong>{summary.clone()}</strong>

@@ -15,7 +15,7 @@ pub fn OrdersPage() -> impl IntoView {
     let orders = Resource::new(|| (), |_| list_orders(OrderQuery::default()));
     view! {
         <Title text="Orders" />
-        <PageHeader title="Orders" resource=orders />
+        <PageHeader title="Orders" />
         <NewOrderForm />
         <h2>"Recent orders"</h2>
         {listing(

@@ -11,7 +11,7 @@ pub fn PositionsPage() -> impl IntoView {
     let positions = Resource::new(|| (), |_| list_positions());
     view! {
         <Title text="Positions" />
-        <PageHeader title="Positions" resource=positions />
+        <PageHeader title="Positions" />
         {listing(
             positions,
             || view! {

@@ -4,6 +4,7 @@
 //! to one account.
 
 use crate::components::format::{quantity, Time};
+use crate::components::listing::RefreshButton;
 use crate::models::{AccountReconciliationDto, FindingDto, ReconciliationDto};
 use crate::server_fns::get_reconciliation;
 use leptos::prelude::*;
@@ -26,9 +27,7 @@ pub fn ReconciliationPage() -> impl IntoView {
         <div class="page-header">
             <h1>"Reconciliation"</h1>
             <div class="page-actions">
-                <button type="button" class="button secondary" on:click=move |_| report.refetch()>
-                    "Check again"
-                </button>
+                <RefreshButton label="Check again" />
             </div>
         </div>
         <p class="muted">

@@ -35,11 +35,8 @@ pub fn TradeDetailPage() -> impl IntoView {
         }
     });
     view! {
-        <SyncNow on_completed=move || {
-            trade.refetch();
-            executions.refetch();
-            history.refetch();
-        } />
+        <SyncNow />
+        <div data-region="trade">
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match (trade.await, executions.await) {
@@ -69,6 +66,7 @@ pub fn TradeDetailPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </div>
     }
 }
 
@@ -311,44 +309,28 @@ fn has_sentinel_commission(e: &ExecutionDto) -> bool {
         .is_some_and(|c| !c.is_null())
 }
 
-/// A labelled id with a Copy button (the value stays selectable without JavaScript).
+/// A labelled id with a Copy button (the page enhancements copy `data-copy`; the value
+/// stays selectable without JavaScript).
 #[component]
 fn Copyable(label: &'static str, value: Option<String>) -> impl IntoView {
-    let copied = RwSignal::new(false);
     match value {
         None => view! { <div><dt>{label}</dt><dd class="muted">"—"</dd></div> }.into_any(),
-        Some(v) => {
-            let text = v.clone();
-            view! {
-                <div>
-                    <dt>{label}</dt>
-                    <dd>
-                        <code class="copyable">{v}</code>
-                        <button
-                            type="button"
-                            class="button secondary small"
-                            aria-label=format!("Copy {label}")
-                            on:click=move |_| {
-                                copy_to_clipboard(&text);
-                                copied.set(true);
-                            }
-                        >
-                            {move || if copied.get() { "Copied" } else { "Copy" }}
-                        </button>
-                    </dd>
-                </div>
-            }
-            .into_any()
+        Some(v) => view! {
+            <div>
+                <dt>{label}</dt>
+                <dd>
+                    <code class="copyable">{v.clone()}</code>
+                    <button
+                        type="button"
+                        class="button secondary small"
+                        aria-label=format!("Copy {label}")
+                        data-copy=v
+                    >
+                        "Copy"
+                    </button>
+                </dd>
+            </div>
         }
+        .into_any(),
     }
 }
-
-#[cfg(feature = "hydrate")]
-fn copy_to_clipboard(text: &str) {
-    if let Some(window) = web_sys::window() {
-        let _ = window.navigator().clipboard().write_text(text);
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn copy_to_clipboard(_text: &str) {}

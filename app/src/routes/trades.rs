@@ -86,8 +86,8 @@ pub fn TradesPage() -> impl IntoView {
     let trades = Resource::new(move || query.with(query_from_url), list_trades);
     view! {
         <Title text="Trades" />
-        <PageHeader title="Trades" resource=trades />
-        <SyncNow on_completed=move || trades.refetch() />
+        <PageHeader title="Trades" />
+        <SyncNow />
         <TradeFilters />
         <p class="downloads">
             "Download CSV: "
@@ -111,7 +111,7 @@ pub fn TradesPage() -> impl IntoView {
     }
 }
 
-/// The filter form: a plain GET form, turned into client-side navigation once hydrated.
+/// The filter form: a plain GET form (the page enhancements follow it without a reload).
 #[component]
 fn TradeFilters() -> impl IntoView {
     let query = use_query_map();
