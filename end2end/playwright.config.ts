@@ -39,13 +39,15 @@ export default defineConfig({
   projects: [
     // First run: setup → sign out → sign in; saves the signed-in state for the rest.
     { name: 'setup', testMatch: /auth\.setup\.ts/ },
-    { name: 'app', dependencies: ['setup'], use: { storageState: STORAGE }, testIgnore: [/auth\.setup\.ts/, /imports\.spec\.ts/, /live\.spec\.ts/, /trust\.spec\.ts/] },
+    { name: 'app', dependencies: ['setup'], use: { storageState: STORAGE }, testIgnore: [/auth\.setup\.ts/, /imports\.spec\.ts/, /live\.spec\.ts/, /trust\.spec\.ts/, /enhance\.spec\.ts/] },
     // Statement imports change the ledger the operator story expects to start empty: last.
     { name: 'imports', dependencies: ['app'], use: { storageState: STORAGE }, testMatch: /imports\.spec\.ts/ },
     // Live pages start syncs of their own: after the stories that expect a still ledger.
     { name: 'live', dependencies: ['imports'], use: { storageState: STORAGE }, testMatch: /live\.spec\.ts/ },
     // Reconciliation, history and exports read what the stories before them wrote.
     { name: 'trust', dependencies: ['live'], use: { storageState: STORAGE }, testMatch: /trust\.spec\.ts/ },
+    // The page enhancements on pages with data: last.
+    { name: 'enhance', dependencies: ['trust'], use: { storageState: STORAGE }, testMatch: /enhance\.spec\.ts/ },
   ],
   webServer: {
     // A configured gateway nobody listens on: the failing-sync story chooses it by name
