@@ -279,7 +279,8 @@ mod client {
             return Outcome::Done;
         }
         let (url, page) = match fetched {
-            Fetched::App(url, page) => (url, page),
+            // An answer's address has no fragment: the link's is kept.
+            Fetched::App(url, page) => (with_fragment_of(url, &request.url()), page),
             // A page outside the app that a post answered with (a token shown once) is
             // shown as it came; reading it again could not give the same page.
             Fetched::Elsewhere(url, Some(page)) if request.method() == "POST" => {
@@ -409,6 +410,16 @@ mod client {
             page.query_selector(selector).ok().flatten(),
         ) {
             let _ = old.replace_with_with_node_1(&new);
+        }
+    }
+
+    /// `url` with the fragment of `asked` when it has none of its own.
+    fn with_fragment_of(url: String, asked: &str) -> String {
+        let fragment = Url::new(asked).map(|u| u.hash()).unwrap_or_default();
+        if url.contains('#') || fragment.is_empty() {
+            url
+        } else {
+            format!("{url}{fragment}")
         }
     }
 
