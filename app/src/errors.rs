@@ -51,6 +51,18 @@ impl AppError {
     }
 }
 
+/// The first refusal among the last answers of a page's form actions. On the server these
+/// are the errors a plain form post brought back in the URL of the page it returned to.
+pub fn first_refusal<T, E: fmt::Display>(
+    answers: impl IntoIterator<Item = Option<Result<T, E>>>,
+) -> Option<String> {
+    answers
+        .into_iter()
+        .flatten()
+        .find_map(|r| r.err())
+        .map(|e| e.to_string())
+}
+
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

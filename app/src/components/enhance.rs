@@ -80,8 +80,7 @@ mod client {
                 let _ = leptos::prelude::location().reload();
                 return;
             }
-            let href = leptos::prelude::location().href().unwrap_or_default();
-            if let Ok(request) = Request::new_with_str(&href) {
+            if let Some(request) = this_page() {
                 spawn_visit(request, Swap::Pop);
             }
         });
@@ -111,6 +110,19 @@ mod client {
         });
         let _ = target.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
         callback.forget();
+    }
+
+    /// A request for the page at the current address.
+    fn this_page() -> Option<Request> {
+        let href = leptos::prelude::location().href().ok()?;
+        Request::new_with_str(&href).ok()
+    }
+
+    /// The elements under `root` that match `selector`.
+    fn elements(root: &Element, selector: &str) -> impl Iterator<Item = Element> {
+        let list = root.query_selector_all(selector).ok();
+        let count = list.as_ref().map_or(0, |l| l.length());
+        (0..count).filter_map(move |i| list.as_ref()?.item(i)?.dyn_into::<Element>().ok())
     }
 
     fn target_element(event: &Event) -> Option<Element> {
@@ -256,7 +268,7 @@ mod client {
         Failed,
     }
 
-    /// A link, back/forward or Refresh: the browser navigates itself if the fetch fails.
+    /// A link or back/forward: the browser navigates itself if the fetch fails.
     fn spawn_visit(request: Request, swap: Swap) {
         let href = request.url();
         leptos::task::spawn_local(async move {
@@ -443,11 +455,10 @@ mod client {
 
     /// Refresh: the page read again in place, the button's status line says so.
     fn refresh_page(button: Element) {
-        let _ = button.set_attribute("aria-busy", "true");
-        let href = leptos::prelude::location().href().unwrap_or_default();
-        let Ok(request) = Request::new_with_str(&href) else {
+        let Some(request) = this_page() else {
             return;
         };
+        let _ = button.set_attribute("aria-busy", "true");
         leptos::task::spawn_local(async move {
             if visit(request, Swap::Again).await == Outcome::Failed {
                 let _ = leptos::prelude::location().reload();
@@ -509,13 +520,12 @@ mod client {
             loop {
                 REFRESH_AGAIN.with(|a| a.set(false));
                 let navigation = NAVIGATION.with(Cell::get);
-                let href = leptos::prelude::location().href().unwrap_or_default();
-                let page = match Request::new_with_str(&href) {
-                    Ok(request) => match fetch_page(&request).await {
+                let page = match this_page() {
+                    Some(request) => match fetch_page(&request).await {
                         Fetched::App(_, page) => Some(page),
                         _ => None,
                     },
-                    Err(_) => None,
+                    None => None,
                 };
                 // A navigation meanwhile brings its own fresh page.
                 if let (Some(page), true) = (page, NAVIGATION.with(Cell::get) == navigation) {
@@ -531,13 +541,10 @@ mod client {
 
     /// Each `data-region` of the page gets the content of the same region in `page`.
     fn replace_regions(page: &Document) {
-        let Ok(regions) = document().query_selector_all(&format!("{MAIN} [data-region]")) else {
+        let Some(main) = document().query_selector(MAIN).ok().flatten() else {
             return;
         };
-        for i in 0..regions.length() {
-            let Some(old) = regions.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
-                continue;
-            };
+        for old in elements(&main, "[data-region]") {
             let name = old.get_attribute("data-region").unwrap_or_default();
             let selector = format!("{MAIN} [data-region=\"{name}\"]");
             // The region element stays (a live status keeps announcing); its content changes.
@@ -558,13 +565,7 @@ mod client {
 
     /// `<time datetime>` shown in the browser's zone; the exact UTC stays in the title.
     fn localize_times(root: &Element) {
-        let Ok(times) = root.query_selector_all("time[datetime]:not([data-local])") else {
-            return;
-        };
-        for i in 0..times.length() {
-            let Some(time) = times.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
-                continue;
-            };
+        for time in elements(root, "time[datetime]:not([data-local])") {
             let stamp = time.get_attribute("datetime").unwrap_or_default();
             let date = js_sys::Date::new(&JsValue::from_str(&stamp));
             if date.get_time().is_nan() {

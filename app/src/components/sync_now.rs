@@ -5,6 +5,7 @@
 
 use crate::components::enhance::FollowsChanges;
 use crate::components::session::CsrfField;
+use crate::errors::first_refusal;
 use crate::models::{JobDto, JobKind, JobState};
 use crate::server_fns::{latest_job, EnqueueTradesSync, RetryJob};
 use leptos::prelude::*;
@@ -63,11 +64,8 @@ pub fn SyncNow() -> impl IntoView {
     );
     // A refused post comes back in the URL of the page it returns to.
     let refused = move || {
-        [enqueue.value().get(), retry.value().get()]
-            .into_iter()
-            .flatten()
-            .find_map(|r| r.err())
-            .map(|e| view! { <span class="error-text">{e.to_string()}</span> })
+        first_refusal([enqueue.value().get(), retry.value().get()])
+            .map(|e| view! { <span class="error-text">{e}</span> })
     };
     view! {
         <div class="sync-now">

@@ -5,6 +5,7 @@
 use crate::components::format::Time;
 use crate::components::listing::{listing, PageHeader};
 use crate::components::session::{current_session, CsrfField};
+use crate::errors::first_refusal;
 use crate::models::{CoverageDto, DayRange, Page};
 use crate::server_fns::{list_coverage, SetFlexTimeZone};
 use chrono::{Duration, NaiveDate};
@@ -76,11 +77,8 @@ pub fn AccountsPage() -> impl IntoView {
     let accounts = Resource::new(move || set_zone.version().get(), |_| list_coverage());
     let admin = current_session().is_some_and(|s| s.is_admin);
     let zone_error = move || {
-        set_zone
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| view! { <div class="error-box" role="alert">{e.to_string()}</div> })
+        first_refusal([set_zone.value().get()])
+            .map(|e| view! { <div class="error-box" role="alert">{e}</div> })
     };
     view! {
         <Title text="Accounts" />

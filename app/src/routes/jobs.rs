@@ -7,6 +7,7 @@ use crate::components::enhance::FollowsChanges;
 use crate::components::format::Time;
 use crate::components::listing::{listing, PageHeader};
 use crate::components::session::CsrfField;
+use crate::errors::first_refusal;
 use crate::models::{JobDto, JobQuery, Page, WorkerStatusDto};
 use crate::server_fns::{list_jobs, worker_status, CancelJob, RetryJob};
 use leptos::prelude::*;
@@ -22,11 +23,8 @@ pub fn JobsPage() -> impl IntoView {
     );
     let status = Resource::new(|| (), |_| worker_status());
     let action_error = move || {
-        [retry.value().get(), cancel.value().get()]
-            .into_iter()
-            .flatten()
-            .find_map(|r| r.err())
-            .map(|e| view! { <div class="error-box" role="alert">{e.to_string()}</div> })
+        first_refusal([retry.value().get(), cancel.value().get()])
+            .map(|e| view! { <div class="error-box" role="alert">{e}</div> })
     };
     view! {
         <Title text="Jobs" />
