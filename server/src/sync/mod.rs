@@ -10,4 +10,5 @@ pub mod rebuild;
 mod records;
 pub mod statement;
 mod status;
+mod totals;
 pub mod trades;

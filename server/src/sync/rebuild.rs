@@ -406,7 +406,7 @@ async fn rebuild_in(
         .iter()
         .map(|(_, _, account, key, record)| ((*account, key.clone()), record))
         .collect();
-    let trade_ids = ensure_parents(txn, &parents, now, false).await?;
+    let (trade_ids, _) = ensure_parents(txn, &parents, now, false).await?;
     let mut moved = 0;
     for (id, old_trade, account, key, record) in &moves {
         let new_trade = trade_ids[&(*account, key.clone())];

@@ -8,12 +8,13 @@
 
 use super::bind;
 use super::merge::{Digests, Mutable};
+use super::totals::Totals;
 use crate::db::run::RunTxn;
 use crate::error::{Error, Result};
 use crate::normalize::NormalizedExecution;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::ArrayType;
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value as SqlValue};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, QueryResult, Value as SqlValue};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -229,17 +230,18 @@ pub(super) struct FillChange<'a> {
 }
 
 /// Runs `template` once per chunk of `rows`, its `{records}` replaced by a query that
-/// yields the chunk as a table of `columns` (typed as the columns of `table`). PostgreSQL
-/// binds one text array per column (see [`columnar`]); SQLite binds each record's values in
-/// column order (measured: its `json_each` path, which must parse every record's text again
-/// for each column it extracts, took 3× as long).
+/// yields the chunk as a table of `columns` (typed as the columns of `table`); returns the
+/// rows the statements return (a `RETURNING` clause's). PostgreSQL binds one text array per
+/// column (see [`columnar`]); SQLite binds each record's values in column order (measured:
+/// its `json_each` path, which must parse every record's text again for each column it
+/// extracts, took 3× as long).
 async fn per_chunk<T: Serialize>(
     txn: &impl ConnectionTrait,
     template: &str,
     table: &str,
     columns: &[&str],
     rows: &[T],
-) -> Result<u64> {
+) -> Result<Vec<QueryResult>> {
     let backend = txn.get_database_backend();
     let pg = backend == DbBackend::Postgres;
     let types = if pg {
@@ -263,18 +265,18 @@ async fn per_chunk<T: Serialize>(
     };
     let mut chunks = rows.chunks(size);
     let mut next = encode(chunks.next())?;
-    let mut affected = 0;
+    let mut returned = Vec::new();
     // The next chunk is encoded while the database runs this one's statement (the driver
     // sends a statement on its first poll), so encoding and writing overlap.
     while let Some((source, values)) = next.take() {
-        let write = txn.execute_raw(crate::db::statement(
+        let write = txn.query_all_raw(crate::db::statement(
             backend,
             template.replace("{records}", &source),
             values,
         ));
         let (written, encoded) =
             futures::future::join(write, async { encode(chunks.next()) }).await;
-        affected += written?.rows_affected();
+        returned.extend(written?);
         next = encoded?;
     }
     tracing::trace!(
@@ -284,7 +286,7 @@ async fn per_chunk<T: Serialize>(
         total_ms = started.elapsed().as_millis() as u64,
         "records written"
     );
-    Ok(affected)
+    Ok(returned)
 }
 
 /// Records per SQLite statement (33 values each, well under its 32,766 bound values).
@@ -629,18 +631,106 @@ impl<'a> NewTrade<'a> {
     }
 }
 
+/// A trade row a statement returned: its id and group.
+#[derive(Debug, FromQueryResult)]
+pub(super) struct TradeKey {
+    pub id: i32,
+    pub account_id: i32,
+    pub match_key: String,
+}
+
 /// Inserts the trades that do not exist yet (a group's trade is never created twice);
-/// returns how many were new.
+/// returns the trades it created.
 pub(super) async fn insert_trades(
     txn: &impl ConnectionTrait,
     trades: &[NewTrade<'_>],
-) -> Result<u64> {
+) -> Result<Vec<TradeKey>> {
     // `WHERE true`: SQLite needs it to tell the upsert's ON CONFLICT from a join's ON.
     let sql = format!(
-        "INSERT INTO trades ({}) {{records}} WHERE true ON CONFLICT (account_id, match_key) DO NOTHING",
+        "INSERT INTO trades ({}) {{records}} WHERE true ON CONFLICT (account_id, match_key) \
+         DO NOTHING RETURNING id, account_id, match_key",
         TRADE_COLUMNS.join(", ")
     );
-    per_chunk(txn, &sql, "trades", TRADE_COLUMNS, trades).await
+    per_chunk(txn, &sql, "trades", TRADE_COLUMNS, trades)
+        .await?
+        .iter()
+        .map(|row| Ok(TradeKey::from_query_result(row, "")?))
+        .collect()
+}
+
+/// The aggregate columns of a trade: [`TradeTotals`]' fields after its id.
+const TOTALS_COLUMNS: &[&str] = &[
+    "total_quantity",
+    "avg_price",
+    "first_executed_at",
+    "last_executed_at",
+    "fills_count",
+    "commission_total",
+    "fetched_at",
+    "updated_at",
+];
+
+/// A trade's aggregates as written from memory.
+#[derive(Serialize)]
+struct TradeTotals {
+    id: i32,
+    total_quantity: f64,
+    avg_price: Option<f64>,
+    #[serde(serialize_with = "stamp")]
+    first_executed_at: DateTime<Utc>,
+    #[serde(serialize_with = "stamp")]
+    last_executed_at: DateTime<Utc>,
+    fills_count: i64,
+    commission_total: Option<f64>,
+    #[serde(serialize_with = "stamp")]
+    fetched_at: DateTime<Utc>,
+    #[serde(serialize_with = "stamp")]
+    updated_at: DateTime<Utc>,
+}
+
+impl TradeTotals {
+    fn of(id: i32, t: &Totals, now: DateTime<Utc>) -> Self {
+        TradeTotals {
+            id,
+            total_quantity: t.quantity,
+            avg_price: t.avg_price(),
+            first_executed_at: t.first_at,
+            last_executed_at: t.last_at,
+            fills_count: t.fills,
+            commission_total: t.commission,
+            fetched_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Writes the aggregates of `trades` summed in memory, a chunk per statement.
+pub(super) async fn update_totals(
+    txn: &impl ConnectionTrait,
+    trades: &[(i32, Totals)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if trades.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<TradeTotals> = trades
+        .iter()
+        .map(|(id, t)| TradeTotals::of(*id, t, now))
+        .collect();
+    let columns: Vec<&str> = std::iter::once("id")
+        .chain(TOTALS_COLUMNS.iter().copied())
+        .collect();
+    let set: Vec<String> = TOTALS_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = x.{c}"))
+        .collect();
+    let sql = format!(
+        "UPDATE trades SET {} FROM ({{records}}) AS x WHERE trades.id = x.id",
+        set.join(", ")
+    );
+    per_chunk(txn, &sql, "trades", &columns, &rows)
+        .await
+        .map(|_| ())
 }
 
 #[cfg(test)]
@@ -696,6 +786,19 @@ mod tests {
         let r = execution("0000e0d5.6576ba1b.01.01");
         let mut got = keys(&NewTrade::of(1, "perm:1", &r, Utc::now()));
         let mut expected = TRADE_COLUMNS.to_vec();
+        got.sort();
+        expected.sort();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn the_totals_columns_name_every_field_after_the_id() {
+        let r = execution("0000e0d5.6576ba1b.01.01");
+        let row = TradeTotals::of(7, &Totals::of(&r), Utc::now());
+        let mut got = keys(&row);
+        let mut expected: Vec<&str> = std::iter::once("id")
+            .chain(TOTALS_COLUMNS.iter().copied())
+            .collect();
         got.sort();
         expected.sort();
         assert_eq!(got, expected);

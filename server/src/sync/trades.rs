@@ -20,9 +20,10 @@ use crate::sync::merge::{
     changes, with_known_commission, Digests, ExistingExec, KnownExec, Mutable, EXISTING_SELECT,
     KNOWN_SELECT,
 };
-use crate::sync::records::{self, FillChange, FillValues, NewFill, NewTrade};
+use crate::sync::records::{self, FillChange, FillValues, NewFill, NewTrade, TradeKey};
 pub(crate) use crate::sync::status::refresh_status;
 pub use crate::sync::status::{trade_status, KnownOrder};
+use crate::sync::totals::Totals;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Value as SqlValue};
 use serde::Serialize;
@@ -282,8 +283,12 @@ async fn write_records(
     let mut run = LedgerOutcome::default();
     let mut rows: Vec<NormalizedExecution> = Vec::with_capacity(batch);
     let mut accounts = Some(accounts.to_vec());
+    // Time spent waiting for the intake, reported with the run's timings.
+    let mut waited = std::time::Duration::ZERO;
     loop {
+        let asked = std::time::Instant::now();
         let chunk = records.recv().await;
+        waited += asked.elapsed();
         let done = chunk.is_none();
         rows.extend(chunk.unwrap_or_default());
         while rows.len() >= batch || (done && !rows.is_empty()) {
@@ -299,6 +304,10 @@ async fn write_records(
             run.absorb(write_batch(txn, b, now).await?);
         }
         if done {
+            tracing::debug!(
+                waited_ms = waited.as_millis() as u64,
+                "the writer waited this long for the intake's records"
+            );
             return Ok(run);
         }
     }
@@ -325,13 +334,6 @@ pub fn match_key(e: &NormalizedExecution) -> String {
             e.executed_at.format("%Y-%m-%d")
         )
     }
-}
-
-#[derive(Debug, FromQueryResult)]
-struct IdKey {
-    id: i32,
-    account_id: i32,
-    match_key: String,
 }
 
 /// What the canonical-flag pass needs of a stored execution (no raw record: that pass
@@ -416,12 +418,35 @@ pub struct LedgerOutcome {
 /// trade's totals from all its fills again in every batch that adds one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Unsettled {
-    /// Trades whose fills changed: totals recomputed.
+    /// Trades whose stored fills changed: totals recomputed from the stored fills.
     trades: HashSet<i32>,
+    /// Trades the run inserted fills into, with those fills' totals.
+    added: HashMap<i32, Totals>,
+    /// Trades the run created: one of them with only inserted fills, and no other change,
+    /// has its totals written from `added` (see [`crate::sync::totals`]).
+    created: HashSet<i32>,
     /// Trades of every fill seen, changed or not: status rechecked.
     referenced: HashSet<i32>,
     /// Account id → code of the accounts written.
     accounts: HashMap<i32, String>,
+}
+
+impl Unsettled {
+    /// The trades whose totals are written from memory, with their totals, and those
+    /// recomputed from their stored fills: a trade the run created and changed only by
+    /// inserting fills is summed; any other trade the run touched is recomputed.
+    fn totals(&self) -> (Vec<(i32, Totals)>, Vec<i32>) {
+        let mut summed = Vec::new();
+        let mut recomputed: Vec<i32> = self.trades.iter().copied().collect();
+        for (id, t) in &self.added {
+            if !self.created.contains(id) {
+                recomputed.push(*id);
+            } else if !self.trades.contains(id) {
+                summed.push((*id, *t));
+            }
+        }
+        (summed, recomputed)
+    }
 }
 
 impl LedgerOutcome {
@@ -461,6 +486,10 @@ impl LedgerOutcome {
         m.touched_trades_count = self.touched_trade_ids.len();
         let u = &mut self.unsettled;
         u.trades.extend(o.unsettled.trades);
+        for (id, t) in o.unsettled.added {
+            u.added.entry(id).and_modify(|sum| sum.add(&t)).or_insert(t);
+        }
+        u.created.extend(o.unsettled.created);
         u.referenced.extend(o.unsettled.referenced);
         u.accounts.extend(o.unsettled.accounts);
         self.batches += 1;
@@ -514,8 +543,12 @@ pub async fn announce_fills(db: &impl ConnectionTrait, accounts: Vec<String>, m:
 /// recomputed, the revision groups whose canonical flag is settled, and the fills' history.
 #[derive(Default)]
 struct Touched {
-    /// Trades whose fills changed: aggregates recomputed.
+    /// Trades whose stored fills changed: aggregates recomputed.
     trades: HashSet<i32>,
+    /// Trades fills were inserted into, with the inserted fills' totals.
+    added: HashMap<i32, Totals>,
+    /// Trades this batch created.
+    created: HashSet<i32>,
     /// Trades of every fill in the batch, changed or not: status rechecked.
     referenced: HashSet<i32>,
     /// `(account_id, exec_id_base)` groups whose canonical flag is settled.
@@ -528,16 +561,30 @@ struct Touched {
 impl Touched {
     /// A stored fill of `trade_id` changed: its base's canonical flag is settled again.
     fn fill(&mut self, trade_id: i32, account_id: i32, exec_id_base: &str) {
-        self.new_fill(trade_id);
+        self.trades.insert(trade_id);
+        self.referenced.insert(trade_id);
         self.bases.insert((account_id, exec_id_base.to_string()));
     }
 
-    /// A fill of `trade_id` was inserted. It is inserted canonical, which is settled: unless
-    /// [`merge_stored`] found its base shared (stored already, or with another new revision
-    /// in the batch) and put the base in `bases`, it is the base's only fill.
-    fn new_fill(&mut self, trade_id: i32) {
-        self.trades.insert(trade_id);
+    /// Fill `r` of `trade_id` was inserted. It is inserted canonical, which is settled:
+    /// unless [`merge_stored`] found its base shared (stored already, or with another new
+    /// revision in the batch) and put the base in `bases`, it is the base's only fill.
+    fn new_fill(&mut self, trade_id: i32, r: &NormalizedExecution) {
+        let t = Totals::of(r);
+        self.added
+            .entry(trade_id)
+            .and_modify(|sum| sum.add(&t))
+            .or_insert(t);
         self.referenced.insert(trade_id);
+    }
+
+    /// Every trade the batch touched: fills inserted or stored fills changed.
+    fn all_trades(&self) -> HashSet<i32> {
+        self.trades
+            .iter()
+            .chain(self.added.keys())
+            .copied()
+            .collect()
     }
 }
 
@@ -575,6 +622,7 @@ pub async fn write_batch(
         },
         ..LedgerOutcome::default()
     };
+    let mut phases = Phases::start();
     let rows = last_copy_wins(batch.rows);
     let codes: BTreeSet<String> = batch
         .accounts
@@ -589,8 +637,7 @@ pub async fn write_batch(
     if rows.is_empty() && batch.cancellations.is_empty() {
         return Ok(outcome);
     }
-
-    let mut phases = Phases::start();
+    phases.lap("accounts");
     let mut touched = Touched::default();
     let (pending, updated) = merge_stored(txn, &rows, &account_ids, &mut touched, now).await?;
     outcome.metrics.updated_executions_count = updated;
@@ -627,13 +674,15 @@ pub async fn write_batch(
     crate::history::record(txn, &touched.history, batch.source.as_deref(), now).await?;
     phases.lap("history");
     tracing::debug!(phases = %phases.report(), "ledger write timings");
-    outcome.metrics.touched_trades_count = touched.trades.len();
+    outcome.touched_trade_ids = touched.all_trades();
+    outcome.metrics.touched_trades_count = outcome.touched_trade_ids.len();
     outcome.unsettled = Unsettled {
-        trades: touched.trades.clone(),
+        trades: touched.trades,
+        added: touched.added,
+        created: touched.created,
         referenced: touched.referenced,
         accounts: account_ids.iter().map(|(c, i)| (*i, c.clone())).collect(),
     };
-    outcome.touched_trade_ids = touched.trades;
     Ok(outcome)
 }
 
@@ -649,13 +698,20 @@ pub async fn settle(
 ) -> Result<()> {
     let u = std::mem::take(&mut run.unsettled);
     let mut phases = Phases::start();
-    let trades: Vec<i32> = u.trades.into_iter().collect();
-    refresh_aggregates(txn, &trades, now).await?;
+    let (summed, recomputed) = u.totals();
+    refresh_aggregates(txn, &recomputed, now).await?;
     phases.lap("aggregates");
+    records::update_totals(txn, &summed, now).await?;
+    phases.lap("totals");
     let referenced: Vec<i32> = u.referenced.into_iter().collect();
     let changed = refresh_status(txn, &referenced, &u.accounts, orders, knows_orders, now).await?;
     phases.lap("status");
-    tracing::debug!(phases = %phases.report(), trades = trades.len(), "ledger settle timings");
+    tracing::debug!(
+        phases = %phases.report(),
+        recomputed = recomputed.len(),
+        summed = summed.len(),
+        "ledger settle timings"
+    );
     run.touched_trade_ids.extend(changed);
     run.metrics.touched_trades_count = run.touched_trade_ids.len();
     Ok(())
@@ -890,7 +946,9 @@ async fn insert_new(
             parents.entry(group).or_insert(r);
         }
     }
-    known.extend(ensure_parents(txn, &parents, now, statistics).await?);
+    let (ids, created) = ensure_parents(txn, &parents, now, statistics).await?;
+    known.extend(ids);
+    touched.created.extend(created);
     phases.lap("parents");
     let inserts: Vec<(&NormalizedExecution, i32, i32)> = pending
         .iter()
@@ -903,8 +961,8 @@ async fn insert_new(
             (*r, *account_id, trade_id)
         })
         .collect();
-    for (_, _, trade_id) in &inserts {
-        touched.new_fill(*trade_id);
+    for (r, _, trade_id) in &inserts {
+        touched.new_fill(*trade_id, r);
     }
     insert_executions(txn, &inserts, now).await?;
     if statistics {
@@ -1090,28 +1148,37 @@ pub(crate) async fn refresh_aggregates(
 }
 
 /// Inserts the missing parent trades of `parents` (one representative fill per
-/// `(account_id, match_key)`) and returns the id of every one of them.
+/// `(account_id, match_key)`) and returns the id of every one of them and the ids of those
+/// it created. Only the groups whose trade existed already are looked up: the insert
+/// returns the ids it made.
 pub(super) async fn ensure_parents(
     txn: &impl ConnectionTrait,
     parents: &HashMap<(i32, String), &NormalizedExecution>,
     now: DateTime<Utc>,
     statistics: bool,
-) -> Result<HashMap<(i32, String), i32>> {
+) -> Result<(ParentIds, HashSet<i32>)> {
     let backend = txn.get_database_backend();
-    let parent_list: Vec<(&(i32, String), &&NormalizedExecution)> = parents.iter().collect();
-    let trades: Vec<NewTrade> = parent_list
+    let trades: Vec<NewTrade> = parents
         .iter()
         .map(|((account_id, key), e)| NewTrade::of(*account_id, key, e, now))
         .collect();
-    let new_parents = records::insert_trades(txn, &trades).await?;
+    let inserted = records::insert_trades(txn, &trades).await?;
     if statistics {
-        refresh_statistics(txn, "trades", new_parents).await?;
+        refresh_statistics(txn, "trades", inserted.len() as u64).await?;
     }
-    let mut trade_ids: HashMap<(i32, String), i32> = HashMap::new();
-    for chunk in parent_list.chunks(CHUNK) {
+    let created: HashSet<i32> = inserted.iter().map(|t| t.id).collect();
+    let mut trade_ids: ParentIds = inserted
+        .into_iter()
+        .map(|t| ((t.account_id, t.match_key), t.id))
+        .collect();
+    let existing: Vec<&(i32, String)> = parents
+        .keys()
+        .filter(|group| !trade_ids.contains_key(*group))
+        .collect();
+    for chunk in existing.chunks(CHUNK) {
         let mut values: Vec<SqlValue> = Vec::new();
         let mut pairs = Vec::new();
-        for ((account_id, key), _) in chunk {
+        for (account_id, key) in chunk {
             let n = values.len();
             pairs.push(format!("(${}, ${})", n + 1, n + 2));
             values.push((*account_id).into());
@@ -1119,7 +1186,7 @@ pub(super) async fn ensure_parents(
         }
         // A row-value `IN (VALUES …)` (a hash join), not a chain of 500 `OR`s: measured
         // 85 ms → 7.5 ms per 500 keys on PostgreSQL.
-        let found = IdKey::find_by_statement(crate::db::statement(
+        let found = TradeKey::find_by_statement(crate::db::statement(
             backend,
             format!(
                 "SELECT id, account_id, match_key FROM trades WHERE (account_id, match_key) \
@@ -1134,7 +1201,7 @@ pub(super) async fn ensure_parents(
             trade_ids.insert((f.account_id, f.match_key), f.id);
         }
     }
-    Ok(trade_ids)
+    Ok((trade_ids, created))
 }
 
 /// A trade first seen in a statement takes the gateway's order identity (perm id, its

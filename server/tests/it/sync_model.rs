@@ -2,7 +2,7 @@
 //! duplicates, reorderings, corrections, late (and then missing) commissions, split over
 //! several runs — always end in the state a simple model computes from the distinct
 //! executions: the rows, their commissions, the canonical flags and every trade aggregate
-//! (quantity, average price, fill count, commission total).
+//! (quantity, average price, fill count, commission total, first and last fill time).
 
 use crate::support;
 
@@ -174,6 +174,8 @@ async fn check(t: &support::TestDb, execs: &[Exec], runs: &[Vec<Delivery>]) {
         notional: f64,
         fills: i64,
         commission: Option<f64>,
+        first: Option<chrono::DateTime<Utc>>,
+        last: Option<chrono::DateTime<Utc>>,
     }
     let mut model: BTreeMap<String, Totals> = BTreeMap::new();
     for (e, commission) in delivered
@@ -184,17 +186,21 @@ async fn check(t: &support::TestDb, execs: &[Exec], runs: &[Vec<Delivery>]) {
         a.quantity += e.quantity;
         a.notional += e.quantity * e.price;
         a.fills += 1;
+        let at = row(e, false).executed_at;
+        a.first = Some(a.first.map_or(at, |f| f.min(at)));
+        a.last = Some(a.last.map_or(at, |l| l.max(at)));
         if let Some(c) = commission {
             a.commission = Some(a.commission.unwrap_or(0.0) + c);
         }
     }
     let trades = scalar_rows(
         &t.db,
-        "SELECT match_key, total_quantity, avg_price, fills_count, commission_total \
-         FROM trades ORDER BY match_key",
+        "SELECT match_key, total_quantity, avg_price, fills_count, commission_total, \
+         first_executed_at, last_executed_at FROM trades ORDER BY match_key",
     )
     .await;
-    type Stored = (f64, Option<f64>, i64, Option<f64>);
+    type Stored = (f64, Option<f64>, i64, Option<f64>, (Time, Time));
+    type Time = Option<chrono::DateTime<Utc>>;
     let stored: BTreeMap<String, Stored> = trades
         .iter()
         .map(|r| {
@@ -205,12 +211,21 @@ async fn check(t: &support::TestDb, execs: &[Exec], runs: &[Vec<Delivery>]) {
                     r.try_get("", "avg_price").unwrap(),
                     r.try_get("", "fills_count").unwrap(),
                     r.try_get("", "commission_total").unwrap(),
+                    (
+                        r.try_get("", "first_executed_at").unwrap(),
+                        r.try_get("", "last_executed_at").unwrap(),
+                    ),
                 ),
             )
         })
         .collect();
     for (key, m) in &model {
-        let (q, avg, fills, commission) = stored[key];
+        let (q, avg, fills, commission, (first, last)) = stored[key];
+        assert_eq!(
+            (first, last),
+            (m.first, m.last),
+            "{key}: first and last fill time"
+        );
         assert!(
             (q - m.quantity).abs() < 1e-9,
             "{key}: {q} vs {}",

@@ -548,13 +548,15 @@ support::db_test!(
     }
 );
 
-/// The ledger as text rows: every fill with its flags and its trade's totals and status.
+/// The ledger as text rows: every fill with its flags and its trade's totals, first and last
+/// fill time and status.
 async fn ledger(db: &DatabaseConnection) -> Vec<String> {
     let sql = "SELECT e.ib_exec_id || '|' || CASE WHEN e.is_canonical THEN 'c' ELSE '-' END \
         || '|' || t.match_key || '|' || CAST(t.total_quantity AS TEXT) || '|' \
         || COALESCE(CAST(ROUND(CAST(t.avg_price AS NUMERIC), 6) AS TEXT), '') || '|' \
         || CAST(t.fills_count AS TEXT) || '|' \
         || COALESCE(CAST(ROUND(CAST(t.commission_total AS NUMERIC), 6) AS TEXT), '') || '|' \
+        || CAST(t.first_executed_at AS TEXT) || '|' || CAST(t.last_executed_at AS TEXT) || '|' \
         || t.status FROM trade_executions e JOIN trades t ON t.id = e.trade_id \
         ORDER BY e.ib_exec_id";
     db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
