@@ -48,7 +48,7 @@ pub async fn import_flex_in_batches<R: BufRead + Send + 'static>(
             cancellations: chunk.cancellations,
             skip_statistics: run.skip_statistics(),
             source: source.clone(),
-            parents: run.take_parents(),
+            known: run.take_known(),
             ..LedgerBatch::default()
         };
         run.absorb(write_batch(&txn, batch, now).await?);

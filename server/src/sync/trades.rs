@@ -298,7 +298,7 @@ async fn write_records(
                 rows: part,
                 skip_statistics: run.skip_statistics(),
                 source: source.clone(),
-                parents: run.take_parents(),
+                known: run.take_known(),
                 ..LedgerBatch::default()
             };
             run.absorb(write_batch(txn, b, now).await?);
@@ -378,13 +378,22 @@ pub struct LedgerBatch<'a> {
     /// What makes the changes, for the fills' history: `job:<id>`, `import:<id>`,
     /// `live:<gateway>`.
     pub source: Option<String>,
-    /// The parent trades earlier batches of the same run wrote or found (see
-    /// [`LedgerOutcome::take_parents`]): this batch looks up only the groups they lack.
-    pub parents: ParentIds,
+    /// What earlier batches of the same run wrote, found or locked (see
+    /// [`LedgerOutcome::take_known`]): this batch looks up only what it lacks.
+    pub known: RunIds,
 }
 
 /// Parent trade ids by `(account_id, match_key)`.
 pub type ParentIds = HashMap<(i32, String), i32>;
+
+/// The ids a run's batches have found so far, handed from each batch to the next: the
+/// parent trades, and the accounts (by code) whose lock the run holds — a lock taken in
+/// the run's transaction is held until it ends, so a later batch takes only new ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunIds {
+    pub parents: ParentIds,
+    pub accounts: HashMap<String, i32>,
+}
 
 /// What a run did beyond the sync's counts: statement cancellations.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -408,9 +417,9 @@ pub struct LedgerOutcome {
     /// Trades whose totals and status wait for [`settle`].
     #[serde(skip)]
     pub unsettled: Unsettled,
-    /// The parent trades this run's batches wrote or found, for its next batch.
+    /// The parent trades and locked accounts of this run's batches, for its next batch.
     #[serde(skip)]
-    pub parents: ParentIds,
+    pub known: RunIds,
 }
 
 /// The trades a run's batches touched whose totals and status are not recomputed yet: a run
@@ -459,11 +468,12 @@ impl LedgerOutcome {
         self.batches > 0
     }
 
-    /// The parent trades the run knows so far, for its next batch's [`LedgerBatch::parents`]
-    /// (a trade spans batches: a first sync of 100,000 fills of 5,000 trades meets most of
-    /// them in every batch of 10,000, and looked them all up again in each).
-    pub fn take_parents(&mut self) -> ParentIds {
-        std::mem::take(&mut self.parents)
+    /// The ids the run knows so far, for its next batch's [`LedgerBatch::known`] (a trade
+    /// spans batches: a first sync of 100,000 fills of 5,000 trades meets most of them in
+    /// every batch of 10,000, and looked them all up again in each; its accounts were
+    /// upserted and locked again in each).
+    pub fn take_known(&mut self) -> RunIds {
+        std::mem::take(&mut self.known)
     }
 
     /// Adds the outcome of one more batch of the same run: counts add up, each trade and
@@ -481,7 +491,8 @@ impl LedgerOutcome {
             }
         }
         self.applied_cancellations.extend(o.applied_cancellations);
-        self.parents.extend(o.parents);
+        self.known.parents.extend(o.known.parents);
+        self.known.accounts.extend(o.known.accounts);
         self.touched_trade_ids.extend(o.touched_trade_ids);
         m.touched_trades_count = self.touched_trade_ids.len();
         let u = &mut self.unsettled;
@@ -624,17 +635,33 @@ pub async fn write_batch(
     };
     let mut phases = Phases::start();
     let rows = last_copy_wins(batch.rows);
-    let codes: BTreeSet<String> = batch
+    let RunIds {
+        parents: known_parents,
+        accounts: mut locked,
+    } = batch.known;
+    let codes: BTreeSet<&str> = batch
         .accounts
         .iter()
-        .cloned()
-        .chain(rows.iter().map(|r| r.account_code.clone()))
-        .chain(batch.cancellations.iter().map(|c| c.account_code.clone()))
-        .chain(batch.coverage.iter().map(|c| c.account_code.clone()))
+        .map(String::as_str)
+        .chain(rows.iter().map(|r| r.account_code.as_str()))
+        .chain(batch.cancellations.iter().map(|c| c.account_code.as_str()))
+        .chain(batch.coverage.iter().map(|c| c.account_code.as_str()))
         .collect();
-    let account_ids = lock_accounts(txn, &codes, now).await?;
+    // Only the accounts the run has not locked yet are upserted and locked.
+    let new: BTreeSet<String> = codes
+        .iter()
+        .filter(|code| !locked.contains_key(**code))
+        .map(|code| code.to_string())
+        .collect();
+    locked.extend(lock_accounts(txn, &new, now).await?);
+    let account_ids: HashMap<String, i32> = codes
+        .iter()
+        .map(|code| (code.to_string(), locked[*code]))
+        .collect();
+    outcome.known.accounts = locked;
     record_coverage(txn, &batch.coverage, &account_ids, now).await?;
     if rows.is_empty() && batch.cancellations.is_empty() {
+        outcome.known.parents = known_parents;
         return Ok(outcome);
     }
     phases.lap("accounts");
@@ -642,7 +669,7 @@ pub async fn write_batch(
     let (pending, updated) = merge_stored(txn, &rows, &account_ids, &mut touched, now).await?;
     outcome.metrics.updated_executions_count = updated;
     phases.lap("existing");
-    let mut parents = batch.parents;
+    let mut parents = known_parents;
     outcome.metrics.inserted_executions_count = insert_new(
         txn,
         &pending,
@@ -653,7 +680,7 @@ pub async fn write_batch(
         now,
     )
     .await?;
-    outcome.parents = parents;
+    outcome.known.parents = parents;
     phases.lap("executions");
     apply_cancellations(
         txn,
