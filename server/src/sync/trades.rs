@@ -635,6 +635,7 @@ pub async fn write_batch(
     };
     let mut phases = Phases::start();
     let rows = last_copy_wins(batch.rows);
+    phases.lap("dedupe");
     let RunIds {
         parents: known_parents,
         accounts: mut locked,
@@ -745,22 +746,29 @@ pub async fn settle(
 }
 
 /// The rows of one delivery with each execution once: of two copies the last wins, keeping
-/// a commission only the earlier one had.
+/// a commission only the earlier one had; the rows keep the order of their first copies.
 fn last_copy_wins(rows: Vec<NormalizedExecution>) -> Vec<NormalizedExecution> {
-    let mut unique: HashMap<(String, String), NormalizedExecution> = HashMap::new();
+    use std::collections::hash_map::Entry;
+    let mut at: HashMap<(String, String), usize> = HashMap::with_capacity(rows.len());
+    let mut unique: Vec<NormalizedExecution> = Vec::with_capacity(rows.len());
     for row in rows {
-        let key = (row.account_code.clone(), row.ib_exec_id.clone());
-        let row = match unique.get(&key) {
-            Some(earlier) => with_known_commission(
-                row,
-                earlier.commission,
-                earlier.raw.tree().get("commission_report"),
-            ),
-            None => row,
-        };
-        unique.insert(key, row);
+        match at.entry((row.account_code.clone(), row.ib_exec_id.clone())) {
+            Entry::Occupied(seen) => {
+                let earlier = &unique[*seen.get()];
+                let row = with_known_commission(
+                    row,
+                    earlier.commission,
+                    earlier.raw.tree().get("commission_report"),
+                );
+                unique[*seen.get()] = row;
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(unique.len());
+                unique.push(row);
+            }
+        }
     }
-    unique.into_values().collect()
+    unique
 }
 
 /// Records the accounts and locks them for this run: on SQLite the first write takes the
