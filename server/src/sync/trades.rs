@@ -1359,36 +1359,45 @@ async fn load_where<T: FromQueryResult>(
         keys.sort_unstable();
         keys.dedup();
         for chunk in keys.chunks(CHUNK) {
-            let mut values: Vec<SqlValue> = vec![account_id.into()];
-            // PostgreSQL: one index probe per key, whatever the statistics say. With
-            // `{column} IN (…)` a planner whose statistics predate an account's rows (they
-            // are refreshed after a run's first batch only) expects one row for it, filters
-            // the account's whole index range instead (measured at 500,000 fills of an
-            // account: 518 ms and 135,000 buffers per 500 keys, against 11 ms), and a
-            // first sync of 1,000,000 spent 11 s in its canonical-flag lookups.
-            let sql = if backend == DbBackend::Postgres {
-                let keys = chunk.iter().map(|k| SqlValue::from(k.clone())).collect();
-                values.push(SqlValue::Array(
-                    sea_orm::sea_query::ArrayType::String,
-                    Some(Box::new(keys)),
-                ));
-                format!(
-                    "SELECT e.* FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL \
-                     ({select} WHERE account_id = $1 AND {column} = k.key OFFSET 0) AS e"
-                )
-            } else {
-                values.extend(chunk.iter().map(|k| SqlValue::from(k.clone())));
-                let list = placeholders(2, chunk.len());
-                format!("{select} WHERE account_id = $1 AND {column} IN ({list})")
-            };
-            out.extend(
-                T::find_by_statement(crate::db::statement(backend, sql, values))
-                    .all(db)
-                    .await?,
-            );
+            let statement = lookup_statement(backend, select, column, account_id, chunk);
+            out.extend(T::find_by_statement(statement).all(db).await?);
         }
     }
     Ok(out)
+}
+
+/// The statement that reads `select`'s rows of `account_id` whose `column` is one of `keys`.
+/// PostgreSQL probes the index once per key, whatever its statistics say: with
+/// `column IN (…)` a planner whose statistics predate an account's rows (they are refreshed
+/// after a run's first batch only) expects one row for that account and filters the
+/// account's whole index range instead (measured at 500,000 fills of an account: 518 ms and
+/// 135,000 buffers per 500 keys, against 11 ms), and a first sync of 1,000,000 executions
+/// spent 11 s in these lookups. Public for the plan test.
+#[doc(hidden)]
+pub fn lookup_statement(
+    backend: DbBackend,
+    select: &str,
+    column: &str,
+    account_id: i32,
+    keys: &[String],
+) -> sea_orm::Statement {
+    let mut values: Vec<SqlValue> = vec![account_id.into()];
+    let sql = if backend == DbBackend::Postgres {
+        let keys = keys.iter().map(|k| SqlValue::from(k.clone())).collect();
+        values.push(SqlValue::Array(
+            sea_orm::sea_query::ArrayType::String,
+            Some(Box::new(keys)),
+        ));
+        format!(
+            "SELECT e.* FROM unnest($2::text[]) AS k(key) CROSS JOIN LATERAL \
+             ({select} WHERE account_id = $1 AND {column} = k.key OFFSET 0) AS e"
+        )
+    } else {
+        values.extend(keys.iter().map(|k| SqlValue::from(k.clone())));
+        let list = placeholders(2, keys.len());
+        format!("{select} WHERE account_id = $1 AND {column} IN ({list})")
+    };
+    crate::db::statement(backend, sql, values)
 }
 
 const REVISION_SELECT: &str = "SELECT id, trade_id, account_id, exec_id_base, exec_revision, \

@@ -20,6 +20,7 @@ mod ib_sim_prop;
 mod imports_api;
 mod jobs_queue;
 mod live_fills;
+mod lookup_plan;
 mod order_limits;
 mod orders_at_most_once;
 mod pages_under_load;
