@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use fillbook::events::{self, Change};
 use fillbook::normalize::NormalizedExecution;
 use fillbook::sync::trades::{apply_batch, LedgerBatch};
@@ -14,30 +14,7 @@ use support::TestDb;
 use tokio::sync::broadcast;
 
 fn row(account: &str) -> NormalizedExecution {
-    NormalizedExecution {
-        account_code: account.into(),
-        ib_exec_id: "00ev.0001.01.01".into(),
-        exec_id_base: "00ev.0001.01".into(),
-        exec_revision: 1,
-        perm_id: 4242,
-        order_id: 1,
-        order_ref: None,
-        client_id: 100,
-        executed_at: Utc.with_ymd_and_hms(2026, 11, 20, 14, 0, 0).unwrap(),
-        quantity: 10.0,
-        price: 100.0,
-        side: "BUY".into(),
-        symbol: Some("AAPL".into()),
-        sec_type: Some("STK".into()),
-        exchange: Some("ISLAND".into()),
-        currency: Some("USD".into()),
-        liquidity: None,
-        commission: Some(1.0),
-        raw: fillbook::normalize::RawRecord::of(
-            &serde_json::json!({ "execution": { "id": "ev" } }),
-        ),
-        flex: None,
-    }
+    support::fill(account, "00ev.0001.01", 4242)
 }
 
 /// The next change within 5 s that `wanted` accepts.

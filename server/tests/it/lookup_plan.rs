@@ -6,34 +6,8 @@
 use crate::support;
 
 use chrono::{TimeZone, Utc};
-use fillbook::normalize::{NormalizedExecution, RawRecord};
 use fillbook::sync::trades::{apply_executions, lookup_statement};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-
-fn seed_fill() -> NormalizedExecution {
-    NormalizedExecution {
-        account_code: "DU0000001".into(),
-        ib_exec_id: "seed.01".into(),
-        exec_id_base: "seed".into(),
-        exec_revision: 1,
-        perm_id: 7001,
-        order_id: 11,
-        order_ref: None,
-        client_id: 100,
-        executed_at: Utc.with_ymd_and_hms(2026, 11, 20, 14, 0, 0).unwrap(),
-        quantity: 1.0,
-        price: 100.0,
-        side: "BUY".into(),
-        symbol: Some("AAPL".into()),
-        sec_type: Some("STK".into()),
-        exchange: Some("ISLAND".into()),
-        currency: Some("USD".into()),
-        liquidity: None,
-        commission: None,
-        raw: RawRecord::of(&serde_json::json!({ "execution": { "id": "seed.01" } })),
-        flex: None,
-    }
-}
 
 async fn run(db: &impl ConnectionTrait, sql: &str) -> Vec<sea_orm::QueryResult> {
     db.query_all_raw(Statement::from_string(DbBackend::Postgres, sql.to_string()))
@@ -77,9 +51,15 @@ async fn copy_seed(db: &impl ConnectionTrait, account: &str, prefix: &str, n: u3
 async fn a_lookup_by_base_probes_the_index_per_key_under_stale_statistics() {
     let t = support::postgres().await;
     let now = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
-    apply_executions(&t.db, &["DU0000001".into()], vec![seed_fill()], &[], now)
-        .await
-        .unwrap();
+    apply_executions(
+        &t.db,
+        &["DU0000001".into()],
+        vec![support::fill("DU0000001", "seed", 7001)],
+        &[],
+        now,
+    )
+    .await
+    .unwrap();
     copy_seed(&t.db, "DU0000001", "a", 20_000).await;
     run(&t.db, "ANALYZE trade_executions").await;
     // An account the statistics have not seen, with as many fills.

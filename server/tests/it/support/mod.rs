@@ -330,3 +330,36 @@ pub async fn seed_demo(db: &DatabaseConnection, positions: bool) {
     }
     sim.stop();
 }
+
+/// A filled stock execution of `account`: exec id `<base>.01`, 10 AAPL at 100 under perm id
+/// `perm_id`, with a commission of 1.
+pub fn fill(account: &str, base: &str, perm_id: i64) -> fillbook::normalize::NormalizedExecution {
+    use chrono::TimeZone;
+    let exec_id = format!("{base}.01");
+    fillbook::normalize::NormalizedExecution {
+        account_code: account.into(),
+        raw: fillbook::normalize::RawRecord::of(
+            &serde_json::json!({ "execution": { "id": exec_id } }),
+        ),
+        ib_exec_id: exec_id,
+        exec_id_base: base.into(),
+        exec_revision: 1,
+        perm_id,
+        order_id: 1,
+        order_ref: None,
+        client_id: 100,
+        executed_at: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 20, 14, 0, 0)
+            .unwrap(),
+        quantity: 10.0,
+        price: 100.0,
+        side: "BUY".into(),
+        symbol: Some("AAPL".into()),
+        sec_type: Some("STK".into()),
+        exchange: Some("ISLAND".into()),
+        currency: Some("USD".into()),
+        liquidity: None,
+        commission: Some(1.0),
+        flex: None,
+    }
+}
