@@ -38,31 +38,21 @@ fn row(e: &Exec, with_commission: bool) -> NormalizedExecution {
     let (perm_id, order_ref) = ORDERS[e.order];
     let commission = if with_commission { e.commission } else { None };
     NormalizedExecution {
-        account_code: "DU0000001".into(),
         ib_exec_id: format!("00aa.{:04}.01.{:02}", e.base, e.revision),
-        exec_id_base: format!("00aa.{:04}.01", e.base),
         exec_revision: e.revision,
-        perm_id,
         order_id: 10 + e.order as i64,
         order_ref: order_ref.map(str::to_string),
-        client_id: 100,
         executed_at: Utc
             .with_ymd_and_hms(2026, 11, 20, 14, e.base as u32 % 60, 0)
             .unwrap(),
         quantity: e.quantity,
         price: e.price,
-        side: "BUY".into(),
-        symbol: Some("AAPL".into()),
-        sec_type: Some("STK".into()),
-        exchange: Some("ISLAND".into()),
-        currency: Some("USD".into()),
-        liquidity: None,
         commission,
         raw: RawRecord::of(&serde_json::json!({
             "execution": { "id": format!("{}.{}", e.base, e.revision) },
             "commission_report": commission.map(|c| serde_json::json!({ "commission": c })),
         })),
-        flex: None,
+        ..support::fill("DU0000001", &format!("00aa.{:04}.01", e.base), perm_id)
     }
 }
 
