@@ -42,8 +42,11 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 pyenv=target/pyenv
-if [ ! -f "$pyenv/.stamp" ] || ! cmp -s scripts/requirements-test.txt "$pyenv/.stamp"; then
+# A venv's scripts name its interpreter by absolute path: one whose checkout moved is rebuilt.
+if [ ! -f "$pyenv/.stamp" ] || ! cmp -s scripts/requirements-test.txt "$pyenv/.stamp" ||
+  ! "$pyenv/bin/schemathesis" --version >/dev/null 2>&1; then
   say "installing schemathesis and the MCP client into $pyenv"
+  rm -rf "$pyenv"
   python3 -m venv "$pyenv"
   "$pyenv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-test.txt
   cp scripts/requirements-test.txt "$pyenv/.stamp"
