@@ -47,6 +47,11 @@ impl Totals {
         };
     }
 
+    /// Adds `t` to the totals of trade `id` in `sums` (its first totals when it has none).
+    pub fn add_to(sums: &mut std::collections::HashMap<i32, Totals>, id: i32, t: Totals) {
+        sums.entry(id).and_modify(|sum| sum.add(&t)).or_insert(t);
+    }
+
     /// Notional over quantity; none for a trade whose quantities sum to zero.
     pub fn avg_price(&self) -> Option<f64> {
         (self.quantity != 0.0).then(|| self.notional / self.quantity)

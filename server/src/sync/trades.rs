@@ -448,10 +448,13 @@ impl Unsettled {
         let mut summed = Vec::new();
         let mut recomputed: Vec<i32> = self.trades.iter().copied().collect();
         for (id, t) in &self.added {
-            if !self.created.contains(id) {
-                recomputed.push(*id);
-            } else if !self.trades.contains(id) {
+            if self.trades.contains(id) {
+                continue; // recomputed already
+            }
+            if self.created.contains(id) {
                 summed.push((*id, *t));
+            } else {
+                recomputed.push(*id);
             }
         }
         (summed, recomputed)
@@ -498,7 +501,7 @@ impl LedgerOutcome {
         let u = &mut self.unsettled;
         u.trades.extend(o.unsettled.trades);
         for (id, t) in o.unsettled.added {
-            u.added.entry(id).and_modify(|sum| sum.add(&t)).or_insert(t);
+            Totals::add_to(&mut u.added, id, t);
         }
         u.created.extend(o.unsettled.created);
         u.referenced.extend(o.unsettled.referenced);
@@ -581,11 +584,7 @@ impl Touched {
     /// unless [`merge_stored`] found its base shared (stored already, or with another new
     /// revision in the batch) and put the base in `bases`, it is the base's only fill.
     fn new_fill(&mut self, trade_id: i32, r: &NormalizedExecution) {
-        let t = Totals::of(r);
-        self.added
-            .entry(trade_id)
-            .and_modify(|sum| sum.add(&t))
-            .or_insert(t);
+        Totals::add_to(&mut self.added, trade_id, Totals::of(r));
         self.referenced.insert(trade_id);
     }
 
